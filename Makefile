@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/fleetsim run
+	$(BIN)/fleetsim network info
+	$(BIN)/fleetsim network table --to Kangbashi
+	$(BIN)/fleetsim run ordos-123
 
 test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks tools

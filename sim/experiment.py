@@ -1,0 +1,399 @@
+"""Replications, seeds and executors: from a :class:`Scenario` to per-replication results.
+
+Randomness (DESIGN.md §5): replication ``r`` of incident ``name`` draws from
+``SeedSequence(seed, spawn_key=(crc32(name), r))`` with one child stream per purpose
+(:data:`sim.model.PURPOSES`). Nothing depends on the order of incidents, on other incidents,
+or on the executor, so the same scenario and seed give identical results serially, on local
+processes, or on a cluster; and two variants of a scenario see the same draws for the same
+vehicle (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim._errors import NetworkError, ValidationError
+from sim.fleet import Fleet
+from sim.model import (
+    CheckpointSpec,
+    ClassPlan,
+    IncidentPlan,
+    ReplicationResult,
+    draw,
+    simulate,
+)
+from sim.network import RoadNetwork
+from sim.scenario import Incident, Scenario
+from sim.targets import depots_in_scope
+from sim.vehicles import VEHICLE_CLASSES
+
+# ---------------------------------------------------------------------------------------------
+# Preparing incidents (per-incident work, done once)
+# ---------------------------------------------------------------------------------------------
+
+
+def _locate(network: RoadNetwork, text: str, what: str) -> int:
+    try:
+        return network.locate(text)
+    except NetworkError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+
+
+def prepare_incident(
+    network: RoadNetwork,
+    scenario: Scenario,
+    incident: Incident,
+    *,
+    depot_nodes: np.ndarray | None = None,
+    checkpoint_nodes: Sequence[int] | None = None,
+) -> IncidentPlan:
+    """Compute the per-incident plan: tier, eligible vehicles ranked, routes and checkpoints.
+
+    Parameters
+    ----------
+    network
+        The road network (with the scenario's speed profiles).
+    scenario
+        The scenario.
+    incident
+        The incident to plan.
+    depot_nodes, checkpoint_nodes
+        Node index of every depot / checkpoint site, if already resolved.
+
+    Raises
+    ------
+    ValidationError
+        On an unknown location, an incident outside the region, or a demand above the
+        vehicles in scope.
+    """
+    fleet = scenario.fleet
+    if depot_nodes is None:
+        depot_nodes = resolve_depots(network, fleet)
+    if checkpoint_nodes is None:
+        checkpoint_nodes = [
+            _locate(network, c.location, f"checkpoint {c.name!r}: location")
+            for c in scenario.checkpoints
+        ]
+    node = _locate(network, incident.location, f"incident {incident.name!r}: location")
+    assignment = scenario.rules.classify(network, node, tier=incident.tier)
+    deadline = incident.deadline_min or assignment.deadline_min
+    scope = incident.scope or assignment.scope
+    in_scope = depots_in_scope(network, depot_nodes, scope, assignment.zone)
+
+    cp_at_node: dict[int, list[int]] = {}
+    for i, n in enumerate(checkpoint_nodes):
+        cp_at_node.setdefault(int(n), []).append(i)
+
+    n_depots = len(fleet.depots)
+    legs: list[np.ndarray] = [np.zeros(0)] * n_depots
+    cps: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_depots
+    used_cps: dict[int, int] = {}
+    vehicle_depot = fleet.vehicle_depots()
+    depot_class = np.array([d.vehicle_class for d in fleet.depots])
+    ops = fleet.operator_index()
+    vehicle_operator = np.array(
+        [ops[fleet.depots[d].operator] for d in vehicle_depot.tolist()], dtype=np.int64
+    )
+    class_index = {k: i for i, k in enumerate(VEHICLE_CLASSES)}
+    vehicle_class = np.array(
+        [class_index[depot_class[d]] for d in vehicle_depot.tolist()], dtype=np.int64
+    )
+    period = scenario.period
+    classes: list[ClassPlan] = []
+    for k, d in incident.demand.items():
+        params = fleet.classes[k]
+        tree = network.tree_to(node, k)
+        eligible = np.flatnonzero(
+            in_scope & (depot_class == k) & np.isfinite(tree.time_s[depot_nodes])
+        )
+        for dep in eligible.tolist():
+            path = tree.path(int(depot_nodes[dep]))
+            t = tree.time_s[path] / 60.0
+            stops = [
+                (pos, ci)
+                for pos, n in enumerate(path[:-1].tolist())
+                for ci in cp_at_node.get(n, ())
+            ]
+            marks = [0] + [pos for pos, _ in stops]
+            times = [t[p] for p in marks] + [0.0]
+            legs[dep] = np.maximum(np.diff(-np.array(times)), 0.0)
+            cps[dep] = np.array(
+                [used_cps.setdefault(ci, len(used_cps)) for _, ci in stops], dtype=np.int64
+            )
+        mean_mob = params.mobilisation(period).mean
+        expected = {int(dep): mean_mob + tree.time_s[depot_nodes[dep]] / 60.0 for dep in eligible}
+        cand = np.flatnonzero(np.isin(vehicle_depot, eligible))
+        key = np.array([expected[int(vehicle_depot[v])] for v in cand.tolist()])
+        cand = cand[np.lexsort((cand, key))]
+        if d == "all":
+            requested, initial = int(cand.size), int(cand.size)
+        else:
+            requested = int(d)
+            if requested > cand.size:
+                raise ValidationError(
+                    f"incident {incident.name!r}: demand.{k} = {requested} exceeds the "
+                    f"{cand.size} {k} vehicles in scope '{scope}' that can reach it"
+                )
+            initial = min(cand.size, math.ceil(requested * scenario.over_request - 1e-9))
+        classes.append(
+            ClassPlan(
+                vehicle_class=k,
+                requested=requested,
+                all_in_scope=(d == "all"),
+                candidates=cand,
+                initial_calls=initial,
+                call=params.call,
+                mobilisation=params.mobilisation(period),
+                availability=params.availability,
+                reach=params.reach(period),
+                accept=params.accept,
+            )
+        )
+    # Keep only checkpoints that lie on some route, renumbered in order of first use.
+    order = sorted(used_cps, key=used_cps.__getitem__)
+    specs = tuple(
+        CheckpointSpec(
+            name=c.name,
+            node=int(checkpoint_nodes[i]),
+            lanes=c.lanes,
+            service=c.service,
+            background_per_min=c.background_per_min,
+            background_service=c.background_service,
+            green=c.green,
+            green_lanes=c.green_lanes,
+            kind=c.kind,
+        )
+        for i in order
+        for c in (scenario.checkpoints[i],)
+    )
+    return IncidentPlan(
+        name=incident.name,
+        node=node,
+        tier=assignment.tier,
+        deadline_min=float(deadline),
+        success_fraction=scenario.rules.success_fraction,
+        classes=tuple(classes),
+        vehicle_depot=vehicle_depot,
+        vehicle_operator=vehicle_operator,
+        vehicle_class=vehicle_class,
+        operator_dispatchers=tuple(o.dispatchers for o in fleet.operators),
+        depot_legs_min=tuple(legs),
+        depot_checkpoints=tuple(cps),
+        checkpoints=specs,
+        staging=scenario.staging,
+        alert=scenario.alert,
+        trip_factor=scenario.trip_factor,
+        speed_factor=scenario.speed_factor,
+        warmup_min=scenario.warmup_min,
+    )
+
+
+def resolve_depots(network: RoadNetwork, fleet: Fleet) -> np.ndarray:
+    """Node index of every depot of ``fleet`` (errors name the depot)."""
+    return np.array(
+        [_locate(network, d.location, f"depot {d.name!r}: location") for d in fleet.depots],
+        dtype=np.int64,
+    )
+
+
+def prepare(network: RoadNetwork, scenario: Scenario) -> list[IncidentPlan]:
+    """Prepare every incident of ``scenario`` (locations resolved once)."""
+    depots = resolve_depots(network, scenario.fleet)
+    cps = [
+        _locate(network, c.location, f"checkpoint {c.name!r}: location")
+        for c in scenario.checkpoints
+    ]
+    return [
+        prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps)
+        for inc in scenario.incidents
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Replications and executors
+# ---------------------------------------------------------------------------------------------
+
+
+def incident_key(name: str) -> int:
+    """Stable 32-bit key of an incident name (keys its random streams)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def replication_seed(seed: int, name: str, rep: int) -> np.random.SeedSequence:
+    """The seed sequence of replication ``rep`` of incident ``name``."""
+    return np.random.SeedSequence(seed, spawn_key=(incident_key(name), rep))
+
+
+def run_replications(
+    plan: IncidentPlan, seed: int, reps: Iterable[int], *, log_vehicles: bool = False
+) -> list[ReplicationResult]:
+    """Run the given replications of one incident plan, in order."""
+    return [
+        simulate(plan, draw(plan, replication_seed(seed, plan.name, r)), log_vehicles=log_vehicles)
+        for r in reps
+    ]
+
+
+def _chunk(plan: IncidentPlan, seed: int, reps: range, log: bool) -> list[ReplicationResult]:
+    return run_replications(plan, seed, reps, log_vehicles=log)
+
+
+def run_plans(
+    plans: Sequence[IncidentPlan],
+    *,
+    seed: int,
+    replications: int,
+    workers: int = 1,
+    log_vehicles: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[ReplicationResult]]:
+    """Run ``replications`` of every plan.
+
+    Parameters
+    ----------
+    plans
+        Prepared incidents.
+    seed
+        The scenario seed.
+    replications
+        Replications per incident.
+    workers
+        1 runs serially; more uses that many local processes. Results are identical.
+    log_vehicles
+        Keep one row per called vehicle.
+    progress
+        Called with the number of replications just finished.
+
+    Returns
+    -------
+    list of list of ReplicationResult
+        Per plan, per replication (in replication order).
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"`workers` must be an integer >= 1, got {workers!r}")
+    out: list[list[ReplicationResult]] = []
+    if workers == 1:
+        for plan in plans:
+            res = []
+            step = max(1, replications // 20)
+            for start in range(0, replications, step):
+                chunk = range(start, min(replications, start + step))
+                res.extend(run_replications(plan, seed, chunk, log_vehicles=log_vehicles))
+                if progress:
+                    progress(len(chunk))
+            out.append(res)
+        return out
+    size = max(1, math.ceil(replications / (workers * 4)))
+    jobs = [
+        (i, range(s, min(replications, s + size)))
+        for i in range(len(plans))
+        for s in range(0, replications, size)
+    ]
+    out = [[] for _ in plans]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [(i, pool.submit(_chunk, plans[i], seed, r, log_vehicles)) for i, r in jobs]
+        for i, fut in futures:  # in submission order: deterministic assembly
+            res = fut.result()
+            out[i].extend(res)
+            if progress:
+                progress(len(res))
+    return out
+
+
+def default_workers() -> int:
+    """Worker processes used by default: the CPUs available to this process (at most 8)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))
+
+
+# ---------------------------------------------------------------------------------------------
+# One call from scenario to summary
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`: the plans, every replication, and the summary."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    plans: list[IncidentPlan]
+    results: list[list[ReplicationResult]]
+
+    @property
+    def summary(self) -> dict:
+        """The JSON contract: ``scenario, seed, replications, incidents`` (+ version)."""
+        from sim import __version__
+        from sim.results import study_json, summarize
+
+        return study_json(
+            self.scenario.name,
+            self.seed,
+            self.replications,
+            [summarize(p, r) for p, r in zip(self.plans, self.results, strict=True)],
+            extra={"fleetsim_version": __version__, "network": self.scenario.network},
+        )
+
+
+def run(
+    scenario: Scenario,
+    *,
+    network: RoadNetwork | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    log_vehicles: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run every incident of ``scenario``.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    network
+        A loaded network; by default ``load_network(scenario.network)`` with the fleet's
+        speed profiles.
+    replications, seed
+        Override the scenario's replication count and seed.
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    log_vehicles
+        Keep one row per called vehicle per replication.
+    progress
+        Called with the number of replications just finished.
+    """
+    from sim.network import load_network
+
+    reps = scenario.replications if replications is None else replications
+    s = scenario.seed if seed is None else seed
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
+    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+        raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
+    profiles = {k: p.speed for k, p in scenario.fleet.classes.items()}
+    if network is None:
+        network = load_network(scenario.network, profiles=profiles)
+    elif dict(network.profiles) != profiles:
+        network = network.with_profiles(profiles)
+    plans = prepare(network, scenario)
+    results = run_plans(
+        plans,
+        seed=s,
+        replications=reps,
+        workers=workers,
+        log_vehicles=log_vehicles,
+        progress=progress,
+    )
+    return RunResult(scenario, s, reps, plans, results)

@@ -1,0 +1,344 @@
+"""The reserve fleet: vehicle-class parameters, operators with dispatchers, depots.
+
+The default is the 2,010-vehicle Ordos reserve of the founding article (2022). Its split by
+class and its depots are *assumptions*, documented next to each number below and in the
+README ("Model and assumptions"); only the total (2,010) and the five classes are sourced.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from sim._errors import ValidationError
+from sim.dists import Dist
+from sim.vehicles import DEFAULT_SPEED_PROFILES, VEHICLE_CLASSES, SpeedProfile, check_vehicle_class
+
+Period = Literal["day", "night"]
+
+
+def _check_probability(value: float, name: str) -> None:
+    if not isinstance(value, int | float) or math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValidationError(f"`{name}` must be a probability in [0, 1], got {value!r}")
+
+
+@dataclass(frozen=True)
+class ClassParams:
+    """Operational parameters of one vehicle class.
+
+    Parameters
+    ----------
+    availability
+        Probability that a reserve vehicle is available when called (not on a long-haul trip
+        or in maintenance).
+    reach_day, reach_night
+        Probability that the driver answers the call, by day and by night.
+    accept
+        Probability that a reached driver accepts.
+    call
+        Dispatcher time for one call attempt, minutes (whatever its outcome).
+    mobilisation_day, mobilisation_night
+        From accepted call to vehicle rolling, minutes.
+    capacity
+        Persons (passenger classes) or tonnes (freight classes) per vehicle, for converting
+        "people/tonnes to move" into vehicles.
+    capacity_unit
+        ``"persons"`` or ``"tonnes"``.
+    speed
+        Legal speed caps (:class:`sim.vehicles.SpeedProfile`).
+    """
+
+    availability: float
+    reach_day: float
+    reach_night: float
+    accept: float
+    call: Dist
+    mobilisation_day: Dist
+    mobilisation_night: Dist
+    capacity: float
+    capacity_unit: Literal["persons", "tonnes"]
+    speed: SpeedProfile
+
+    def __post_init__(self) -> None:
+        for name in ("availability", "reach_day", "reach_night", "accept"):
+            _check_probability(getattr(self, name), name)
+        if not isinstance(self.capacity, int | float) or not self.capacity > 0:
+            raise ValidationError(f"`capacity` must be > 0, got {self.capacity!r}")
+        if self.capacity_unit not in ("persons", "tonnes"):
+            raise ValidationError(
+                f"`capacity_unit` must be 'persons' or 'tonnes', got {self.capacity_unit!r}"
+            )
+
+    def reach(self, period: Period) -> float:
+        """Probability that the driver answers, in ``period``."""
+        return self.reach_day if period == "day" else self.reach_night
+
+    def mobilisation(self, period: Period) -> Dist:
+        """Mobilisation-delay distribution in ``period``."""
+        return self.mobilisation_day if period == "day" else self.mobilisation_night
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A company that dispatches reserve vehicles of one class.
+
+    Parameters
+    ----------
+    name
+        Unique operator name.
+    vehicle_class
+        The class it operates.
+    dispatchers
+        Number of dispatchers who place calls in parallel (a SimPy ``Resource``).
+    """
+
+    name: str
+    vehicle_class: str
+    dispatchers: int
+
+    def __post_init__(self) -> None:
+        check_vehicle_class(self.vehicle_class, parameter=f"operator {self.name!r}: vehicle_class")
+        if not isinstance(self.dispatchers, int) or self.dispatchers < 1:
+            raise ValidationError(
+                f"operator {self.name!r}: `dispatchers` must be an integer >= 1, "
+                f"got {self.dispatchers!r}"
+            )
+
+
+@dataclass(frozen=True)
+class Depot:
+    """Where reserve vehicles of one class and one operator wait.
+
+    Parameters
+    ----------
+    name
+        Unique depot name.
+    location
+        A place known to the network, or ``"LAT,LON"``.
+    vehicle_class
+        The class of its vehicles.
+    count
+        Number of reserve vehicles (>= 0).
+    operator
+        Name of the operator that dispatches them.
+    """
+
+    name: str
+    location: str
+    vehicle_class: str
+    count: int
+    operator: str
+
+    def __post_init__(self) -> None:
+        check_vehicle_class(self.vehicle_class, parameter=f"depot {self.name!r}: vehicle_class")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
+            raise ValidationError(
+                f"depot {self.name!r}: `count` must be an integer >= 0, got {self.count!r}"
+            )
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The whole reserve: class parameters, operators and depots.
+
+    Vehicles are numbered in a fixed order (depot order, then 0..count-1), so vehicle ``i``
+    is the same vehicle in every replication and every scenario variant that keeps the depots.
+    """
+
+    classes: Mapping[str, ClassParams]
+    operators: tuple[Operator, ...]
+    depots: tuple[Depot, ...]
+    _vehicles: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for k in self.classes:
+            check_vehicle_class(k, parameter="fleet.classes")
+        missing = [k for k in VEHICLE_CLASSES if k not in self.classes]
+        if missing:
+            raise ValidationError(f"fleet.classes: parameters missing for {missing}")
+        names = [o.name for o in self.operators]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValidationError(f"fleet.operators: duplicate operator names {dup}")
+        by_name = {o.name: o for o in self.operators}
+        dnames = [d.name for d in self.depots]
+        ddup = sorted({n for n in dnames if dnames.count(n) > 1})
+        if ddup:
+            raise ValidationError(f"fleet.depots: duplicate depot names {ddup}")
+        for d in self.depots:
+            op = by_name.get(d.operator)
+            if op is None:
+                raise ValidationError(
+                    f"depot {d.name!r}: unknown operator {d.operator!r}; known: {names}"
+                )
+            if op.vehicle_class != d.vehicle_class:
+                raise ValidationError(
+                    f"depot {d.name!r}: operator {op.name!r} runs {op.vehicle_class!r}, "
+                    f"not {d.vehicle_class!r}"
+                )
+        if self.total == 0:
+            raise ValidationError("fleet: the fleet is empty (every depot count is 0)")
+
+    @property
+    def total(self) -> int:
+        """Number of reserve vehicles."""
+        return sum(d.count for d in self.depots)
+
+    def count_by_class(self) -> dict[str, int]:
+        """Number of reserve vehicles per class (every class present, possibly 0)."""
+        out = dict.fromkeys(VEHICLE_CLASSES, 0)
+        for d in self.depots:
+            out[d.vehicle_class] += d.count
+        return out
+
+    def operator_index(self) -> dict[str, int]:
+        """Operator name → position in :attr:`operators`."""
+        return {o.name: i for i, o in enumerate(self.operators)}
+
+    def vehicle_depots(self) -> np.ndarray:
+        """Depot index of every vehicle, in vehicle order (int64, length :attr:`total`)."""
+        if "depot" not in self._vehicles:
+            counts = np.array([d.count for d in self.depots], dtype=np.int64)
+            self._vehicles["depot"] = np.repeat(np.arange(len(self.depots)), counts)
+        return self._vehicles["depot"]
+
+    def with_class_params(self, **changes: ClassParams) -> Fleet:
+        """Return a copy with some classes' parameters replaced."""
+        return replace(self, classes={**self.classes, **changes})
+
+
+# --------------------------------------------------------------------------------------------
+# The default Ordos fleet. Every number below is an ASSUMPTION unless a source is named.
+# --------------------------------------------------------------------------------------------
+
+#: Default class parameters. Reasoning in the README, "Model and assumptions".
+DEFAULT_CLASS_PARAMS: dict[str, ClassParams] = {
+    # Taxis are in service in town: high availability, dispatched by platform push with a
+    # short confirmation (Ordos runs a city-wide platform, seed article "科技赋能").
+    "taxi": ClassParams(
+        availability=0.92, reach_day=0.95, reach_night=0.85, accept=0.95,
+        call=Dist.lognormal(0.5, 0.3),
+        mobilisation_day=Dist.lognormal(10.0, 0.5), mobilisation_night=Dist.lognormal(18.0, 0.5),
+        capacity=4, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["taxi"],
+    ),
+    # Coaches wait at bus stations or run scheduled long-distance trips; drivers come in.
+    "coach": ClassParams(
+        availability=0.85, reach_day=0.95, reach_night=0.85, accept=0.97,
+        call=Dist.lognormal(1.5, 0.3),
+        mobilisation_day=Dist.lognormal(25.0, 0.4), mobilisation_night=Dist.lognormal(40.0, 0.4),
+        capacity=45, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["coach"],
+    ),
+    # City buses are in line service: finish the run, unload, come (state-run companies).
+    "bus": ClassParams(
+        availability=0.90, reach_day=0.97, reach_night=0.85, accept=0.98,
+        call=Dist.lognormal(1.0, 0.3),
+        mobilisation_day=Dist.lognormal(20.0, 0.4), mobilisation_night=Dist.lognormal(35.0, 0.4),
+        capacity=30, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["bus"],
+    ),
+    # General freight: often away on a haul (Ordos moved 221 Mt by road in Q1-Q3 2022).
+    "freight": ClassParams(
+        availability=0.75, reach_day=0.90, reach_night=0.80, accept=0.90,
+        call=Dist.lognormal(2.0, 0.3),
+        mobilisation_day=Dist.lognormal(30.0, 0.45), mobilisation_night=Dist.lognormal(45.0, 0.45),
+        capacity=20, capacity_unit="tonnes", speed=DEFAULT_SPEED_PROFILES["freight"],
+    ),
+    # Dangerous goods: pre-trip safety checks and an escort make mobilisation the slowest.
+    "hazmat": ClassParams(
+        availability=0.80, reach_day=0.90, reach_night=0.80, accept=0.90,
+        call=Dist.lognormal(2.0, 0.3),
+        mobilisation_day=Dist.lognormal(40.0, 0.4), mobilisation_night=Dist.lognormal(60.0, 0.4),
+        capacity=25, capacity_unit="tonnes", speed=DEFAULT_SPEED_PROFILES["hazmat"],
+    ),
+}
+
+#: 2020 census population by banner/district (../shared/data/ordos/banners.csv). Uxin, Hanggin
+#: and Otog Front are not found separately: their derived combined total 361,914 is split in
+#: three equal parts (ASSUMPTION).
+BANNER_POPULATION: dict[str, int] = {
+    "Dongsheng": 574_442, "Kangbashi": 118_796, "Ejin Horo": 247_983, "Dalad": 328_593,
+    "Jungar": 359_184, "Otog": 162_726, "Uxin": 120_638, "Hanggin": 120_638,
+    "Otog Front": 120_638,
+}
+
+#: Seat place id of every banner/district (places.csv).
+BANNER_SEAT: dict[str, str] = {
+    "Dongsheng": "dongsheng", "Kangbashi": "kangbashi", "Ejin Horo": "altan_xire",
+    "Dalad": "shulinzhao", "Jungar": "xuejiawan", "Otog": "ulan", "Uxin": "galutu",
+    "Hanggin": "xini", "Otog Front": "aoleqi",
+}
+
+#: The one urban taxi market of Dongsheng, Kangbashi and Ejin Horo (2020 transport-bureau
+#: notice, facts.md §1: "三地互通经营、同城管理").
+CENTRAL_TAXI_POOL: tuple[str, ...] = ("Dongsheng", "Kangbashi", "Ejin Horo")
+
+
+def _largest_remainder(total: int, weights: Mapping[str, float]) -> dict[str, int]:
+    """Split ``total`` in integers proportional to ``weights`` (Hamilton's method)."""
+    wsum = sum(weights.values())
+    exact = {k: total * w / wsum for k, w in weights.items()}
+    out = {k: math.floor(v) for k, v in exact.items()}
+    short = total - sum(out.values())
+    # Ties broken by name so the split is deterministic.
+    for k in sorted(exact, key=lambda k: (-(exact[k] - out[k]), k))[:short]:
+        out[k] += 1
+    return out
+
+
+def default_fleet() -> Fleet:
+    """Return the default 2,010-vehicle Ordos reserve fleet.
+
+    Split (ASSUMPTION, following DESIGN.md from Hohhot's 2022 reserve, 86 % taxis, adjusted to
+    the five Ordos classes): taxi 1,300 · coach 220 · bus 280 · freight 160 · hazmat 50.
+    Taxis are allocated to banners in proportion to 2020 population; coaches at the banner
+    bus stations (Dongsheng's main station larger); buses by urban size; freight and hazmat
+    near the industrial areas (Jungar, Ejin Horo, Otog/Qipanjing, Uxin, Dalad), placed at the
+    banner seats because the industrial parks have no coordinates offline.
+
+    Returns
+    -------
+    Fleet
+        The default fleet (2,010 vehicles).
+    """
+    taxis = _largest_remainder(1300, BANNER_POPULATION)
+    coaches = {"Dongsheng": 60, "Kangbashi": 20} | {
+        b: 20 for b in BANNER_SEAT if b not in ("Dongsheng", "Kangbashi")
+    }
+    buses = {
+        "Dongsheng": 130, "Kangbashi": 40, "Ejin Horo": 30, "Dalad": 20, "Jungar": 25,
+        "Otog": 10, "Uxin": 10, "Hanggin": 8, "Otog Front": 7,
+    }
+    freight = {"Jungar": 45, "Ejin Horo": 35, "Otog": 30, "Uxin": 25, "Dalad": 25}
+    hazmat = {"Jungar": 15, "Otog": 15, "Uxin": 10, "Ejin Horo": 10}
+
+    operators: list[Operator] = [
+        Operator("Central taxi pool", "taxi", dispatchers=8),
+        Operator("Dongsheng bus company", "bus", dispatchers=3),
+        Operator("Dongsheng coach station", "coach", dispatchers=3),
+    ]
+    depots: list[Depot] = []
+
+    def add(kind: str, banner: str, count: int, operator: str, dispatchers: int) -> None:
+        if operator not in {o.name for o in operators}:
+            operators.append(Operator(operator, kind, dispatchers))
+        depots.append(Depot(f"{banner} {kind}", BANNER_SEAT[banner], kind, count, operator))
+
+    for banner, n in taxis.items():
+        if banner in CENTRAL_TAXI_POOL:
+            add("taxi", banner, n, "Central taxi pool", 8)
+        else:
+            add("taxi", banner, n, f"{banner} taxi company", 2)
+    for banner, n in coaches.items():
+        op = "Dongsheng coach station" if banner == "Dongsheng" else f"{banner} coach station"
+        add("coach", banner, n, op, 2)
+    for banner, n in buses.items():
+        op = "Dongsheng bus company" if banner == "Dongsheng" else f"{banner} bus company"
+        add("bus", banner, n, op, 2)
+    for banner, n in freight.items():
+        add("freight", banner, n, f"{banner} freight haulier", 2)
+    for banner, n in hazmat.items():
+        add("hazmat", banner, n, f"{banner} hazmat carrier", 1)
+    return Fleet(DEFAULT_CLASS_PARAMS, tuple(operators), tuple(depots))

@@ -1,0 +1,201 @@
+"""Summaries of replications: P(target holds) with a Wilson interval, completion-time
+percentiles, per-class results, stage breakdown, bottleneck class, counts; the JSON contract
+and the verdict table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from sim.model import STAGES, IncidentPlan, ReplicationResult
+from sim.vehicles import VEHICLE_CLASSES
+
+#: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.
+HOLDS_AT, FAILS_BELOW = 0.95, 0.5
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Parameters
+    ----------
+    successes
+        Number of successes.
+    n
+        Number of trials (> 0).
+    confidence
+        Two-sided confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``.
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    """Round for JSON; non-finite values become ``None`` (JSON has no infinity)."""
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+def completion_stats(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean, p50, p90, p95 and max of completion times (minutes).
+
+    Infinite values (target never met: too few vehicles accepted) are kept in the ranks, so
+    a percentile that falls on them is ``None``; so are the mean and max then.
+    """
+    a = np.asarray(values, dtype=np.float64)
+    if a.size == 0:
+        return dict.fromkeys(("mean", "p50", "p90", "p95", "max"))
+    big = 1e300
+    q = np.quantile(np.where(np.isfinite(a), a, big), [0.5, 0.9, 0.95])
+    q = [None if v >= big / 10 else v for v in q.tolist()]
+    finite = bool(np.all(np.isfinite(a)))
+    return {
+        "mean": _r(float(a.mean())) if finite else None,
+        "p50": _r(q[0]),
+        "p90": _r(q[1]),
+        "p95": _r(q[2]),
+        "max": _r(float(a.max())) if finite else None,
+    }
+
+
+def verdict(p_met: float) -> str:
+    """``holds`` (P >= 0.95), ``at risk`` (0.5 <= P < 0.95) or ``fails`` (P < 0.5)."""
+    if p_met >= HOLDS_AT:
+        return "holds"
+    return "at risk" if p_met >= FAILS_BELOW else "fails"
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """The summary of one incident's replications (the JSON contract's incident object)."""
+
+    data: dict[str, Any]
+
+    @property
+    def p_met(self) -> float:
+        """P(target holds)."""
+        return float(self.data["p_met"])
+
+
+def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str, Any]:
+    """Summarise one incident's replications into the JSON contract's incident object.
+
+    Parameters
+    ----------
+    plan
+        The incident plan.
+    reps
+        Its replications.
+
+    Returns
+    -------
+    dict
+        Keys ``name, tier, deadline_min, demand, p_met, p_met_ci95, completion_min, by_class,
+        breakdown_min, bottleneck_class, counts`` (plus ``verdict``, ``node`` and ``replications``).
+    """
+    n = len(reps)
+    deadline = plan.deadline_min
+    met = [r.completion_min <= deadline for r in reps]
+    k = int(sum(met))
+    by_class: dict[str, Any] = {}
+    for cp in plan.classes:
+        t = [r.class_completion_min[cp.vehicle_class] for r in reps]
+        by_class[cp.vehicle_class] = {
+            "completion_min": completion_stats(t),
+            "p_met": _r(sum(x <= deadline for x in t) / n),
+        }
+    crit = [r.breakdown_min for r in reps if math.isfinite(r.completion_min)]
+    breakdown = {s: (_r(float(np.mean([b[s] for b in crit]))) if crit else None) for s in STAGES}
+    tally = Counter(r.critical_class for r in reps if r.critical_class is not None)
+    order = {c: i for i, c in enumerate(VEHICLE_CLASSES)}
+    bottleneck = min(tally, key=lambda c: (-tally[c], order[c])) if tally else None
+    count_keys = ("called", "assembled", "declined", "unreachable", "unavailable", "en_route")
+    counts = {key: _r(float(np.mean([r.counts[key] for r in reps]))) for key in count_keys}
+    p = k / n
+    lo, hi = wilson_interval(k, n)
+    return {
+        "name": plan.name,
+        "tier": plan.tier,
+        "deadline_min": _r(deadline),
+        "demand": {cp.vehicle_class: cp.requested for cp in plan.classes},
+        "demand_all": [cp.vehicle_class for cp in plan.classes if cp.all_in_scope],
+        "p_met": _r(p),
+        "p_met_ci95": [_r(lo), _r(hi)],
+        "verdict": verdict(p),
+        "completion_min": completion_stats([r.completion_min for r in reps]),
+        "by_class": by_class,
+        "breakdown_min": breakdown,
+        "bottleneck_class": bottleneck,
+        "counts": counts,
+        "replications": n,
+    }
+
+
+def study_json(
+    scenario_name: str,
+    seed: int,
+    replications: int,
+    incidents: Sequence[Mapping[str, Any]],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The top-level JSON object: ``scenario, seed, replications, incidents`` (+ ``extra``)."""
+    out: dict[str, Any] = {
+        "scenario": scenario_name,
+        "seed": seed,
+        "replications": replications,
+        "incidents": list(incidents),
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _fmt(x: float | None, spec: str = ".0f") -> str:
+    return "never" if x is None else format(x, spec)
+
+
+def verdict_table(summary: Mapping[str, Any]) -> str:
+    """Render the verdict table a planner reads (one row per incident)."""
+    head = (
+        f"{'incident':<34} {'tier':<8} {'deadline':>8}  {'P(holds)':>8} {'95% CI':>13}  "
+        f"{'p50':>5} {'p90':>5}  {'bottleneck':<10} verdict"
+    )
+    lines = [
+        f"scenario {summary['scenario']} · seed {summary['seed']} · "
+        f"{summary['replications']} replications per incident",
+        head,
+        "-" * len(head),
+    ]
+    for inc in summary["incidents"]:
+        lo, hi = inc["p_met_ci95"]
+        c = inc["completion_min"]
+        lines.append(
+            f"{inc['name'][:34]:<34} {inc['tier']:<8} {inc['deadline_min']:>5.0f} min  "
+            f"{inc['p_met']:>8.3f} {f'[{lo:.3f},{hi:.3f}]':>13}  "
+            f"{_fmt(c['p50']):>5} {_fmt(c['p90']):>5}  {inc['bottleneck_class'] or '-':<10} "
+            f"{inc['verdict'].upper()}"
+        )
+    lines.append(
+        f"(p50/p90: completion minutes, last requested vehicle registered; verdict HOLDS at "
+        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})"
+    )
+    return "\n".join(lines)

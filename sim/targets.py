@@ -1,0 +1,165 @@
+"""Assembly targets: tiers, deadlines, depot scope and the success criterion.
+
+The default rule set ``ordos-123`` is the "123" mechanism of the founding article
+(中心城区 1 小时、旗级 2 小时、全域 3 小时): an incident in the central urban area must be
+assembled within 60 minutes, one at banner level within 120, anywhere else in the region
+within 180. "Banner level" is read as the urban area of a banner seat, taken as within
+15 km road distance of the seat (ASSUMPTION, DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from sim._errors import ValidationError
+from sim.network import RoadNetwork
+
+Tier = Literal["central", "banner", "region"]
+Scope = Literal["central", "banner", "region"]
+TIERS: tuple[str, ...] = ("central", "banner", "region")
+SCOPES: tuple[str, ...] = ("central", "banner", "region")
+
+
+@dataclass(frozen=True)
+class TierAssignment:
+    """The tier of an incident location and what it implies."""
+
+    tier: str
+    deadline_min: float
+    zone: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Tier rules, depot scope and the success criterion.
+
+    Parameters
+    ----------
+    name
+        Name of the rule set (``ordos-123`` by default).
+    deadlines_min
+        Deadline in minutes per tier.
+    banner_radius_km
+        An incident within this road distance of a banner seat is at banner level.
+    scope
+        Per tier, which depots may be called: ``central`` (depots in the central urban area),
+        ``banner`` (depots in the incident's banner/district) or ``region`` (every depot).
+    success_fraction
+        The target holds when this fraction of every class's requested vehicles (rounded up)
+        is assembled by the deadline; 1.0 means all of them.
+    """
+
+    name: str = "ordos-123"
+    deadlines_min: dict[str, float] = field(
+        default_factory=lambda: {"central": 60.0, "banner": 120.0, "region": 180.0}
+    )
+    banner_radius_km: float = 15.0
+    scope: dict[str, str] = field(
+        default_factory=lambda: {"central": "region", "banner": "region", "region": "region"}
+    )
+    success_fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        for tier in TIERS:
+            if tier not in self.deadlines_min:
+                raise ValidationError(f"rules.deadlines_min: missing tier {tier!r}")
+            if tier not in self.scope:
+                raise ValidationError(f"rules.scope: missing tier {tier!r}")
+        for tier, d in self.deadlines_min.items():
+            if tier not in TIERS:
+                raise ValidationError(f"rules.deadlines_min: unknown tier {tier!r}; tiers: {TIERS}")
+            if not isinstance(d, int | float) or math.isnan(d) or d <= 0:
+                raise ValidationError(f"rules.deadlines_min.{tier} must be > 0, got {d!r}")
+        for tier, s in self.scope.items():
+            if s not in SCOPES:
+                raise ValidationError(f"rules.scope.{tier}: unknown scope {s!r}; scopes: {SCOPES}")
+        if not isinstance(self.banner_radius_km, int | float) or self.banner_radius_km < 0:
+            raise ValidationError(
+                f"rules.banner_radius_km must be >= 0, got {self.banner_radius_km!r}"
+            )
+        f = self.success_fraction
+        if not isinstance(f, int | float) or math.isnan(f) or not 0.0 < f <= 1.0:
+            raise ValidationError(f"rules.success_fraction must be in (0, 1], got {f!r}")
+
+    def classify(
+        self, network: RoadNetwork, node: int, *, tier: str | None = None
+    ) -> TierAssignment:
+        """Return the tier of an incident at ``node``.
+
+        Parameters
+        ----------
+        network
+            The road network (its nodes carry ``zone`` and ``central``).
+        node
+            Node index of the incident.
+        tier
+            Force this tier instead of deriving it from the location.
+
+        Raises
+        ------
+        ValidationError
+            If the node lies outside the region (zone ``outside``) or ``tier`` is unknown.
+        """
+        zone = str(network.zone[node])
+        if zone == "outside":
+            raise ValidationError(
+                f"incident node {int(network.node_ids[node])} lies outside the region "
+                f"(zone 'outside'); the tiers apply only inside it"
+            )
+        if tier is None:
+            if bool(network.central[node]):
+                tier = "central"
+            elif self._near_banner_seat(network, node):
+                tier = "banner"
+            else:
+                tier = "region"
+        elif tier not in TIERS:
+            raise ValidationError(f"incident tier: unknown tier {tier!r}; tiers: {TIERS}")
+        return TierAssignment(tier, float(self.deadlines_min[tier]), zone, self.scope[tier])
+
+    def _near_banner_seat(self, network: RoadNetwork, node: int) -> bool:
+        seats = banner_seats(network)
+        if seats.size == 0:
+            return False
+        dist_m = network.road_distance_from(node)
+        return bool(np.min(dist_m[seats]) <= self.banner_radius_km * 1000.0)
+
+    def required(self, requested: int) -> int:
+        """Number of vehicles that must be assembled out of ``requested``."""
+        return math.ceil(self.success_fraction * requested - 1e-9)
+
+
+def banner_seats(network: RoadNetwork) -> np.ndarray:
+    """Node indices of the banner/district seats (nodes of kind ``seat``)."""
+    kinds = [network.graph.nodes[int(n)].get("kind") for n in network.node_ids]
+    return np.flatnonzero(np.array([k == "seat" for k in kinds], dtype=bool))
+
+
+def depots_in_scope(
+    network: RoadNetwork, depot_nodes: np.ndarray, scope: str, incident_zone: str
+) -> np.ndarray:
+    """Boolean mask of the depots that may be called under ``scope``.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    depot_nodes
+        Node index of each depot.
+    scope
+        ``central``, ``banner`` or ``region``.
+    incident_zone
+        The incident's banner/district.
+    """
+    if scope == "region":
+        return np.ones(len(depot_nodes), dtype=bool)
+    if scope == "central":
+        return network.central[depot_nodes].astype(bool)
+    if scope == "banner":
+        return network.zone[depot_nodes] == incident_zone
+    raise ValidationError(f"scope: unknown scope {scope!r}; scopes: {SCOPES}")

@@ -1,0 +1,135 @@
+"""The default scenario end to end on the embedded Ordos network: seeds, determinism,
+independence of incidents, conservation, tiers, and the JSON contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+
+from sim.builtin import OTOG_FRONT_ROAD_POINT, ordos_123
+from sim.experiment import prepare, run
+from sim.network import load_network
+from sim.results import wilson_interval
+
+REPS = 40
+
+
+@pytest.fixture(scope="module")
+def network():
+    return load_network("ordos")
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return ordos_123(replications=REPS)
+
+
+@pytest.fixture(scope="module")
+def base(network, scenario):
+    return run(scenario, network=network)
+
+
+def dump(result) -> str:
+    return json.dumps(result.summary, sort_keys=True)
+
+
+def test_default_scenario_has_one_incident_per_tier(network, scenario):
+    plans = prepare(network, scenario)
+    assert [p.tier for p in plans] == ["central", "banner", "region"]
+    assert [p.deadline_min for p in plans] == [60.0, 120.0, 180.0]
+    assert any(c.all_in_scope for p in plans for c in p.classes)
+    region = plans[2]
+    assert network.zone[region.node] == "Otog Front"
+    seat = network.locate("aoleqi")
+    assert network.road_distance_from(seat)[region.node] >= 40_000
+
+
+def test_json_contract_keys(base):
+    s = base.summary
+    assert {"scenario", "seed", "replications", "incidents"} <= s.keys()
+    for inc in s["incidents"]:
+        assert {
+            "name",
+            "tier",
+            "deadline_min",
+            "demand",
+            "p_met",
+            "p_met_ci95",
+            "completion_min",
+            "by_class",
+            "breakdown_min",
+            "bottleneck_class",
+            "counts",
+        } <= inc.keys()
+        assert set(inc["completion_min"]) == {"mean", "p50", "p90", "p95", "max"}
+        assert set(inc["breakdown_min"]) == {
+            "alert",
+            "callout",
+            "mobilisation",
+            "travel",
+            "checkpoint_wait",
+            "staging_wait",
+        }
+        assert {"called", "assembled", "declined", "unreachable", "unavailable"} <= set(
+            inc["counts"]
+        )
+        assert set(inc["by_class"]) == set(inc["demand"])
+        lo, hi = inc["p_met_ci95"]
+        assert lo <= inc["p_met"] <= hi
+
+
+def test_same_seed_is_byte_identical_and_another_seed_differs(network, scenario, base):
+    again = run(scenario, network=network)
+    assert dump(again) == dump(base)
+    other = run(scenario, network=network, seed=scenario.seed + 1)
+    assert dump(other) != dump(base)
+
+
+def test_processes_give_the_same_bytes_as_serial(network, scenario, base):
+    assert dump(run(scenario, network=network, workers=2)) == dump(base)
+
+
+def test_incident_results_do_not_depend_on_other_incidents(network, scenario, base):
+    by_name = {i["name"]: i for i in base.summary["incidents"]}
+    reordered = dataclasses.replace(scenario, incidents=tuple(reversed(scenario.incidents)))
+    for inc in run(reordered, network=network).summary["incidents"]:
+        assert inc == by_name[inc["name"]]
+    alone = dataclasses.replace(scenario, incidents=scenario.incidents[1:2])
+    (only,) = run(alone, network=network).summary["incidents"]
+    assert only == by_name[only["name"]]
+
+
+def test_conservation_in_every_replication(base):
+    for plan, reps in zip(base.plans, base.results, strict=True):
+        for r in reps:
+            c = r.counts
+            assert c["called"] == (
+                c["assembled"] + c["declined"] + c["unreachable"] + c["unavailable"] + c["en_route"]
+            )
+            for k, cc in r.class_counts.items():
+                assert cc["called"] == sum(
+                    cc[x]
+                    for x in ("assembled", "declined", "unreachable", "unavailable", "en_route")
+                )
+                assert cc["called"] <= next(
+                    p.candidates.size for p in plan.classes if p.vehicle_class == k
+                )
+            # Every vehicle that set the completion time went through all stages.
+            if math.isfinite(r.completion_min):
+                assert sum(r.breakdown_min.values()) == pytest.approx(r.completion_min)
+
+
+def test_p_met_is_consistent_with_completion_times(base):
+    for inc, plan, reps in zip(base.summary["incidents"], base.plans, base.results, strict=True):
+        k = sum(r.completion_min <= plan.deadline_min for r in reps)
+        assert inc["p_met"] == pytest.approx(k / len(reps))
+        lo, hi = wilson_interval(k, len(reps))
+        assert inc["p_met_ci95"] == [pytest.approx(lo, abs=1e-4), pytest.approx(hi, abs=1e-4)]
+
+
+def test_region_point_constant_is_on_the_network(network):
+    node = network.locate(OTOG_FRONT_ROAD_POINT)
+    assert network.zone[node] == "Otog Front"
