@@ -133,3 +133,33 @@ def test_p_met_is_consistent_with_completion_times(base):
 def test_region_point_constant_is_on_the_network(network):
     node = network.locate(OTOG_FRONT_ROAD_POINT)
     assert network.zone[node] == "Otog Front"
+
+
+def test_one_vehicle_on_a_known_road_path(network):
+    """Oracle: alert + call + mobilisation + travel (the class's fastest path) + registration."""
+    from sim.dists import Dist
+    from sim.fleet import Depot, Fleet, Operator
+    from sim.model import StagingSpec
+    from sim.scenario import Incident, Scenario
+
+    params = {
+        k: dataclasses.replace(
+            p, availability=1.0, reach_day=1.0, accept=1.0, call=Dist.fixed(2.0),
+            mobilisation_day=Dist.fixed(10.0),
+        )
+        for k, p in ordos_123().fleet.classes.items()
+    }
+    fleet = Fleet(params, (Operator("op", "coach", 1),),
+                  (Depot("Dongsheng coach", "dongsheng", "coach", 1, "op"),))
+    sc = Scenario(
+        "oracle", (Incident("at Kangbashi", "kangbashi", {"coach": 1}),), fleet=fleet,
+        alert=Dist.fixed(5.0), trip_factor=Dist.fixed(1.0),
+        staging=StagingSpec(1, Dist.fixed(1.0)), replications=3,
+    )
+    result = run(sc, network=network)
+    travel = network.tree_to(network.locate("kangbashi"), "coach").time_s[
+        network.locate("dongsheng")] / 60.0
+    assert 10 < travel < 40
+    for r in result.results[0]:
+        assert r.completion_min == pytest.approx(5 + 2 + 10 + travel + 1, abs=1e-9)
+        assert r.breakdown_min["travel"] == pytest.approx(travel, abs=1e-9)

@@ -1,0 +1,81 @@
+"""Bad values through the Python API raise a clear error naming the parameter and value."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sim._errors import ValidationError
+from sim.dists import Dist
+from sim.fleet import DEFAULT_CLASS_PARAMS, Depot, Fleet, Operator, default_fleet
+from sim.model import CheckpointSpec, StagingSpec
+from sim.scenario import Incident, Scenario
+from sim.targets import RuleSet
+
+
+def test_negative_depot_count_names_depot_and_value():
+    with pytest.raises(ValidationError, match=r"depot 'A'.*`count`.*-3"):
+        Depot("A", "dongsheng", "taxi", -3, "op")
+
+
+@pytest.mark.parametrize("field", ["availability", "reach_day", "reach_night", "accept"])
+@pytest.mark.parametrize("value", [-0.1, 1.5, float("nan")])
+def test_probability_outside_unit_interval(field, value):
+    with pytest.raises(ValidationError, match=rf"`{field}`.*probability.*{value}"):
+        dataclasses.replace(DEFAULT_CLASS_PARAMS["taxi"], **{field: value})
+
+
+def test_unknown_class_in_demand_suggests_close_match():
+    with pytest.raises(ValidationError, match=r"unknown vehicle class 'coachh'.*'coach'"):
+        Incident("x", "kangbashi", {"coachh": 3})
+
+
+def test_unknown_class_in_depot_and_operator():
+    with pytest.raises(ValidationError, match="unknown vehicle class 'tank'"):
+        Depot("A", "dongsheng", "tank", 3, "op")
+    with pytest.raises(ValidationError, match="unknown vehicle class 'tank'"):
+        Operator("op", "tank", 2)
+
+
+def test_negative_demand_and_bad_all():
+    with pytest.raises(ValidationError, match=r"demand.taxi.*-1"):
+        Incident("x", "kangbashi", {"taxi": -1})
+    with pytest.raises(ValidationError, match=r"demand.taxi.*'every'"):
+        Incident("x", "kangbashi", {"taxi": "every"})
+
+
+def test_operator_needs_dispatchers():
+    with pytest.raises(ValidationError, match=r"`dispatchers`.*0"):
+        Operator("op", "taxi", 0)
+
+
+def test_empty_fleet_and_unknown_operator():
+    ops = (Operator("op", "taxi", 1),)
+    with pytest.raises(ValidationError, match="empty"):
+        Fleet(DEFAULT_CLASS_PARAMS, ops, (Depot("A", "dongsheng", "taxi", 0, "op"),))
+    with pytest.raises(ValidationError, match="unknown operator 'nobody'"):
+        Fleet(DEFAULT_CLASS_PARAMS, ops, (Depot("A", "dongsheng", "taxi", 1, "nobody"),))
+
+
+def test_rules_and_scenario_values():
+    with pytest.raises(ValidationError, match=r"deadlines_min.central must be > 0, got 0"):
+        RuleSet(deadlines_min={"central": 0, "banner": 120, "region": 180})
+    with pytest.raises(ValidationError, match=r"success_fraction.*1.5"):
+        RuleSet(success_fraction=1.5)
+    inc = (Incident("x", "kangbashi", {"taxi": 1}),)
+    with pytest.raises(ValidationError, match=r"`over_request` must be >= 1, got 0.5"):
+        Scenario("s", inc, fleet=default_fleet(), over_request=0.5)
+    with pytest.raises(ValidationError, match=r"`replications`.*0"):
+        Scenario("s", inc, replications=0)
+    with pytest.raises(ValidationError, match=r"`start_hour`.*25"):
+        Scenario("s", inc, start_hour=25)
+
+
+def test_distribution_and_resource_parameters():
+    with pytest.raises(ValidationError, match=r"`value` must be a finite number >= 0, got -1"):
+        Dist.lognormal(-1, 0.3)
+    with pytest.raises(ValidationError, match=r"`lanes` must be >= 1, got 0"):
+        StagingSpec(lanes=0)
+    with pytest.raises(ValidationError, match=r"`green` must be one of"):
+        CheckpointSpec("c", 0, green="sometimes")
