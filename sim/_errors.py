@@ -7,6 +7,8 @@ that describes it best, as SimPy and OSMnx do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class FleetsimError(Exception):
     """Base class of every error fleetsim raises on purpose."""
@@ -21,3 +23,20 @@ class ValidationError(FleetsimError, ValueError):
 
 class NetworkError(FleetsimError, ValueError):
     """A road network cannot be loaded, or a location cannot be placed on it."""
+
+
+class ScenarioError(ValidationError):
+    """A scenario file has one or more problems; :attr:`problems` lists every one of them.
+
+    Parameters
+    ----------
+    problems
+        The problems (objects whose ``str()`` is a one-line message naming the file, the key
+        path and the bad value, e.g. :class:`sim.scenario.Problem`).
+    """
+
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the scenario:\n{lines}")

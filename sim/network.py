@@ -51,7 +51,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -74,6 +74,7 @@ from sim.vehicles import (
 __all__ = [
     "DEFAULT_SPEED_KPH",
     "FALLBACK_SPEED_KPH",
+    "Closure",
     "PathTree",
     "RoadNetwork",
     "export",
@@ -165,6 +166,7 @@ _MAXSPEED_RE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?")
 _TRUE_STRINGS = frozenset({"yes", "true", "1"})
 _SETTINGS_LOCK = threading.Lock()
 _TREE_CACHE_BYTES = 256 * 2**20  # budget for cached PathTrees (4 arrays x 8 bytes per node)
+_CLOSURE_SNAP_KM = 10.0  # a `between` place must lie within this distance of the closed road
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,6 +235,55 @@ class PathTree:
                 raise NetworkError(f"broken path tree towards node index {self.target}")
             nodes.append(node)
         return np.asarray(nodes, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A road closure: a numbered road (all of it, or the section between two places), or
+    every road within a radius of a point.
+
+    Parameters
+    ----------
+    road
+        An edge ``ref`` such as ``"G18"`` (matched case-insensitively against each of the
+        ``;``-separated refs of an edge).
+    between
+        Two places (names or ``"LAT,LON"``); only the section of ``road`` between them is
+        closed. Each place is snapped to the nearest node of the road (great-circle, at most
+        10 km away); the section is the shortest path between the two along the road.
+    near
+        A place or ``"LAT,LON"``: every edge whose straight segment comes within
+        ``radius_km`` of it is closed.
+    radius_km
+        Radius of a ``near`` closure, km (> 0).
+    name
+        A label for messages.
+
+    Every closure closes both directions and every parallel edge of the roads it selects.
+    """
+
+    road: str | None = None
+    between: tuple[str, str] | None = None
+    near: str | None = None
+    radius_km: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = f"closure {self.name!r}" if self.name else "closure"
+        if (self.road is None) == (self.near is None):
+            raise ValidationError(f"{label}: give either `road` or `near` (and not both)")
+        if self.road is not None and (not isinstance(self.road, str) or not self.road.strip()):
+            raise ValidationError(f"{label}: `road` must be a road ref, got {self.road!r}")
+        if self.between is not None and (self.road is None or len(self.between) != 2):
+            raise ValidationError(
+                f"{label}: `between` needs `road` and exactly two places, got {self.between!r}"
+            )
+        if self.near is not None:
+            r = self.radius_km
+            if not (isinstance(r, int | float) and math.isfinite(r) and r > 0):
+                raise ValidationError(f"{label}: `radius_km` must be > 0, got {r!r}")
+        elif self.radius_km is not None:
+            raise ValidationError(f"{label}: `radius_km` needs `near`")
 
 
 @dataclass(frozen=True)
@@ -648,6 +699,151 @@ class RoadNetwork:
         net._init(self._base, resolved)
         return net
 
+    def closure_edges(self, closure: Closure) -> np.ndarray:
+        """Return the positions (in ``graph.edges`` order) of the edges ``closure`` closes.
+
+        Parameters
+        ----------
+        closure
+            The closure.
+
+        Returns
+        -------
+        numpy.ndarray
+            Sorted ``int64`` edge positions, never empty.
+
+        Raises
+        ------
+        NetworkError
+            For an unknown road ref (listing close matches), an unknown place, a place too
+            far from the road, a road that does not join the two places, or a radius that
+            contains no road.
+        """
+        if not isinstance(closure, Closure):
+            raise ValidationError(f"`closure` must be a Closure, got {type(closure).__name__}")
+        base = self._base
+        if closure.near is not None:
+            node = self.locate(closure.near)
+            point = _parse_latlon(closure.near)
+            lat0, lon0 = point if point is not None else (base.lat[node], base.lon[node])
+            dist_km = _segment_distance_km(
+                lat0,
+                lon0,
+                base.lat[base.edge_u],
+                base.lon[base.edge_u],
+                base.lat[base.edge_v],
+                base.lon[base.edge_v],
+            )
+            hit = np.flatnonzero(dist_km <= closure.radius_km)
+            if hit.size == 0:
+                raise NetworkError(
+                    f"no road within {closure.radius_km:g} km of {closure.near!r} in network "
+                    f"{self.source!r}"
+                )
+            return hit
+        ref = _normalise_name(str(closure.road))
+        refs = [
+            {_normalise_name(r) for r in str(data.get("ref") or "").split(";") if r.strip()}
+            for _, _, data in base.graph.edges(data=True)
+        ]
+        on_road = np.array([ref in r for r in refs], dtype=bool)
+        if not on_road.any():
+            known = sorted(
+                {
+                    r
+                    for _, _, d in base.graph.edges(data=True)
+                    for r in str(d.get("ref") or "").split(";")
+                    if r.strip()
+                }
+            )
+            close = difflib.get_close_matches(str(closure.road), known, n=5, cutoff=0.5)
+            listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+            hint = f"did you mean: {', '.join(close)}?" if close else f"refs: {listed or 'none'}"
+            raise NetworkError(
+                f"no road with ref {closure.road!r} in network {self.source!r}; {hint}"
+            )
+        if closure.between is None:
+            return np.flatnonzero(on_road)
+        u, v = base.edge_u[on_road], base.edge_v[on_road]
+        road_nodes = np.unique(np.concatenate([u, v]))
+        ends = []
+        for place in closure.between:
+            node = self.locate(place)
+            d_km = (
+                _haversine(
+                    base.lat[node], base.lon[node], base.lat[road_nodes], base.lon[road_nodes]
+                )
+                / 1000.0
+            )
+            k = int(np.argmin(d_km))
+            if d_km[k] > _CLOSURE_SNAP_KM:
+                raise NetworkError(
+                    f"{place!r} is {d_km[k]:.1f} km from road {closure.road!r}; name places "
+                    f"within {_CLOSURE_SNAP_KM:g} km of the road"
+                )
+            ends.append(int(road_nodes[k]))
+        n = self.n_nodes
+        both_u, both_v = np.concatenate([u, v]), np.concatenate([v, u])
+        length = np.tile(base.edge_length[on_road], 2)
+        _, graph = _pairs(both_u, both_v, length, n)
+        _, pred = dijkstra(graph, directed=True, indices=ends[0], return_predecessors=True)
+        if ends[0] == ends[1] or pred[ends[1]] < 0:
+            why = "meet the road at the same node" if ends[0] == ends[1] else "are not joined"
+            raise NetworkError(
+                f"road {closure.road!r} between {closure.between[0]!r} and "
+                f"{closure.between[1]!r}: the two places {why} along it; no section to close"
+            )
+        section = set()
+        node = ends[1]
+        while node != ends[0]:
+            prev = int(pred[node])
+            section.update({prev * n + node, node * n + prev})
+            node = prev
+        pair = base.edge_u * n + base.edge_v
+        return np.flatnonzero(on_road & np.isin(pair, np.fromiter(section, np.int64)))
+
+    def with_closures(self, closures: Sequence[Closure]) -> RoadNetwork:
+        """Return a copy without the edges the ``closures`` close (every vehicle class).
+
+        Nodes are kept, so a closure may leave some of them unreachable (infinite times).
+        The copy keeps this network's speed profiles; :meth:`with_profiles` on it keeps the
+        closures. Apply closures to the network *without* them: closing twice fails when a
+        ``between`` section was already removed.
+
+        Parameters
+        ----------
+        closures
+            The closures (see :class:`Closure`).
+
+        Raises
+        ------
+        NetworkError
+            As :meth:`closure_edges`.
+        """
+        closed = np.zeros(self.n_edges, dtype=bool)
+        for closure in closures:
+            closed[self.closure_edges(closure)] = True
+        if not closed.any():
+            return self
+        base = self._base
+        graph = base.graph.copy()
+        edges = list(graph.edges(keys=True))
+        graph.remove_edges_from([edges[j] for j in np.flatnonzero(closed).tolist()])
+        keep = ~closed
+        arrays = {
+            name: getattr(base, name)[keep].copy()
+            for name in ("edge_u", "edge_v", "edge_length", "edge_speed", "edge_expressway")
+        }
+        for array in arrays.values():
+            array.flags.writeable = False
+        pair_keys, length_csr = _pairs(
+            arrays["edge_u"], arrays["edge_v"], arrays["edge_length"], self.n_nodes
+        )
+        new_base = replace(base, graph=graph, pair_keys=pair_keys, length_csr=length_csr, **arrays)
+        net = RoadNetwork.__new__(RoadNetwork)
+        net._init(new_base, dict(self._profiles))
+        return net
+
     # -- summary -------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
@@ -1020,13 +1216,7 @@ def _make_base(graph: nx.MultiDiGraph, source: str, *, non_road_edges: int) -> _
         edge_length[j], edge_speed[j] = length, speed
         expressway[j] = highway in EXPRESSWAY_HIGHWAYS
 
-    # Distinct (u, v) pairs, sorted by u then v: the entry order of every forward CSR.
-    order = np.lexsort((edge_length, edge_v, edge_u))
-    su, sv = edge_u[order], edge_v[order]
-    first = np.ones(m, bool)
-    first[1:] = (su[1:] != su[:-1]) | (sv[1:] != sv[:-1])
-    pair_u, pair_v = su[first], sv[first]
-    length_csr = _csr(edge_length[order][first], pair_u, pair_v, n)
+    pair_keys, length_csr = _pairs(edge_u, edge_v, edge_length, n)
 
     for array in (
         node_ids,
@@ -1057,7 +1247,7 @@ def _make_base(graph: nx.MultiDiGraph, source: str, *, non_road_edges: int) -> _
         edge_length=edge_length,
         edge_speed=edge_speed,
         edge_expressway=expressway,
-        pair_keys=pair_u * n + pair_v,
+        pair_keys=pair_keys,
         length_csr=length_csr,
         dropped_nodes=dropped_nodes,
         dropped_components=int(n_comp - 1),
@@ -1132,6 +1322,19 @@ def _resolve_profiles(profiles: Mapping[str, SpeedProfile] | None) -> dict[str, 
 # --------------------------------------------------------------------------------------------
 
 
+def _pairs(
+    edge_u: np.ndarray, edge_v: np.ndarray, edge_length: np.ndarray, n: int
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Keys ``u * n + v`` of the distinct (u, v) pairs, sorted by u then v (the entry order of
+    every forward CSR), and the CSR of the shortest length over parallel edges."""
+    order = np.lexsort((edge_length, edge_v, edge_u))
+    su, sv = edge_u[order], edge_v[order]
+    first = np.ones(su.size, bool)
+    first[1:] = (su[1:] != su[:-1]) | (sv[1:] != sv[:-1])
+    pair_u, pair_v = su[first], sv[first]
+    return pair_u * n + pair_v, _csr(edge_length[order][first], pair_u, pair_v, n)
+
+
 def _csr(data: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR from entries already sorted by (row, col) without duplicates; zeros stay edges."""
     indptr = np.zeros(n + 1, np.int64)
@@ -1187,6 +1390,21 @@ def _haversine(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     dlat, dlon = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
     return 2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _segment_distance_km(
+    lat0: float, lon0: float, lat1: Any, lon1: Any, lat2: Any, lon2: Any
+) -> np.ndarray:
+    """Distance (km) from a point to straight segments, in a local equirectangular plane."""
+    k = _EARTH_RADIUS_M / 1000.0 * math.pi / 180.0
+    c = math.cos(math.radians(float(lat0)))
+    ax, ay = (np.asarray(lon1) - lon0) * k * c, (np.asarray(lat1) - lat0) * k
+    bx, by = (np.asarray(lon2) - lon0) * k * c, (np.asarray(lat2) - lat0) * k
+    dx, dy = bx - ax, by - ay
+    dd = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(dd > 0, np.clip(-(ax * dx + ay * dy) / dd, 0.0, 1.0), 0.0)
+    return np.hypot(ax + t * dx, ay + t * dy)
 
 
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

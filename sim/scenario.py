@@ -1,23 +1,109 @@
-"""Scenarios: what to simulate, as validated Python objects.
+"""Scenarios: what to simulate, as validated Python objects and as YAML files.
 
 A :class:`Scenario` holds everything a run needs besides the road network: incidents and their
-demand, the fleet, the tier rules, time of day, weather, checkpoints, staging, replications
-and the seed. Every constructor validates its arguments and names the bad parameter and value.
+demand, the fleet, the tier rules, time of day, weather, closures, checkpoints and toll plazas,
+staging, replications and the seed. Every constructor validates its arguments and names the
+bad parameter and value.
+
+Scenario files
+--------------
+Planners write scenarios as YAML; :func:`load_scenario` turns a file into a :class:`Scenario`
+and :func:`validate_file` lists its problems. The language is described by pydantic models
+(every mapping rejects unknown keys) and exported as JSON Schema by
+:func:`scenario_json_schema` (``fleetsim schema``); ``scenarios/README.md`` is the planner's
+reference. A minimal file::
+
+    name: kangbashi-taxis
+    incidents:
+      - location: kangbashi          # a place of the network, or "LAT,LON"
+        demand: {taxi: 100, bus: 20}
+
+Everything else has a documented default: the embedded Ordos network, the default 2,010-vehicle
+fleet, the ``ordos-123`` tier rules, a 10:00 start, fair weather, no closures, checkpoints or
+tolls, 200 replications, seed 20220630.
+
+Loading is in two phases, and each reports *every* problem it finds, with the file, the line,
+the key path (``incidents[1].demand.coach``), the bad value and the allowed values or close
+matches:
+
+1. **schema**: YAML syntax (line and column), unknown keys, types, ranges, unknown vehicle
+   classes, and every place name or ``LAT,LON`` checked against the network (the network is
+   loaded first, from the file's ``network`` key);
+2. **meaning** (once the schema holds): the fleet is built and must not be empty; closures,
+   checkpoints and toll stations are placed on the network; every incident's demand must be
+   coverable by the vehicles in scope that can reach its staging point (after closures).
+
+Problems are raised together as one :class:`sim._errors.ScenarioError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
 
-from sim._errors import ValidationError
+import numpy as np
+from pydantic import ValidationError as PydanticValidationError
+
+from sim import _yaml
+from sim._errors import NetworkError, ScenarioError, ValidationError
+from sim._scenario_file import (
+    DEFAULT_ALERT,
+    DEFAULT_CHECKPOINT_SERVICE,
+    DEFAULT_TRIP_MEDIAN,
+    DEFAULT_TRIP_SIGMA,
+    TOLL_STATIONS,
+    CheckpointsSpec,
+    FleetSpec,
+    IncidentSpec,
+    ScenarioFile,
+    did_you_mean,
+    network_shorthand,
+    scenario_json_schema,
+    schema_messages,
+)
 from sim.dists import Dist
-from sim.fleet import Fleet, Period, default_fleet
+from sim.fleet import (
+    DEFAULT_CLASS_PARAMS,
+    ClassParams,
+    Depot,
+    Fleet,
+    Operator,
+    Period,
+    _largest_remainder,
+    default_fleet,
+)
 from sim.model import StagingSpec
-from sim.targets import SCOPES, RuleSet
-from sim.vehicles import check_vehicle_class
+from sim.network import Closure, RoadNetwork
+from sim.targets import SCOPES, RuleSet, depots_in_scope
+from sim.vehicles import VEHICLE_CLASSES, check_vehicle_class
+
+__all__ = [
+    "TOLL_STATIONS",
+    "CheckpointSite",
+    "Closure",
+    "Incident",
+    "Problem",
+    "Scenario",
+    "ScenarioFile",
+    "load_scenario",
+    "load_scenario_with_network",
+    "people_to_vehicles",
+    "resolved_file",
+    "scenario_json_schema",
+    "validate_file",
+]
 
 Demand = Mapping[str, int | str]
+
+
+# ---------------------------------------------------------------------------------------------
+# Runtime dataclasses
+# ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -29,7 +115,8 @@ class Incident:
     name
         Unique name; it also keys the incident's random streams.
     location
-        A place known to the network or ``"LAT,LON"``; the staging point is the nearest node.
+        A place known to the network or ``"LAT,LON"``; it sets the tier, and the staging
+        point is its nearest node unless ``staging_point`` is given.
     demand
         Vehicles requested per class: a count, or ``"all"`` (every reserve vehicle in scope).
     tier
@@ -38,6 +125,8 @@ class Incident:
         Override the tier's deadline.
     scope
         Override the rule set's depot scope for this incident.
+    staging_point
+        Where the vehicles assemble, if not at the incident location (place or ``"LAT,LON"``).
     """
 
     name: str
@@ -46,6 +135,7 @@ class Incident:
     tier: str | None = None
     deadline_min: float | None = None
     scope: str | None = None
+    staging_point: str | None = None
 
     def __post_init__(self) -> None:
         if not self.demand:
@@ -73,17 +163,22 @@ class Incident:
 
 @dataclass(frozen=True)
 class CheckpointSite:
-    """A checkpoint or toll plaza placed by location (resolved to a node when prepared)."""
+    """A checkpoint or toll plaza placed by location (resolved to a node when prepared).
+
+    ``node_id``, when given, is the graph node id and takes precedence over ``location``
+    (placement rules use it, so that a site never lands on a coincident node of another road).
+    """
 
     name: str
     location: str
     lanes: int = 1
-    service: Dist = field(default_factory=lambda: Dist.lognormal(1.0, 0.4))
+    service: Dist = field(default_factory=lambda: DEFAULT_CHECKPOINT_SERVICE)
     background_per_min: float = 0.0
     background_service: Dist | None = None
     green: str = "none"
     green_lanes: int = 1
     kind: str = "checkpoint"
+    node_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +186,7 @@ class Scenario:
     """Everything a run needs besides the road network itself.
 
     The defaults are the documented Ordos assumptions (README, "Model and assumptions").
+    ``closures`` are applied to the network by :func:`sim.experiment.run`.
     """
 
     name: str
@@ -99,15 +195,20 @@ class Scenario:
     fleet: Fleet = field(default_factory=default_fleet)
     rules: RuleSet = field(default_factory=RuleSet)
     start_hour: float = 10.0
-    alert: Dist = field(default_factory=lambda: Dist.lognormal(5.0, 0.5))
+    alert: Dist = field(default_factory=lambda: DEFAULT_ALERT)
     over_request: float = 1.1
-    trip_factor: Dist = field(default_factory=lambda: Dist.lognormal(1.05, 0.10))
+    trip_factor: Dist = field(
+        default_factory=lambda: Dist.lognormal(DEFAULT_TRIP_MEDIAN, DEFAULT_TRIP_SIGMA)
+    )
     speed_factor: float = 1.0
     checkpoints: tuple[CheckpointSite, ...] = ()
     staging: StagingSpec = field(default_factory=StagingSpec)
     warmup_min: float = 60.0
     replications: int = 200
     seed: int = 20220630
+    closures: tuple[Closure, ...] = ()
+    description: str = field(default="", compare=False)
+    source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.incidents:
@@ -136,8 +237,763 @@ class Scenario:
             )
         if isinstance(self.seed, bool) or not (isinstance(self.seed, int) and self.seed >= 0):
             raise ValidationError(f"scenario: `seed` must be an integer >= 0, got {self.seed!r}")
+        for c in self.closures:
+            if not isinstance(c, Closure):
+                raise ValidationError(
+                    f"scenario: `closures` must hold Closure objects, got {type(c).__name__}"
+                )
 
     @property
     def period(self) -> Period:
         """``night`` from 22:00 to 06:00, else ``day``."""
         return "night" if (self.start_hour >= 22 or self.start_hour < 6) else "day"
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a scenario file.
+
+    Attributes
+    ----------
+    file
+        The file (as given, or relative to the working directory).
+    path
+        The key path, e.g. ``incidents[1].demand.coach`` (empty for the whole file).
+    message
+        What is wrong, with the bad value and the allowed values or close matches.
+    line, column
+        Where in ``file`` (1-based), when known.
+    """
+
+    file: str
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """Format a key path: ``("incidents", 1, "demand", "coach")`` → ``incidents[1].demand.coach``.
+
+    Keys that are not plain words are quoted: ``fleet.depot_counts['Jungar hazmat']``.
+    """
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{str(part)!r}]"
+    return out
+
+
+class _Collector:
+    """Collects problems with key paths; finds each path's file and line from the marks."""
+
+    def __init__(self, file: str, marks: Mapping[tuple, _yaml.Mark]) -> None:
+        self.file = file
+        self.marks = {tuple(str(p) for p in k): v for k, v in marks.items()}
+        self.problems: list[Problem] = []
+
+    def add(self, path: Sequence[str | int], message: str) -> None:
+        key = tuple(str(p) for p in path)
+        mark = None
+        for k in range(len(key), -1, -1):
+            mark = self.marks.get(key[:k])
+            if mark is not None:
+                break
+        file = mark.file if mark is not None else self.file
+        line = mark.line if mark is not None and key else None
+        column = mark.column if mark is not None and key else None
+        self.problems.append(Problem(file, format_path(path), message, line, column))
+
+
+# ---------------------------------------------------------------------------------------------
+# From the file model to a Scenario (checks that need the whole scenario and the network)
+# ---------------------------------------------------------------------------------------------
+
+
+def people_to_vehicles(
+    amount: float,
+    classes: Mapping[str, float | None] | Sequence[str],
+    fleet: Fleet,
+    *,
+    unit: Literal["persons", "tonnes"] = "persons",
+) -> dict[str, int]:
+    """Convert an amount to move (people or tonnes) into vehicles per class.
+
+    The rule: the amount is split over ``classes`` in proportion to their weights, and each
+    part becomes ``ceil(part / capacity)`` vehicles of that class. Weights not given (a list,
+    or ``None`` values) default to the class's capacity in the fleet, ``count x capacity``
+    (so 2,000 people by coach and bus go in proportion to the reserve's coach and bus seats).
+
+    Parameters
+    ----------
+    amount
+        People or tonnes to move (>= 0).
+    classes
+        Class names, or class → weight (``None`` = the class's fleet capacity).
+    fleet
+        The fleet (capacities and counts).
+    unit
+        ``persons`` or ``tonnes``: every class must carry that unit.
+
+    Returns
+    -------
+    dict
+        Vehicles per class (every listed class, possibly 0).
+
+    Raises
+    ------
+    ValidationError
+        For a class of the wrong unit, an empty list, or no capacity to split by.
+    """
+    weights = dict.fromkeys(classes) if not isinstance(classes, Mapping) else dict(classes)
+    if not weights:
+        raise ValidationError(f"no classes given to carry the {unit}")
+    if not (isinstance(amount, int | float) and math.isfinite(amount) and amount >= 0):
+        raise ValidationError(f"the amount to move must be >= 0, got {amount!r}")
+    counts = fleet.count_by_class()
+    for k in weights:
+        check_vehicle_class(k, parameter="classes")
+        if fleet.classes[k].capacity_unit != unit:
+            raise ValidationError(
+                f"class {k!r} carries {fleet.classes[k].capacity_unit}, not {unit}"
+            )
+    w = {
+        k: float(v) if v is not None else counts[k] * fleet.classes[k].capacity
+        for k, v in weights.items()
+    }
+    total = sum(w.values())
+    if total <= 0:
+        raise ValidationError(
+            f"no capacity to split {amount:g} {unit} over {', '.join(weights)}: the fleet has "
+            f"none of these vehicles; give weights ({{class: weight}})"
+        )
+    return {
+        k: math.ceil(amount * wk / total / fleet.classes[k].capacity - 1e-9) for k, wk in w.items()
+    }
+
+
+def _build_classes(spec: ScenarioFile, out: _Collector) -> dict[str, ClassParams]:
+    classes = dict(DEFAULT_CLASS_PARAMS)
+    for k, over in spec.vehicle_classes.items():
+        changes = {
+            name: getattr(over, name)
+            for name in type(over).model_fields
+            if name != "speed" and getattr(over, name) is not None
+        }
+        base = classes[k]
+        if over.speed is not None:
+            speed = {
+                n: getattr(over.speed, n)
+                for n in type(over.speed).model_fields
+                if getattr(over.speed, n) is not None
+            }
+            changes["speed"] = replace(base.speed, **speed)
+        try:
+            classes[k] = replace(base, **changes)
+        except ValidationError as exc:
+            out.add(("vehicle_classes", k), str(exc))
+    return classes
+
+
+def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collector) -> Fleet | None:
+    p = ("fleet",)
+    operators: list[Operator] = []
+    depots: list[Depot] = []
+    if spec.base == "default":
+        base = default_fleet()
+        operators, depots = list(base.operators), list(base.depots)
+    if spec.scale != 1.0 or spec.totals:
+        for k in VEHICLE_CLASSES:
+            idx = [i for i, d in enumerate(depots) if d.vehicle_class == k]
+            current = sum(depots[i].count for i in idx)
+            target = spec.totals[k] if k in spec.totals else round(current * spec.scale)
+            if target == current:
+                continue
+            if not idx or current == 0:
+                out.add(
+                    (*p, "totals", k),
+                    f"cannot set {k} to {target}: the base fleet has no {k} depot to spread "
+                    "them over; list depots under fleet.depots",
+                )
+                continue
+            split = _largest_remainder(target, {str(i): depots[i].count for i in idx})
+            for i in idx:
+                depots[i] = replace(depots[i], count=split[str(i)])
+    names = [d.name for d in depots]
+    for name, count in spec.depot_counts.items():
+        if name not in names:
+            out.add(
+                (*p, "depot_counts", name),
+                f"no depot {name!r} in the base fleet"
+                + (did_you_mean(name, names) or f"; depots: {', '.join(names) or 'none'}"),
+            )
+            continue
+        i = names.index(name)
+        depots[i] = replace(depots[i], count=count)
+    op_names = [o.name for o in operators]
+    for name, n in spec.dispatchers.items():
+        if name not in op_names:
+            out.add(
+                (*p, "dispatchers", name),
+                f"no operator {name!r} in the base fleet{did_you_mean(name, op_names)}",
+            )
+            continue
+        i = op_names.index(name)
+        operators[i] = replace(operators[i], dispatchers=n)
+    by_op = {o.name: o for o in operators}
+    for j, o in enumerate(spec.operators):
+        if o.name in by_op:
+            out.add((*p, "operators", j, "name"), f"operator {o.name!r} is defined twice")
+            continue
+        op = Operator(o.name, o.vehicle_class, o.dispatchers)
+        operators.append(op)
+        by_op[o.name] = op
+    depot_names = set(names)
+    for j, d in enumerate(spec.depots):
+        label = d.name or d.location
+        for k, count in d.vehicles.items():
+            name = f"{label} {k}"
+            if name in depot_names:
+                out.add((*p, "depots", j, "name"), f"depot {name!r} is defined twice")
+                continue
+            depot_names.add(name)
+            op_name = d.operators.get(k)
+            if op_name is None:
+                op_name = f"{label} {k}"
+                if op_name not in by_op:
+                    by_op[op_name] = Operator(op_name, k, d.dispatchers)
+                    operators.append(by_op[op_name])
+            elif op_name not in by_op:
+                out.add(
+                    (*p, "depots", j, "operators", k),
+                    f"unknown operator {op_name!r}{did_you_mean(op_name, list(by_op))}; "
+                    "define it under fleet.operators",
+                )
+                continue
+            if by_op[op_name].vehicle_class != k:
+                out.add(
+                    (*p, "depots", j, "operators", k),
+                    f"operator {op_name!r} runs {by_op[op_name].vehicle_class}, not {k}",
+                )
+                continue
+            depots.append(Depot(name, d.location, k, count, op_name))
+        for k in d.operators:
+            if k not in d.vehicles:
+                out.add(
+                    (*p, "depots", j, "operators", k),
+                    f"an operator for {k!r}, but the depot has no {k} vehicles",
+                )
+    if sum(d.count for d in depots) == 0:
+        out.add(
+            p,
+            "the fleet is empty (no depot has a vehicle): list depots under fleet.depots, or "
+            "use the default fleet (fleet: default)",
+        )
+        return None
+    try:
+        return Fleet(classes, tuple(operators), tuple(depots))
+    except ValidationError as exc:
+        out.add(p, str(exc))
+        return None
+
+
+def _spread_sites(
+    network: RoadNetwork, spec: CheckpointsSpec, out: _Collector
+) -> list[CheckpointSite]:
+    """Place ``spec.count`` checkpoints evenly by road length (see :class:`CheckpointsSpec`)."""
+    graph = network.graph
+    ok = np.zeros(network.n_nodes, dtype=bool)
+    for i, node in enumerate(network.node_ids.tolist()):
+        data = graph.nodes[node]
+        ok[i] = (
+            data.get("kind") in (None, "road")
+            and str(network.zone[i]) != "outside"
+            and (spec.include_central or not bool(network.central[i]))
+        )
+    seen: dict[tuple[int, int], int] = {}
+    segments: list[tuple[int, int, float]] = []
+    for u, v, data in graph.edges(data=True):
+        a, b = network.index_of(u), network.index_of(v)
+        key = (min(a, b), max(a, b))
+        if a == b or not (ok[a] and ok[b]):
+            continue
+        length = float(data.get("length") or 0.0)
+        if key in seen:
+            j = seen[key]
+            segments[j] = (*segments[j][:2], min(segments[j][2], length))
+        else:
+            seen[key] = len(segments)
+            segments.append((a, b, length))
+    nodes = sorted({n for a, b, _ in segments for n in (a, b)})
+    if spec.count > len(nodes):
+        out.add(
+            ("checkpoints", "count"),
+            f"{spec.count} checkpoints, but only {len(nodes)} road nodes qualify for placement "
+            "(not named places, not outside the region"
+            + ("" if spec.include_central else ", not central")
+            + ")",
+        )
+        return []
+    positions, cand = [], []
+    s = 0.0
+    for a, b, length in segments:
+        positions += [s, s + length]
+        cand += [a, b]
+        s += length
+    pos, cand_arr = np.array(positions), np.array(cand, dtype=np.int64)
+    taken: set[int] = set()
+    sites = []
+    width = len(str(spec.count))
+    for k in range(spec.count):
+        target = (k + 0.5) * s / spec.count
+        for j in np.argsort(np.abs(pos - target), kind="stable").tolist():
+            node = int(cand_arr[j])
+            if node not in taken:
+                taken.add(node)
+                break
+        lat, lon = float(network.lat[node]), float(network.lon[node])
+        sites.append(
+            CheckpointSite(
+                name=f"checkpoint {k + 1:0{width}d}",
+                location=f"{lat:.6f},{lon:.6f}",
+                lanes=spec.lanes,
+                service=spec.service,
+                background_per_min=spec.background_per_min,
+                background_service=spec.background_service,
+                green=spec.green,
+                green_lanes=spec.green_lanes,
+                node_id=int(network.node_ids[node]),
+            )
+        )
+    return sites
+
+
+def _build_checkpoints(
+    spec: ScenarioFile, network: RoadNetwork | None, out: _Collector
+) -> list[CheckpointSite]:
+    cp = spec.checkpoints
+    sites: list[CheckpointSite] = []
+    if cp.count and network is not None:
+        sites += _spread_sites(network, cp, out)
+    for j, s in enumerate(cp.sites):
+        sites.append(
+            CheckpointSite(
+                name=s.name or s.location,
+                location=s.location,
+                lanes=s.lanes or cp.lanes,
+                service=s.service or cp.service,
+                background_per_min=(
+                    cp.background_per_min if s.background_per_min is None else s.background_per_min
+                ),
+                background_service=s.background_service or cp.background_service,
+                green=s.green or cp.green,
+                green_lanes=s.green_lanes or cp.green_lanes,
+            )
+        )
+        if sites[-1].name in [x.name for x in sites[:-1]]:
+            out.add(("checkpoints", "sites", j, "name"), f"duplicate name {sites[-1].name!r}")
+    tolls = spec.tolls
+    if tolls.enabled and network is not None:
+        by_toll = {
+            str(data.get("toll")): node
+            for node, data in network.graph.nodes(data=True)
+            if data.get("toll")
+        }
+        for j, station in enumerate(tolls.stations):
+            node = by_toll.get(station)
+            if node is None:
+                known = ", ".join(sorted(by_toll)) or "none"
+                out.add(
+                    ("tolls", "stations", j),
+                    f"network {network.source!r} has no toll station {station!r} (a node "
+                    f"tagged fleetsim:toll={station}); its toll stations: {known}",
+                )
+                continue
+            data = network.graph.nodes[node]
+            sites.append(
+                CheckpointSite(
+                    name=f"{data.get('name') or station} ({TOLL_STATIONS[station]})",
+                    location=data.get("name") or f"{data['y']},{data['x']}",
+                    lanes=tolls.lanes,
+                    service=tolls.service,
+                    background_per_min=tolls.background_per_min,
+                    background_service=tolls.background_service,
+                    green=tolls.green,
+                    green_lanes=tolls.green_lanes,
+                    kind="toll",
+                    node_id=int(node),
+                )
+            )
+    return sites
+
+
+def _build_incident(
+    j: int, spec: IncidentSpec, fleet: Fleet | None, out: _Collector
+) -> Incident | None:
+    p = ("incidents", j)
+    before = len(out.problems)
+    name = spec.name or spec.location
+    demand: dict[str, int | str] = dict(spec.demand)
+    move = spec.move
+    if move is not None and fleet is not None:
+        for unit, amount, by, key in (
+            ("persons", move.people, move.people_by, "people"),
+            ("tonnes", move.tonnes, move.tonnes_by, "tonnes"),
+        ):
+            if not amount:
+                continue
+            try:
+                vehicles = people_to_vehicles(amount, by, fleet, unit=unit)
+            except ValidationError as exc:
+                out.add((*p, "move", f"{key}_by"), str(exc))
+                continue
+            for k, n in vehicles.items():
+                if demand.get(k) == "all":
+                    out.add(
+                        (*p, "move", f"{key}_by"),
+                        f"{k} is already requested as 'all' in demand; drop it from one of them",
+                    )
+                    continue
+                demand[k] = int(demand.get(k, 0)) + n
+    elif move is not None:
+        return None
+    if len(out.problems) > before:
+        return None
+    try:
+        return Incident(
+            name=name,
+            location=spec.location,
+            demand=demand,
+            tier=None if spec.tier == "auto" else spec.tier,
+            deadline_min=spec.deadline_min,
+            scope=spec.scope,
+            staging_point=spec.staging_point,
+        )
+    except ValidationError as exc:
+        out.add(p, str(exc))
+        return None
+
+
+def _check_demand(
+    j: int,
+    spec: IncidentSpec,
+    incident: Incident,
+    scenario: Scenario,
+    network: RoadNetwork,
+    depot_nodes: np.ndarray,
+    out: _Collector,
+) -> None:
+    """Demand against the vehicles in scope that can reach the staging point."""
+    p = ("incidents", j)
+    where = network.locate(incident.location)
+    try:
+        tier = scenario.rules.classify(network, where, tier=incident.tier)
+    except ValidationError as exc:
+        out.add((*p, "location"), str(exc))
+        return
+    scope = incident.scope or tier.scope
+    staging = network.locate(incident.staging_point or incident.location)
+    in_scope = depots_in_scope(network, depot_nodes, scope, tier.zone)
+    depot_class = np.array([d.vehicle_class for d in scenario.fleet.depots])
+    counts = np.array([d.count for d in scenario.fleet.depots])
+    scoped, reach = {}, {}
+    for k in incident.demand:
+        mask = in_scope & (depot_class == k)
+        ok = np.isfinite(network.tree_to(staging, k).time_s[depot_nodes])
+        scoped[k], reach[k] = int(counts[mask].sum()), int(counts[mask & ok].sum())
+    if sum(scoped.values()) > 0 and sum(reach.values()) == 0:
+        key = "staging_point" if incident.staging_point else "location"
+        out.add(
+            (*p, key),
+            f"the staging point {incident.staging_point or incident.location!r} cannot be "
+            f"reached from any depot in scope '{scope}' (do the closures cut it off?): none "
+            f"of the {sum(scoped.values())} requested vehicles in scope "
+            f"({', '.join(f'{k} {n}' for k, n in scoped.items())}) can get there",
+        )
+        return
+    for k, d in incident.demand.items():
+        path = (*p, "demand", k) if k in spec.demand else (*p, "move")
+        if d == "all":
+            if reach[k] == 0:
+                out.add(
+                    path,
+                    f"'all' {k} vehicles in scope '{scope}' that can reach the staging point "
+                    f"are none ({scoped[k]} in scope)",
+                )
+            continue
+        if d > reach[k]:
+            total = scenario.fleet.count_by_class()[k]
+            cut = (
+                f" that can reach the staging point ({scoped[k]} in scope)"
+                if reach[k] < scoped[k]
+                else ""
+            )
+            whole = f" (the whole fleet has {total})" if total != reach[k] else ""
+            out.add(
+                path,
+                f"{k} demand {d} is above the {reach[k]} {k} vehicles in scope '{scope}'{cut}"
+                f"{whole}: lower the demand, widen the scope or add vehicles",
+            )
+
+
+def _build(
+    spec: ScenarioFile, name: str, source: str, network: RoadNetwork | None, out: _Collector
+) -> Scenario | None:
+    classes = _build_classes(spec, out)
+    fleet = _build_fleet(spec.fleet, classes, out)
+    closures: list[Closure] = []
+    closed = network
+    for j, c in enumerate(spec.closures):
+        closure = Closure(
+            road=c.road,
+            between=tuple(c.between) if c.between else None,
+            near=c.near,
+            radius_km=c.radius_km,
+            name=c.name or "",
+        )
+        if network is not None:
+            try:
+                network.closure_edges(closure)
+            except NetworkError as exc:
+                out.add(("closures", j), str(exc))
+                continue
+        closures.append(closure)
+    if network is not None and closures and len(closures) == len(spec.closures):
+        closed = network.with_closures(closures)
+    checkpoints = _build_checkpoints(spec, network, out)
+    rules = spec.rules
+    ruleset = RuleSet(
+        name=rules.name,
+        deadlines_min={**RuleSet().deadlines_min, **rules.deadlines_min},
+        banner_radius_km=rules.banner_radius_km,
+        scope={**RuleSet().scope, **rules.scope},
+        success_fraction=rules.success_fraction,
+    )
+    incidents = [_build_incident(j, inc, fleet, out) for j, inc in enumerate(spec.incidents)]
+    names = [i.name for i in incidents if i is not None]
+    for j, inc in enumerate(incidents):
+        if inc is not None and names.count(inc.name) > 1:
+            out.add(
+                ("incidents", j, "name"),
+                f"duplicate incident name {inc.name!r}; give each incident a `name`",
+            )
+    if out.problems or fleet is None or any(i is None for i in incidents):
+        return None
+    try:
+        scenario = Scenario(
+            name=name,
+            incidents=tuple(i for i in incidents if i is not None),
+            network=spec.network.source,
+            fleet=fleet,
+            rules=ruleset,
+            start_hour=spec.start,
+            alert=spec.dispatch.alert,
+            over_request=spec.dispatch.over_request,
+            trip_factor=Dist.lognormal(
+                spec.weather.trip_time_median, spec.weather.trip_time_spread
+            ),
+            speed_factor=spec.weather.speed_factor,
+            checkpoints=tuple(checkpoints),
+            staging=StagingSpec(spec.staging.lanes, spec.staging.service),
+            warmup_min=spec.warmup_min,
+            replications=spec.replications,
+            seed=spec.seed,
+            closures=tuple(closures),
+            description=spec.description,
+            source=source,
+        )
+    except ValidationError as exc:
+        out.add((), str(exc))
+        return None
+    if closed is not None:
+        depot_nodes = np.array([closed.locate(d.location) for d in fleet.depots], dtype=np.int64)
+        for j, (inc_spec, inc) in enumerate(zip(spec.incidents, scenario.incidents, strict=True)):
+            _check_demand(j, inc_spec, inc, scenario, closed, depot_nodes, out)
+    return None if out.problems else scenario
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks (cached per process: validation and run share one load)
+# ---------------------------------------------------------------------------------------------
+
+_NETWORKS: dict[tuple, RoadNetwork] = {}
+
+
+def _network(source: str) -> RoadNetwork:
+    from sim.network import load_network
+
+    try:
+        st = os.stat(source)
+        key: tuple = (source, st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = (source,)
+    net = _NETWORKS.get(key)
+    if net is None:
+        net = load_network(source)
+        if len(_NETWORKS) >= 4:
+            _NETWORKS.pop(next(iter(_NETWORKS)))
+        _NETWORKS[key] = net
+    return net
+
+
+def _load_network_for(data: Mapping[str, Any], out: _Collector) -> RoadNetwork | None:
+    raw = network_shorthand(data.get("network", "ordos"))
+    if not isinstance(raw, dict):
+        return None  # the schema phase reports it
+    source, online = raw.get("source", "ordos"), raw.get("allow_online", False)
+    if not isinstance(source, str):
+        return None
+    key = ("network",) if isinstance(data.get("network"), str) else ("network", "source")
+    if source.startswith("place:") and online is not True:
+        out.add(
+            key,
+            f"{source!r} queries OpenStreetMap online; set `network: {{source: {source!r}, "
+            "allow_online: true}` to allow it, or use a local .osm/.graphml file",
+        )
+        return None
+    try:
+        return _network(source)
+    except (NetworkError, ValidationError) as exc:
+        out.add(key, str(exc))
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    scenario: Scenario | None = None
+    network: RoadNetwork | None = None
+    spec: ScenarioFile | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _resolve(path: str | os.PathLike[str]) -> _Loaded:
+    path = Path(path)
+    file = _yaml.display(path)
+    data, marks, raw = _yaml.load_tree(path)
+    out = _Collector(file, marks)
+    for r in raw:
+        out.problems.append(Problem(r.file, format_path(r.path), r.message, r.line, r.column))
+    if data is None or out.problems:
+        return _Loaded(problems=out.problems)
+    network = _load_network_for(data, out)
+    try:
+        spec = ScenarioFile.model_validate(data, context={"network": network})
+    except PydanticValidationError as exc:
+        for loc, message in schema_messages(exc):
+            out.add(loc, message)
+        return _Loaded(network=network, problems=_sorted(out.problems))
+    if out.problems:
+        return _Loaded(network=network, problems=out.problems)
+    name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")
+    spec = spec.model_copy(update={"name": name, "extends": None})
+    scenario = _build(spec, name, file, network, out)
+    return _Loaded(scenario, network, spec, _sorted(out.problems))
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
+    """Return every problem of a scenario file (an empty list when it is valid).
+
+    Parameters
+    ----------
+    path
+        The scenario file (YAML).
+
+    Returns
+    -------
+    list of Problem
+        Each with the file, line, key path and a message naming the bad value and the
+        allowed values or close matches.
+    """
+    return _resolve(path).problems
+
+
+def load_scenario_with_network(path: str | os.PathLike[str]) -> tuple[Scenario, RoadNetwork]:
+    """Load a scenario file and the road network it was validated on.
+
+    The network is returned *without* the scenario's closures and with the default speed
+    profiles, ready for :func:`sim.experiment.run` (which applies both).
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem of the file.
+    """
+    loaded = _resolve(path)
+    if loaded.problems or loaded.scenario is None or loaded.network is None:
+        raise ScenarioError(loaded.problems or [Problem(str(path), "", "cannot be loaded")])
+    return loaded.scenario, loaded.network
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The scenario file (YAML). ``extends`` and relative paths resolve against it.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem of the file (:func:`validate_file`).
+    """
+    return load_scenario_with_network(path)[0]
+
+
+def resolved_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return a scenario file in the file language with every default filled in.
+
+    ``extends`` is merged in, relative paths are absolute and the name is set, so the result,
+    written as YAML, loads back to the same :class:`Scenario` on its own (rules such as
+    ``checkpoints.count`` stay rules: they are deterministic).
+
+    Parameters
+    ----------
+    path
+        The scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem of the file.
+    """
+    loaded = _resolve(path)
+    if loaded.problems or loaded.spec is None:
+        raise ScenarioError(loaded.problems or [Problem(str(path), "", "cannot be loaded")])
+    out = loaded.spec.model_dump(mode="python", exclude={"extends"})
+    rules, defaults = out["rules"], RuleSet()
+    rules["deadlines_min"] = {**defaults.deadlines_min, **rules["deadlines_min"]}
+    rules["scope"] = {**defaults.scope, **rules["scope"]}
+    return out
