@@ -128,7 +128,7 @@ class ClassPlan:
     requested: int  # vehicles requested (for `all`: every candidate)
     all_in_scope: bool  # demand was `all`
     candidates: np.ndarray  # vehicle indices, best expected arrival first
-    initial_calls: int  # calls placed at once (ceil(d × over_request), capped)
+    initial_calls: int  # acceptances aimed for: ceil(d × over_request), capped
     call: Dist
     mobilisation: Dist
     availability: float
@@ -352,23 +352,16 @@ class ReplicationResult:
     vehicles: list[tuple] | None = None  # VEHICLE_FIELDS rows when logged
 
 
-class _Run:
-    """One replication's SimPy state."""
+class Trace:
+    """Per-vehicle event times of one replication (minutes, absolute simulation time).
 
-    def __init__(self, plan: IncidentPlan, draws: Draws, log: bool):
-        self.plan, self.d, self.log = plan, draws, log
-        self.env = simpy.Environment()
-        env = self.env
+    Both engines (the SimPy model here and :mod:`sim.engine`) fill a trace; the replication
+    result is computed from it by one function, so they cannot disagree on summaries.
+    """
+
+    def __init__(self, plan: IncidentPlan, log: bool):
+        self.plan, self.log = plan, log
         self.t0 = plan.warmup_min if plan.has_background else 0.0
-        self.dispatch = [simpy.Resource(env, capacity=c) for c in plan.operator_dispatchers]
-        self.cps = [
-            Checkpoint(env, spec, np.random.default_rng(seed))
-            for spec, seed in zip(plan.checkpoints, draws.background_seeds, strict=True)
-        ]
-        self.staging = simpy.Resource(env, capacity=plan.staging.lanes)
-        self.outstanding = 0  # calls queued or in progress + vehicles accepted, not registered
-        self.callers_done = 0
-        self.done = env.event()
         n = plan.n_vehicles
         nan = np.full(n, np.nan)
         self.t_called, self.t_accepted, self.t_rolling, self.t_registered = (
@@ -380,59 +373,6 @@ class _Run:
         self.travel, self.cp_wait, self.stage_wait = nan.copy(), nan.copy(), nan.copy()
         self.outcome = np.full(n, -1, dtype=np.int8)  # index into OUTCOMES
         self.alert_end = np.nan
-        # Pre-compute every draw that only depends on the vehicle (vectorised).
-        self.call_min: dict[int, np.ndarray] = {}
-        self.mob_min: dict[int, np.ndarray] = {}
-        self.trip = plan.trip_factor.from_uniform(draws.trip) / plan.speed_factor
-        self.stage_service = plan.staging.service.from_uniform(draws.service[:, 0])
-
-    # -- processes ---------------------------------------------------------------------------
-    def incident(self):
-        env, plan = self.env, self.plan
-        yield env.timeout(self.t0 + float(plan.alert.from_uniform(self.d.alert)))
-        self.alert_end = env.now
-        for k, cp in enumerate(plan.classes):
-            self.call_min[k] = cp.call.from_uniform(self.d.call[cp.candidates])
-            self.mob_min[k] = cp.mobilisation.from_uniform(self.d.mobilisation[cp.candidates])
-            _Caller(self, k, cp).start()
-        if not plan.classes or self.outstanding == 0:
-            self._check_done(force=True)
-
-    def _check_done(self, force: bool = False) -> None:
-        if (force or (self.outstanding == 0 and self.callers_done == len(self.plan.classes))) and (
-            not self.done.triggered
-        ):
-            self.done.succeed()
-
-    def vehicle(self, v: int, mob: float):
-        env, plan = self.env, self.plan
-        yield env.timeout(mob)
-        self.t_rolling[v] = env.now
-        depot = int(plan.vehicle_depot[v])
-        legs = plan.depot_legs_min[depot]
-        cps = plan.depot_checkpoints[depot]
-        trip = float(self.trip[v])
-        travel = wait = 0.0
-        for i, leg in enumerate(legs.tolist()):
-            dt = leg * trip
-            yield env.timeout(dt)
-            travel += dt
-            if i < cps.size:
-                cp = self.cps[int(cps[i])]
-                t = env.now
-                service = float(cp.spec.service.from_uniform(self.d.service[v, 1 + i]))
-                yield from cp.pass_emergency(service)
-                wait += env.now - t
-        self.travel[v], self.cp_wait[v] = travel, wait
-        t = env.now
-        with self.staging.request() as req:
-            yield req
-            yield env.timeout(float(self.stage_service[v]))
-        self.stage_wait[v] = env.now - t
-        self.t_registered[v] = env.now
-        self.outcome[v] = 0
-        self.outstanding -= 1
-        self._check_done()
 
     # -- results -----------------------------------------------------------------------------
     def result(self) -> ReplicationResult:
@@ -523,6 +463,78 @@ class _Run:
         return rows
 
 
+class _Run(Trace):
+    """One replication's SimPy state."""
+
+    def __init__(self, plan: IncidentPlan, draws: Draws, log: bool):
+        super().__init__(plan, log)
+        self.d = draws
+        self.env = simpy.Environment()
+        env = self.env
+        self.dispatch = [simpy.Resource(env, capacity=c) for c in plan.operator_dispatchers]
+        self.cps = [
+            Checkpoint(env, spec, np.random.default_rng(seed))
+            for spec, seed in zip(plan.checkpoints, draws.background_seeds, strict=True)
+        ]
+        self.staging = simpy.Resource(env, capacity=plan.staging.lanes)
+        self.outstanding = 0  # calls queued or in progress + vehicles accepted, not registered
+        self.callers_done = 0
+        self.done = env.event()
+        # Pre-compute every draw that only depends on the vehicle (vectorised).
+        self.call_min: dict[int, np.ndarray] = {}
+        self.mob_min: dict[int, np.ndarray] = {}
+        self.trip = plan.trip_factor.from_uniform(draws.trip) / plan.speed_factor
+        self.stage_service = plan.staging.service.from_uniform(draws.service[:, 0])
+
+    # -- processes ---------------------------------------------------------------------------
+    def incident(self):
+        env, plan = self.env, self.plan
+        yield env.timeout(self.t0 + float(plan.alert.from_uniform(self.d.alert)))
+        self.alert_end = env.now
+        for k, cp in enumerate(plan.classes):
+            self.call_min[k] = cp.call.from_uniform(self.d.call[cp.candidates])
+            self.mob_min[k] = cp.mobilisation.from_uniform(self.d.mobilisation[cp.candidates])
+            _Caller(self, k, cp).start()
+        if not plan.classes or self.outstanding == 0:
+            self._check_done(force=True)
+
+    def _check_done(self, force: bool = False) -> None:
+        if (force or (self.outstanding == 0 and self.callers_done == len(self.plan.classes))) and (
+            not self.done.triggered
+        ):
+            self.done.succeed()
+
+    def vehicle(self, v: int, mob: float):
+        env, plan = self.env, self.plan
+        yield env.timeout(mob)
+        self.t_rolling[v] = env.now
+        depot = int(plan.vehicle_depot[v])
+        legs = plan.depot_legs_min[depot]
+        cps = plan.depot_checkpoints[depot]
+        trip = float(self.trip[v])
+        travel = wait = 0.0
+        for i, leg in enumerate(legs.tolist()):
+            dt = leg * trip
+            yield env.timeout(dt)
+            travel += dt
+            if i < cps.size:
+                cp = self.cps[int(cps[i])]
+                t = env.now
+                service = float(cp.spec.service.from_uniform(self.d.service[v, 1 + i]))
+                yield from cp.pass_emergency(service)
+                wait += env.now - t
+        self.travel[v], self.cp_wait[v] = travel, wait
+        t = env.now
+        with self.staging.request() as req:
+            yield req
+            yield env.timeout(float(self.stage_service[v]))
+        self.stage_wait[v] = env.now - t
+        self.t_registered[v] = env.now
+        self.outcome[v] = 0
+        self.outstanding -= 1
+        self._check_done()
+
+
 class _Caller:
     """Calls the candidates of one class in rank order, re-calling on failures."""
 
@@ -538,6 +550,11 @@ class _Caller:
         self._maybe_finish()
 
     def _top_up(self) -> None:
+        # The command centre aims for ceil(d × over_request) acceptances: it calls that many
+        # of the best-ranked candidates at once and replaces every failed call, until that many
+        # have accepted or the candidates run out. So the vehicles called are always a prefix
+        # of the ranking, ending at the target-th acceptance; which vehicles accept is fixed by
+        # their draws, only the timing depends on the queues.
         cand = self.cp.candidates
         while self.accepted + self.pending < self.target and self.next < cand.size:
             self._place(self.next)

@@ -220,9 +220,15 @@ def test_over_request_and_recalls_cover_failures():
             c["called"]
             == c["assembled"] + c["declined"] + c["unreachable"] + c["unavailable"] + c["en_route"]
         )
-        # Calls continue until 22 accepted (or candidates run out).
+        # The 22 best are called at once and every failure is replaced until 22 accepted (or
+        # the 60 candidates run out); the vehicles called are a prefix of the ranking.
         assert c["assembled"] == 22 or c["called"] == 60
         assert math.isfinite(res.completion_min)
+        called = sorted(
+            row[0] for row in simulate(plan, draw(plan, seed(r)), log_vehicles=True).vehicles
+        )
+        assert called == list(range(len(called)))
+        assert len(called) >= 22
 
 
 def test_too_few_acceptances_make_the_target_unmeetable():
