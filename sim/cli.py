@@ -12,6 +12,12 @@ Commands::
     fleetsim network export [--network SRC] OUT.graphml|OUT.gpkg
     fleetsim route          [--network SRC] --from A --to B --vehicle CLASS [--json]
     fleetsim run            [SCENARIO] [--reps N] [--seed S] [--workers N] [--json] [--out DIR]
+                            [--vehicle-log] [--no-figures] [--quiet]
+    fleetsim sweep          SCENARIO [--sites seats|nodes|grid:KM] [--incident NAME] [--reps N]
+                            [--seed S] [--workers N] [--json] [--out DIR] [--no-figures] [--quiet]
+    fleetsim compare        A B [--reps N] [--seed S] [--workers N] [--json] [--quiet]
+    fleetsim validate       FILE
+    fleetsim schema
 
 ``SRC`` is anything :func:`sim.network.load_network` accepts (default ``ordos``); a place is a
 name known to the network or ``"LAT,LON"``.
@@ -104,7 +110,7 @@ def _build_parser() -> argparse.ArgumentParser:
         nargs="?",
         default="ordos-123",
         metavar="SCENARIO",
-        help="a built-in scenario name (default: ordos-123)",
+        help="a scenario file (YAML) or a built-in scenario name (default: ordos-123)",
     )
     run.add_argument(
         "--reps",
@@ -127,10 +133,20 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="DIR",
-        help="also write summary.json into DIR (written atomically)",
+        help="write summary.json, incidents.csv, scenario.resolved.yaml and figures into DIR "
+        "(atomically: DIR is absent or complete)",
     )
+    run.add_argument(
+        "--vehicle-log",
+        action="store_true",
+        help="also write vehicles.csv (one row per called vehicle per replication)",
+    )
+    run.add_argument("--no-figures", action="store_true", help="write no PNG figures")
+    _add_quiet_option(run)
     _add_json_option(run)
     run.set_defaults(handler=_cmd_run)
+    _add_study_commands(commands)
+    _add_file_commands(commands)
     return parser
 
 
@@ -289,30 +305,265 @@ def _cmd_route(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import time
 
-    from sim._errors import ValidationError
-    from sim.builtin import BUILTIN_SCENARIOS
-    from sim.experiment import run
+    from sim.experiment import run, scenario_network
+    from sim.network import load_network
     from sim.results import verdict_table
 
-    if args.scenario not in BUILTIN_SCENARIOS:
-        raise ValidationError(
-            f"scenario {args.scenario!r}: unknown; built-in scenarios: "
-            f"{', '.join(BUILTIN_SCENARIOS)}"
-        )
-    scenario = BUILTIN_SCENARIOS[args.scenario]()
+    scenario = _load_scenario(args.scenario)
+    figures = bool(args.out) and not args.no_figures
+    reps = scenario.replications if args.reps is None else args.reps
     start = time.perf_counter()
-    result = run(scenario, replications=args.reps, seed=args.seed, workers=args.workers)
+    base = load_network(scenario.network)
+    with _progress(len(scenario.incidents) * reps, "run", args.quiet) as bar:
+        result = run(
+            scenario,
+            network=base,
+            replications=args.reps,
+            seed=args.seed,
+            workers=args.workers,
+            log_vehicles=figures or (bool(args.out) and args.vehicle_log),
+            progress=bar,
+        )
     summary = result.summary
     elapsed = time.perf_counter() - start
     if args.out:
-        from sim.outputs import write_outputs
+        from sim.outputs import run_files, write_outputs
 
-        write_outputs(args.out, {"summary.json": _json_text(summary)})
+        files = run_files(
+            result,
+            network=scenario_network(scenario, base),
+            vehicle_log=args.vehicle_log,
+            figures=figures,
+        )
+        out = write_outputs(args.out, files)
+        _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
         print(_json_text(summary), end="")
         return 0
     print(verdict_table(summary))
-    print(f"({elapsed:.1f} s on network {scenario.network!r})")
+    if not args.quiet:
+        print(f"({elapsed:.1f} s on network {scenario.network!r})")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Sweep and compare
+# --------------------------------------------------------------------------------------------
+
+
+def _load_scenario(arg: str) -> Any:
+    """The scenario named by a command-line argument: a built-in name or a scenario file.
+
+    The one place the CLI turns SCENARIO into a :class:`~sim.scenario.Scenario`.
+    """
+    import os
+
+    from sim._errors import ValidationError
+    from sim.builtin import BUILTIN_SCENARIOS
+    from sim.scenario import load_scenario
+
+    if arg in BUILTIN_SCENARIOS:
+        return BUILTIN_SCENARIOS[arg]()
+    if os.path.isfile(arg):
+        return load_scenario(arg)
+    if arg.endswith((".yaml", ".yml")) or os.sep in arg or "/" in arg:
+        raise ValidationError(f"scenario file not found: {arg}")
+    raise ValidationError(
+        f"scenario {arg!r}: not a file and not a built-in scenario; built-in scenarios: "
+        f"{', '.join(BUILTIN_SCENARIOS)}"
+    )
+
+
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar and no notes on stderr"
+    )
+
+
+def _progress(total: int, label: str, quiet: bool) -> Any:
+    """The progress bar on stderr (silent with ``--quiet`` or for short runs)."""
+    from sim._progress import ProgressBar
+
+    return ProgressBar(total, label, enabled=not quiet)
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr)
+
+
+def _add_study_commands(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="place one incident's demand at every candidate site; map P(holds)"
+    )
+    sweep.add_argument(
+        "scenario", metavar="SCENARIO", help="a built-in scenario name (e.g. ordos-123) or file"
+    )
+    sweep.add_argument(
+        "--sites",
+        default="seats",
+        metavar="SITES",
+        help="'seats' (banner/district seats, default), 'nodes' (every node inside the "
+        "region) or 'grid:KM' (a grid of KM spacing snapped to nodes)",
+    )
+    sweep.add_argument(
+        "--incident",
+        default=None,
+        metavar="NAME",
+        help="the incident whose demand is swept (default: the scenario's first)",
+    )
+    _add_reps_seed_options(sweep, "per site")
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: the CPUs, at most 8; results are identical "
+        "for any N)",
+    )
+    sweep.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write summary.json, sites.csv, sites.geojson, scenario.resolved.yaml and "
+        "sites-map.png into DIR (atomically: DIR is absent or complete)",
+    )
+    sweep.add_argument("--no-figures", action="store_true", help="write no PNG figure")
+    _add_quiet_option(sweep)
+    _add_json_option(sweep)
+    sweep.set_defaults(handler=_cmd_sweep)
+
+    compare = commands.add_parser(
+        "compare", help="two scenario variants with common random numbers: B - A per incident"
+    )
+    compare.add_argument("a", metavar="A", help="the baseline scenario (name or file)")
+    compare.add_argument("b", metavar="B", help="the variant scenario (name or file)")
+    _add_reps_seed_options(compare, "per incident (both variants)")
+    compare.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="local worker processes (results are identical for any N)",
+    )
+    _add_quiet_option(compare)
+    _add_json_option(compare)
+    compare.set_defaults(handler=_cmd_compare)
+
+
+def _add_reps_seed_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"replications {what} (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="root seed (default: the scenario's)"
+    )
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from sim.experiment import default_workers, scenario_network
+    from sim.sweep import candidate_sites, check_reps_seed, sweep, sweep_table
+
+    scenario = _load_scenario(args.scenario)
+    workers = default_workers() if args.workers is None else args.workers
+    reps, seed = check_reps_seed(scenario, args.reps, args.seed)
+    start = time.perf_counter()
+    network = scenario_network(scenario)
+    sites = candidate_sites(network, args.sites)
+    with _progress(len(sites) * reps, f"sweep {len(sites)} sites", args.quiet) as bar:
+        result = sweep(
+            scenario,
+            sites,
+            network=network,
+            incident=args.incident,
+            replications=reps,
+            seed=seed,
+            workers=workers,
+            progress=bar,
+        )
+    result.sites = args.sites
+    elapsed = time.perf_counter() - start
+    if args.out:
+        from sim.outputs import sweep_files, write_outputs
+
+        files = sweep_files(result, scenario, figures=not args.no_figures)
+        out = write_outputs(args.out, files)
+        _note(args, f"wrote {out} ({len(files)} files)")
+    if args.json:
+        print(_json_text(result.to_json()), end="")
+        return 0
+    print(sweep_table(result))
+    if not args.quiet:
+        print(f"({elapsed:.1f} s with {workers} worker(s) on network {scenario.network!r})")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare, comparison_table
+    from sim.sweep import check_reps_seed
+
+    a, b = _load_scenario(args.a), _load_scenario(args.b)
+    reps, seed = check_reps_seed(a, args.reps, args.seed)
+    total = (len(a.incidents) + len(b.incidents)) * reps
+    with _progress(total, "compare", args.quiet) as bar:
+        result = compare(a, b, replications=reps, seed=seed, workers=args.workers, progress=bar)
+    if args.json:
+        print(_json_text(result.to_json()), end="")
+        return 0
+    print(comparison_table(result))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Scenario files: validate and schema
+# --------------------------------------------------------------------------------------------
+
+
+def _add_file_commands(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate", help="check a scenario file; list every problem (exit 0 if valid, 2 if not)"
+    )
+    validate.add_argument("file", metavar="FILE", help="a scenario file (YAML)")
+    validate.set_defaults(handler=_cmd_validate)
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.set_defaults(handler=_cmd_schema)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import os
+
+    from sim._errors import ScenarioError
+    from sim.scenario import load_scenario
+
+    if not os.path.isfile(args.file):
+        print(f"fleetsim: error: scenario file not found: {args.file}", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.file)
+    except ScenarioError as exc:
+        n = len(exc.problems)
+        print(f"{args.file}: {n} problem{'s' if n != 1 else ''}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    n = len(scenario.incidents)
+    print(
+        f"{args.file}: OK, scenario {scenario.name!r}: {n} incident{'s' if n != 1 else ''}, "
+        f"{scenario.fleet.total:,} vehicles, network {scenario.network!r}"
+    )
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sim.scenario import scenario_json_schema
+
+    print(_json_text(scenario_json_schema()), end="")
     return 0
 
 

@@ -30,7 +30,7 @@ from sim.model import (
     simulate,
 )
 from sim.network import RoadNetwork
-from sim.scenario import Incident, Scenario
+from sim.scenario import CheckpointSite, Incident, Scenario
 from sim.targets import depots_in_scope
 from sim.vehicles import VEHICLE_CLASSES
 
@@ -44,6 +44,16 @@ def _locate(network: RoadNetwork, text: str, what: str) -> int:
         return network.locate(text)
     except NetworkError as exc:
         raise ValidationError(f"{what}: {exc}") from None
+
+
+def _checkpoint_node(network: RoadNetwork, site: CheckpointSite) -> int:
+    """Node index of a checkpoint site: its graph node id when given, else its location."""
+    if site.node_id is not None:
+        try:
+            return network.index_of(site.node_id)
+        except NetworkError as exc:
+            raise ValidationError(f"checkpoint {site.name!r}: {exc}") from None
+    return _locate(network, site.location, f"checkpoint {site.name!r}: location")
 
 
 def prepare_incident(
@@ -77,12 +87,14 @@ def prepare_incident(
     if depot_nodes is None:
         depot_nodes = resolve_depots(network, fleet)
     if checkpoint_nodes is None:
-        checkpoint_nodes = [
-            _locate(network, c.location, f"checkpoint {c.name!r}: location")
-            for c in scenario.checkpoints
-        ]
-    node = _locate(network, incident.location, f"incident {incident.name!r}: location")
-    assignment = scenario.rules.classify(network, node, tier=incident.tier)
+        checkpoint_nodes = [_checkpoint_node(network, c) for c in scenario.checkpoints]
+    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
+    assignment = scenario.rules.classify(network, where, tier=incident.tier)
+    node = where  # the staging point: the incident's node unless given
+    if incident.staging_point is not None:
+        node = _locate(
+            network, incident.staging_point, f"incident {incident.name!r}: staging_point"
+        )
     deadline = incident.deadline_min or assignment.deadline_min
     scope = incident.scope or assignment.scope
     in_scope = depots_in_scope(network, depot_nodes, scope, assignment.zone)
@@ -206,10 +218,7 @@ def resolve_depots(network: RoadNetwork, fleet: Fleet) -> np.ndarray:
 def prepare(network: RoadNetwork, scenario: Scenario) -> list[IncidentPlan]:
     """Prepare every incident of ``scenario`` (locations resolved once)."""
     depots = resolve_depots(network, scenario.fleet)
-    cps = [
-        _locate(network, c.location, f"checkpoint {c.name!r}: location")
-        for c in scenario.checkpoints
-    ]
+    cps = [_checkpoint_node(network, c) for c in scenario.checkpoints]
     return [
         prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps)
         for inc in scenario.incidents
@@ -231,18 +240,62 @@ def replication_seed(seed: int, name: str, rep: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(incident_key(name), rep))
 
 
+ENGINES: tuple[str, ...] = ("auto", "simpy", "fast")
+
+
+def _simulator(plan: IncidentPlan, engine: str) -> Callable[..., ReplicationResult]:
+    """The replication function for ``engine``: ``auto`` takes the heap engine where it is
+    proven identical to SimPy (:func:`sim.engine.supports`), SimPy elsewhere."""
+    from sim.engine import simulate_fast, supports
+
+    if engine not in ENGINES:
+        raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if engine == "simpy":
+        return simulate
+    if supports(plan):
+        return simulate_fast
+    if engine == "fast":
+        raise ValidationError(
+            f"incident {plan.name!r}: the fast engine does not support this plan (background "
+            "traffic at a checkpoint, or a fixed distribution); use engine 'auto' or 'simpy'"
+        )
+    return simulate
+
+
 def run_replications(
-    plan: IncidentPlan, seed: int, reps: Iterable[int], *, log_vehicles: bool = False
+    plan: IncidentPlan,
+    seed: int,
+    reps: Iterable[int],
+    *,
+    log_vehicles: bool = False,
+    engine: str = "auto",
 ) -> list[ReplicationResult]:
-    """Run the given replications of one incident plan, in order."""
+    """Run the given replications of one incident plan, in order.
+
+    Parameters
+    ----------
+    plan
+        The incident plan.
+    seed
+        The scenario seed.
+    reps
+        Replication indices.
+    log_vehicles
+        Keep one row per called vehicle.
+    engine
+        ``auto`` (default), ``simpy`` or ``fast``; see :func:`_simulator`.
+    """
+    sim = _simulator(plan, engine)
     return [
-        simulate(plan, draw(plan, replication_seed(seed, plan.name, r)), log_vehicles=log_vehicles)
+        sim(plan, draw(plan, replication_seed(seed, plan.name, r)), log_vehicles=log_vehicles)
         for r in reps
     ]
 
 
-def _chunk(plan: IncidentPlan, seed: int, reps: range, log: bool) -> list[ReplicationResult]:
-    return run_replications(plan, seed, reps, log_vehicles=log)
+def _chunk(
+    plan: IncidentPlan, seed: int, reps: range, log: bool, engine: str = "auto"
+) -> list[ReplicationResult]:
+    return run_replications(plan, seed, reps, log_vehicles=log, engine=engine)
 
 
 def run_plans(
@@ -253,6 +306,7 @@ def run_plans(
     workers: int = 1,
     log_vehicles: bool = False,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> list[list[ReplicationResult]]:
     """Run ``replications`` of every plan.
 
@@ -268,6 +322,9 @@ def run_plans(
         1 runs serially; more uses that many local processes. Results are identical.
     log_vehicles
         Keep one row per called vehicle.
+    engine
+        ``auto`` (default: the heap engine where it is exact, else SimPy), ``simpy`` or
+        ``fast``. Results are identical to 1e-9 whichever runs.
     progress
         Called with the number of replications just finished.
 
@@ -285,7 +342,9 @@ def run_plans(
             step = max(1, replications // 20)
             for start in range(0, replications, step):
                 chunk = range(start, min(replications, start + step))
-                res.extend(run_replications(plan, seed, chunk, log_vehicles=log_vehicles))
+                res.extend(
+                    run_replications(plan, seed, chunk, log_vehicles=log_vehicles, engine=engine)
+                )
                 if progress:
                     progress(len(chunk))
             out.append(res)
@@ -298,12 +357,22 @@ def run_plans(
     ]
     out = [[] for _ in plans]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [(i, pool.submit(_chunk, plans[i], seed, r, log_vehicles)) for i, r in jobs]
-        for i, fut in futures:  # in submission order: deterministic assembly
-            res = fut.result()
-            out[i].extend(res)
-            if progress:
-                progress(len(res))
+        futures = [
+            (i, pool.submit(_chunk, plans[i], seed, r, log_vehicles, engine)) for i, r in jobs
+        ]
+        try:
+            for i, fut in futures:  # in submission order: deterministic assembly
+                res = fut.result()
+                out[i].extend(res)
+                if progress:
+                    progress(len(res))
+        except BaseException:
+            # Ctrl-C or an error: cancel the queued chunks, so leaving the `with` waits only
+            # for the few already running. (shutdown(cancel_futures=True) is not enough: its
+            # manager thread may outlive the executor and then runs every queued chunk.)
+            for _, f in futures:
+                f.cancel()
+            raise
     return out
 
 
@@ -346,6 +415,37 @@ class RunResult:
         )
 
 
+def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> RoadNetwork:
+    """The network a run of ``scenario`` uses: its fleet's speed profiles and its closures.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    network
+        A loaded network *without* the scenario's closures, to reuse; by default
+        ``load_network(scenario.network)``.
+
+    Raises
+    ------
+    ValidationError
+        When a closure cannot be placed on the network (unknown road or place).
+    """
+    from sim.network import load_network
+
+    profiles = {k: p.speed for k, p in scenario.fleet.classes.items()}
+    if network is None:
+        network = load_network(scenario.network, profiles=profiles)
+    elif dict(network.profiles) != profiles:
+        network = network.with_profiles(profiles)
+    if scenario.closures:
+        try:
+            network = network.with_closures(scenario.closures)
+        except NetworkError as exc:
+            raise ValidationError(f"closures: {exc}") from None
+    return network
+
+
 def run(
     scenario: Scenario,
     *,
@@ -355,6 +455,7 @@ def run(
     workers: int = 1,
     log_vehicles: bool = False,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> RunResult:
     """Run every incident of ``scenario``.
 
@@ -363,8 +464,9 @@ def run(
     scenario
         The scenario.
     network
-        A loaded network; by default ``load_network(scenario.network)`` with the fleet's
-        speed profiles.
+        A loaded network without the scenario's closures; by default
+        ``load_network(scenario.network)``. The fleet's speed profiles and the scenario's
+        closures are applied to it (:func:`scenario_network`).
     replications, seed
         Override the scenario's replication count and seed.
     workers
@@ -373,20 +475,16 @@ def run(
         Keep one row per called vehicle per replication.
     progress
         Called with the number of replications just finished.
+    engine
+        ``auto``, ``simpy`` or ``fast`` (:func:`run_plans`).
     """
-    from sim.network import load_network
-
     reps = scenario.replications if replications is None else replications
     s = scenario.seed if seed is None else seed
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
     if isinstance(s, bool) or not isinstance(s, int) or s < 0:
         raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
-    profiles = {k: p.speed for k, p in scenario.fleet.classes.items()}
-    if network is None:
-        network = load_network(scenario.network, profiles=profiles)
-    elif dict(network.profiles) != profiles:
-        network = network.with_profiles(profiles)
+    network = scenario_network(scenario, network)
     plans = prepare(network, scenario)
     results = run_plans(
         plans,
@@ -395,5 +493,6 @@ def run(
         workers=workers,
         log_vehicles=log_vehicles,
         progress=progress,
+        engine=engine,
     )
     return RunResult(scenario, s, reps, plans, results)

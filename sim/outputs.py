@@ -1,30 +1,88 @@
-"""Atomic output folders: a run writes everything into a temporary sibling folder and
-renames it into place at the end, so ``--out DIR`` is either absent or complete, never
-half-written (also when the run is interrupted or fails).
+"""Result files, written into one folder atomically.
+
+:func:`write_outputs` writes everything into a temporary sibling folder and renames it into
+place at the end, so ``--out DIR`` is either absent or complete, never half-written (also when
+the run is interrupted with Ctrl-C or fails while rendering a figure).
+
+The folder of a run (:func:`run_files`):
+
+* ``summary.json``: the JSON contract (:attr:`sim.experiment.RunResult.summary`);
+* ``incidents.csv``: one row per incident per replication (:data:`INCIDENT_FIELDS`);
+* ``vehicles.csv``: one row per called vehicle per replication (opt-in, ``--vehicle-log``);
+* ``scenario.resolved.yaml``: the scenario with every default filled in, the seed, the
+  replications, and the versions of fleetsim, Python and the libraries;
+* figures (PNG): ``map.png``, ``breakdown.png``, and per incident ``arrival-<name>.png`` and
+  ``cdf-<name>.png``.
+
+The folder of a sweep (:func:`sweep_files`): ``summary.json`` (settings and rows),
+``sites.csv``, ``sites.geojson`` (points in WGS84 that QGIS opens), ``scenario.resolved.yaml``
+and ``sites-map.png``.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import enum
+import io
+import json
+import math
 import os
+import platform
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from sim._errors import ValidationError
+from sim.model import STAGES, VEHICLE_FIELDS
+from sim.vehicles import VEHICLE_CLASSES
+
+#: A file's content: text, bytes, or a function that writes the file at the path it is given.
+Content = str | bytes | Callable[[Path], None]
+
+_COUNTS = ("called", "assembled", "declined", "unreachable", "unavailable", "en_route")
+
+#: Columns of ``incidents.csv``.
+INCIDENT_FIELDS: tuple[str, ...] = (
+    "incident",
+    "replication",
+    "tier",
+    "deadline_min",
+    "completion_min",
+    "met",
+    *(f"completion_{k}_min" for k in VEHICLE_CLASSES),
+    "critical_class",
+    *(f"{s}_min" for s in STAGES),
+    *_COUNTS,
+)
+
+#: Columns of ``vehicles.csv``.
+VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELDS, "depot_name")
+
+#: Libraries whose versions go into ``scenario.resolved.yaml``.
+LIBRARIES: tuple[str, ...] = ("simpy", "osmnx", "networkx", "numpy", "scipy", "matplotlib")
 
 
-def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]) -> Path:
-    """Write ``files`` (name → text or bytes) into ``out_dir`` atomically.
+def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> Path:
+    """Write ``files`` into ``out_dir`` atomically.
 
-    An existing ``out_dir`` is replaced only once the new content is complete.
+    Everything is written into a temporary sibling folder first, which is renamed to
+    ``out_dir`` only once every file is complete; on any error or interruption the temporary
+    folder is removed and ``out_dir`` is left as it was (absent, or its previous content).
 
     Parameters
     ----------
     out_dir
         The output folder.
     files
-        File names (relative, no folders) and their content.
+        File names (relative, no folders) and their content: text, bytes, or a function
+        called with the file's path inside the temporary folder (e.g. to render a figure).
 
     Returns
     -------
@@ -37,14 +95,19 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]) 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
         for name, content in files.items():
             if Path(name).name != name:
                 raise ValidationError(f"output file name {name!r} must not contain folders")
             target = tmp / name
             if isinstance(content, bytes):
                 target.write_bytes(content)
-            else:
+            elif isinstance(content, str):
                 target.write_text(content, encoding="utf-8")
+            else:
+                content(target)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
@@ -56,3 +119,372 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]) 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain data
+# ---------------------------------------------------------------------------------------------
+
+
+def plain(obj: Any) -> Any:
+    """Convert a scenario's dataclass tree into plain YAML/JSON data.
+
+    Dataclasses become mappings of their init fields (private ``_`` fields skipped), tuples
+    and arrays lists, numpy scalars Python numbers, enums their value; mappings keep their
+    order.
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.init and not f.name.startswith("_")
+        }
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [plain(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, enum.Enum):
+        return plain(obj.value)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the libraries the results depend on."""
+    out = {"python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[lib] = "not installed"
+    return out
+
+
+def resolved_scenario_yaml(
+    scenario: Any, *, seed: int, replications: int, extra: Mapping[str, Any] | None = None
+) -> str:
+    """The scenario with every default filled in, as YAML.
+
+    Parameters
+    ----------
+    scenario
+        The :class:`~sim.scenario.Scenario` that was run.
+    seed, replications
+        The values actually used (they replace the scenario's own in the output).
+    extra
+        More top-level keys (e.g. a sweep's settings).
+
+    Returns
+    -------
+    str
+        YAML text: ``fleetsim_version``, ``versions``, ``seed``, ``replications``, optional
+        extra keys, and ``scenario`` (the full dataclass tree).
+    """
+    import yaml
+
+    from sim import __version__
+
+    tree = plain(scenario)
+    tree["seed"], tree["replications"] = seed, replications
+    data: dict[str, Any] = {
+        "fleetsim_version": __version__,
+        "versions": versions(),
+        "seed": seed,
+        "replications": replications,
+    }
+    if extra:
+        data.update(plain(dict(extra)))
+    data["scenario"] = tree
+    head = (
+        "# fleetsim: the scenario as run, with every default filled in (durations in minutes,\n"
+        "# speeds in km/h; .inf = no cap). Written next to the results for reproducibility.\n"
+    )
+    return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _cell(x: Any) -> Any:
+    """A CSV cell: NaN and None empty, infinity ``inf``, floats rounded to 4 decimals."""
+    if x is None:
+        return ""
+    if isinstance(x, bool | np.bool_):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        x = float(x)
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return repr(round(x, 4))
+    return x
+
+
+def resolved_incidents(network: Any, plans: Any) -> list[dict[str, Any]]:
+    """What each incident resolved to: staging node, tier, deadline, vehicles requested.
+
+    Parameters
+    ----------
+    network
+        The network the plans were prepared on.
+    plans
+        The prepared incidents (:class:`sim.model.IncidentPlan`).
+    """
+    out = []
+    for p in plans:
+        out.append(
+            {
+                "name": p.name,
+                "staging_node": int(network.node_ids[p.node]),
+                "staging_lat": round(float(network.lat[p.node]), 6),
+                "staging_lon": round(float(network.lon[p.node]), 6),
+                "staging_zone": str(network.zone[p.node]),
+                "tier": p.tier,
+                "deadline_min": p.deadline_min,
+                "success_fraction": p.success_fraction,
+                "requested": {c.vehicle_class: c.requested for c in p.classes},
+                "candidates": {c.vehicle_class: int(c.candidates.size) for c in p.classes},
+                "checkpoints_on_routes": [c.name for c in p.checkpoints],
+            }
+        )
+    return out
+
+
+def _csv(fields: tuple[str, ...] | list[str], rows: Any) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(fields)
+    for row in rows:
+        w.writerow([_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def incidents_csv(result: Any) -> str:
+    """``incidents.csv``: one row per incident per replication.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult`.
+    """
+
+    def rows() -> Any:
+        for plan, reps in zip(result.plans, result.results, strict=True):
+            for r, rep in enumerate(reps):
+                yield (
+                    plan.name,
+                    r,
+                    plan.tier,
+                    plan.deadline_min,
+                    rep.completion_min,
+                    rep.completion_min <= plan.deadline_min,
+                    *(rep.class_completion_min.get(k) for k in VEHICLE_CLASSES),
+                    rep.critical_class,
+                    *(rep.breakdown_min.get(s) for s in STAGES),
+                    *(rep.counts.get(k) for k in _COUNTS),
+                )
+
+    return _csv(INCIDENT_FIELDS, rows())
+
+
+def vehicles_csv(result: Any) -> str:
+    """``vehicles.csv``: one row per called vehicle per replication (needs a vehicle log).
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult` run with ``log_vehicles=True``.
+    """
+    depots = [d.name for d in result.scenario.fleet.depots]
+    col = VEHICLE_FIELDS.index("depot")
+
+    def rows() -> Any:
+        for plan, reps in zip(result.plans, result.results, strict=True):
+            for r, rep in enumerate(reps):
+                if rep.vehicles is None:
+                    raise ValidationError("vehicles.csv needs a run with log_vehicles=True")
+                for v in rep.vehicles:
+                    yield (plan.name, r, *v, depots[int(v[col])])
+
+    return _csv(VEHICLE_LOG_FIELDS, rows())
+
+
+def sites_csv(sweep: Any) -> str:
+    """``sites.csv``: one row per swept site (the interval as two columns).
+
+    Parameters
+    ----------
+    sweep
+        A :class:`sim.sweep.SweepResult`.
+    """
+    from sim.sweep import flat_rows
+
+    rows = flat_rows(sweep.rows)
+    fields = list(rows[0]) if rows else []
+    return _csv(fields, ([r[k] for k in fields] for r in rows))
+
+
+def sites_geojson(sweep: Any) -> str:
+    """``sites.geojson``: a FeatureCollection of Point features (WGS84, RFC 7946).
+
+    Each feature carries the row's properties (the interval as two properties).
+
+    Parameters
+    ----------
+    sweep
+        A :class:`sim.sweep.SweepResult`.
+    """
+    from sim.sweep import flat_rows
+
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": r,
+        }
+        for r in flat_rows(sweep.rows)
+    ]
+    data = {"type": "FeatureCollection", "name": "sites", "features": features}
+    return json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON text (UTF-8, no NaN) ending with a newline."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of ``name`` (lower case, ``-`` between words)."""
+    s = re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-")
+    return s or "incident"
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+# ---------------------------------------------------------------------------------------------
+
+
+def _figure(make: Callable[[], Any]) -> Callable[[Path], None]:
+    def render(path: Path) -> None:
+        from sim.plots import save_png
+
+        save_png(make(), path)
+
+    return render
+
+
+def run_files(
+    result: Any,
+    *,
+    network: Any = None,
+    vehicle_log: bool = False,
+    figures: bool = True,
+) -> dict[str, Content]:
+    """The files of a run's output folder (figures are rendered when written).
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult`; for figures or ``vehicle_log`` run with
+        ``log_vehicles=True``.
+    network
+        The network the run used (with the scenario's closures; for the staging points and
+        the map); by default :func:`sim.experiment.scenario_network` of the scenario.
+    vehicle_log
+        Include ``vehicles.csv``.
+    figures
+        Include the PNG figures.
+    """
+    from sim.experiment import scenario_network
+
+    scenario = result.scenario
+    net = network if network is not None else scenario_network(scenario)
+    files: dict[str, Content] = {
+        "summary.json": json_text(result.summary),
+        "incidents.csv": incidents_csv(result),
+    }
+    if vehicle_log:
+        files["vehicles.csv"] = vehicles_csv(result)
+    files["scenario.resolved.yaml"] = resolved_scenario_yaml(
+        scenario,
+        seed=result.seed,
+        replications=result.replications,
+        extra={"resolved_incidents": resolved_incidents(net, result.plans)},
+    )
+    if figures:
+        from sim import plots
+
+        files["map.png"] = _figure(lambda: plots.network_map(net, scenario, result.plans))
+        files["breakdown.png"] = _figure(lambda: plots.time_breakdown(result.summary))
+        used: set[str] = set()
+        for plan, reps in zip(result.plans, result.results, strict=True):
+            base = slug(plan.name)
+            name, k = base, 2
+            while name in used:
+                name, k = f"{base}-{k}", k + 1
+            used.add(name)
+
+            def arrival(plan: Any = plan, reps: Any = reps) -> Any:
+                return plots.arrival_curve(plan, reps, scenario_name=scenario.name)
+
+            def cdf(plan: Any = plan, reps: Any = reps) -> Any:
+                return plots.completion_cdf(plan, reps, scenario_name=scenario.name)
+
+            files[f"arrival-{name}.png"] = _figure(arrival)
+            files[f"cdf-{name}.png"] = _figure(cdf)
+    return files
+
+
+def sweep_files(sweep: Any, scenario: Any, *, figures: bool = True) -> dict[str, Content]:
+    """The files of a sweep's output folder.
+
+    Parameters
+    ----------
+    sweep
+        A :class:`sim.sweep.SweepResult`.
+    scenario
+        The scenario swept (for ``scenario.resolved.yaml``).
+    figures
+        Include ``sites-map.png``.
+    """
+    files: dict[str, Content] = {
+        "summary.json": json_text(sweep.to_json()),
+        "sites.csv": sites_csv(sweep),
+        "sites.geojson": sites_geojson(sweep),
+        "scenario.resolved.yaml": resolved_scenario_yaml(
+            scenario,
+            seed=sweep.seed,
+            replications=sweep.replications,
+            extra={"sweep": {"incident": sweep.incident, "sites": sweep.sites}},
+        ),
+    }
+    if figures:
+        from sim import plots
+
+        files["sites-map.png"] = _figure(lambda: plots.sweep_map(sweep))
+    return files
+
+
+__all__ = [
+    "INCIDENT_FIELDS",
+    "LIBRARIES",
+    "VEHICLE_LOG_FIELDS",
+    "incidents_csv",
+    "json_text",
+    "plain",
+    "resolved_incidents",
+    "resolved_scenario_yaml",
+    "run_files",
+    "sites_csv",
+    "sites_geojson",
+    "slug",
+    "sweep_files",
+    "vehicles_csv",
+    "versions",
+    "write_outputs",
+]

@@ -144,22 +144,45 @@ def test_one_vehicle_on_a_known_road_path(network):
 
     params = {
         k: dataclasses.replace(
-            p, availability=1.0, reach_day=1.0, accept=1.0, call=Dist.fixed(2.0),
+            p,
+            availability=1.0,
+            reach_day=1.0,
+            accept=1.0,
+            call=Dist.fixed(2.0),
             mobilisation_day=Dist.fixed(10.0),
         )
         for k, p in ordos_123().fleet.classes.items()
     }
-    fleet = Fleet(params, (Operator("op", "coach", 1),),
-                  (Depot("Dongsheng coach", "dongsheng", "coach", 1, "op"),))
+    fleet = Fleet(
+        params,
+        (Operator("op", "coach", 1),),
+        (Depot("Dongsheng coach", "dongsheng", "coach", 1, "op"),),
+    )
     sc = Scenario(
-        "oracle", (Incident("at Kangbashi", "kangbashi", {"coach": 1}),), fleet=fleet,
-        alert=Dist.fixed(5.0), trip_factor=Dist.fixed(1.0),
-        staging=StagingSpec(1, Dist.fixed(1.0)), replications=3,
+        "oracle",
+        (Incident("at Kangbashi", "kangbashi", {"coach": 1}),),
+        fleet=fleet,
+        alert=Dist.fixed(5.0),
+        trip_factor=Dist.fixed(1.0),
+        staging=StagingSpec(1, Dist.fixed(1.0)),
+        replications=3,
     )
     result = run(sc, network=network)
-    travel = network.tree_to(network.locate("kangbashi"), "coach").time_s[
-        network.locate("dongsheng")] / 60.0
+    travel = (
+        network.tree_to(network.locate("kangbashi"), "coach").time_s[network.locate("dongsheng")]
+        / 60.0
+    )
     assert 10 < travel < 40
     for r in result.results[0]:
         assert r.completion_min == pytest.approx(5 + 2 + 10 + travel + 1, abs=1e-9)
         assert r.breakdown_min["travel"] == pytest.approx(travel, abs=1e-9)
+
+
+def test_engines_give_byte_identical_summaries(network, scenario, base):
+    """The default `auto` engine (heap engine where exact) equals pure SimPy."""
+    simpy_run = run(scenario, network=network, engine="simpy")
+    assert dump(simpy_run) == dump(base)
+    for a, b in zip(simpy_run.results, base.results, strict=True):
+        assert [r.completion_min for r in a] == pytest.approx(
+            [r.completion_min for r in b], abs=1e-9
+        )

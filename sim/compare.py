@@ -1,0 +1,293 @@
+"""Compare two scenario variants with common random numbers.
+
+Both variants are run with the same seed and replication count. An incident's random streams
+are keyed by its name and replication (:func:`sim.experiment.replication_seed`) and the model
+draws per-vehicle uniforms, so the same incident in A and B sees the same draws for the same
+vehicle: the differences B − A are paired, replication by replication, and much sharper than
+the difference of two independent estimates. Incidents are matched by name; unmatched ones are
+listed.
+
+Per matched incident:
+
+* **ΔP(holds)**: the mean of the per-replication differences of the indicator "target held"
+  (B − A), with a 95 % interval from the paired normal approximation
+  ``mean ± z · sd / sqrt(n)`` (clipped to [−1, 1]); exactly 0 with zero width when the
+  indicators agree in every replication.
+* **Δp90**: p90 completion of B minus p90 of A, with a 95 % paired-bootstrap percentile
+  interval (the same resampled replications for A and B, a fixed RNG seeded from the seed and
+  the incident name); exactly 0 with zero width when the completion times agree in every
+  replication. ``None`` where a p90 is "never" (the target was missed for good in more than
+  10 % of the replications).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from sim.experiment import RunResult, incident_key, run, scenario_network
+from sim.network import RoadNetwork
+from sim.scenario import Scenario
+from sim.sweep import check_reps_seed
+
+#: Bootstrap resamples for the Δp90 interval.
+BOOTSTRAP = 2000
+
+
+@dataclass
+class Comparison:
+    """The outcome of :func:`compare`.
+
+    Attributes
+    ----------
+    a, b : RunResult
+        The two runs (same seed and replications).
+    incidents : list of dict
+        One entry per matched incident, in A's order (see :func:`paired_difference`).
+    only_in_a, only_in_b : list of str
+        Incident names found in one variant only.
+    """
+
+    a: RunResult
+    b: RunResult
+    incidents: list[dict[str, Any]]
+    only_in_a: list[str]
+    only_in_b: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON-ready comparison."""
+        from sim import __version__
+
+        return {
+            "a": self.a.scenario.name,
+            "b": self.b.scenario.name,
+            "seed": self.a.seed,
+            "replications": self.a.replications,
+            "fleetsim_version": __version__,
+            "incidents": self.incidents,
+            "only_in_a": self.only_in_a,
+            "only_in_b": self.only_in_b,
+        }
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _p90(values: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """p90 as in :func:`sim.results.completion_stats`; ``inf`` when it falls on "never"."""
+    big = 1e300
+    q = np.quantile(np.where(np.isfinite(values), values, big), 0.9, axis=axis)
+    return np.where(q >= big / 10, np.inf, q)
+
+
+def paired_difference(
+    name: str,
+    met_a: np.ndarray,
+    met_b: np.ndarray,
+    completion_a: np.ndarray,
+    completion_b: np.ndarray,
+    *,
+    seed: int,
+    confidence: float = 0.95,
+    resamples: int = BOOTSTRAP,
+) -> dict[str, Any]:
+    """Paired differences B − A of P(holds) and of p90 completion for one incident.
+
+    Parameters
+    ----------
+    name
+        Incident name (keys the bootstrap RNG together with ``seed``).
+    met_a, met_b
+        Per-replication indicators "target held" (same replications, same order).
+    completion_a, completion_b
+        Per-replication completion minutes (``inf`` = never).
+    seed
+        Root seed of the bootstrap RNG.
+    confidence
+        Two-sided level of both intervals.
+    resamples
+        Bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        ``p_met_a, p_met_b, delta_p_met, delta_p_met_ci95, p90_a, p90_b, delta_p90,
+        delta_p90_ci95`` (minutes; ``None`` where undefined).
+    """
+    ia = np.asarray(met_a, dtype=np.float64)
+    ib = np.asarray(met_b, dtype=np.float64)
+    ca = np.asarray(completion_a, dtype=np.float64)
+    cb = np.asarray(completion_b, dtype=np.float64)
+    n = ia.size
+    z = float(norm.ppf(0.5 + confidence / 2))
+    d = ib - ia
+    mean = float(d.mean())
+    if np.all(d == 0):
+        p_ci = [0.0, 0.0]
+    elif n < 2:
+        p_ci = [-1.0, 1.0]
+    else:
+        half = z * float(d.std(ddof=1)) / math.sqrt(n)
+        p_ci = [max(-1.0, mean - half), min(1.0, mean + half)]
+
+    pa, pb = float(_p90(ca)), float(_p90(cb))
+    if np.array_equal(ca, cb):
+        dp90: float | None = 0.0
+        dp90_ci: list[float | None] = [0.0, 0.0]
+    elif not (math.isfinite(pa) and math.isfinite(pb)):
+        dp90, dp90_ci = None, [None, None]
+    else:
+        dp90 = pb - pa
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(incident_key(name),)))
+        idx = rng.integers(0, n, size=(resamples, n))
+        qa, qb = _p90(ca[idx], axis=1), _p90(cb[idx], axis=1)
+        with np.errstate(invalid="ignore"):
+            stats = qb - qa  # nan where both are "never"
+        alpha = (1 - confidence) / 2
+        if np.isnan(stats).any():
+            dp90_ci = [None, None]
+        else:
+            lo, hi = np.quantile(stats, [alpha, 1 - alpha], method="inverted_cdf")
+            dp90_ci = [float(lo), float(hi)]
+    return {
+        "p_met_a": _r(float(ia.mean())),
+        "p_met_b": _r(float(ib.mean())),
+        "delta_p_met": _r(mean),
+        "delta_p_met_ci95": [_r(p_ci[0]), _r(p_ci[1])],
+        "p90_a": _r(pa),
+        "p90_b": _r(pb),
+        "delta_p90": _r(dp90),
+        "delta_p90_ci95": [_r(x) for x in dp90_ci],
+    }
+
+
+def compare(
+    a: Scenario,
+    b: Scenario,
+    *,
+    network: RoadNetwork | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Comparison:
+    """Run two scenario variants with common random numbers and pair their results.
+
+    Parameters
+    ----------
+    a, b
+        The variants; B − A is reported.
+    network
+        A loaded network (without closures) used for both, each with its own speed profiles
+        and closures; by default each scenario's own network (loaded once when both name
+        the same).
+    replications, seed
+        Override A's replication count and seed; B uses the same values.
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    progress
+        Called with the number of replications just finished.
+
+    Returns
+    -------
+    Comparison
+        Per matched incident the paired differences, and the unmatched incidents.
+    """
+    reps, s = check_reps_seed(a, replications, seed)
+    if network is None:
+        from sim.network import load_network
+
+        network = load_network(a.network)
+        base_b = network if b.network == a.network else load_network(b.network)
+    else:
+        base_b = network
+    net_a, net_b = scenario_network(a, network), scenario_network(b, base_b)
+    names_b = {i.name for i in b.incidents}
+    names_a = {i.name for i in a.incidents}
+    ra = run(a, network=net_a, replications=reps, seed=s, workers=workers, progress=progress)
+    rb = run(b, network=net_b, replications=reps, seed=s, workers=workers, progress=progress)
+    by_b = {p.name: (p, r) for p, r in zip(rb.plans, rb.results, strict=True)}
+    rows = []
+    for plan_a, res_a in zip(ra.plans, ra.results, strict=True):
+        if plan_a.name not in by_b:
+            continue
+        plan_b, res_b = by_b[plan_a.name]
+        ca = np.array([r.completion_min for r in res_a])
+        cb = np.array([r.completion_min for r in res_b])
+        row: dict[str, Any] = {
+            "name": plan_a.name,
+            "tier_a": plan_a.tier,
+            "tier_b": plan_b.tier,
+            "deadline_a": plan_a.deadline_min,
+            "deadline_b": plan_b.deadline_min,
+        }
+        row.update(
+            paired_difference(
+                plan_a.name, ca <= plan_a.deadline_min, cb <= plan_b.deadline_min, ca, cb, seed=s
+            )
+        )
+        rows.append(row)
+    return Comparison(
+        a=ra,
+        b=rb,
+        incidents=rows,
+        only_in_a=[i.name for i in a.incidents if i.name not in names_b],
+        only_in_b=[i.name for i in b.incidents if i.name not in names_a],
+    )
+
+
+def _num(x: float | None, spec: str) -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def comparison_table(c: Comparison) -> str:
+    """Render a comparison as a text table (one row per matched incident).
+
+    Parameters
+    ----------
+    c
+        The comparison.
+    """
+    head = (
+        f"{'incident':<34} {'P(A)':>6} {'P(B)':>6} {'ΔP(holds)':>10} {'95% CI':>17}  "
+        f"{'p90 A':>6} {'p90 B':>6} {'Δp90':>7} {'95% CI':>17}"
+    )
+    lines = [
+        f"B − A: {c.b.scenario.name} − {c.a.scenario.name} · seed {c.a.seed} · "
+        f"{c.a.replications} replications, common random numbers",
+        head,
+        "-" * len(head),
+    ]
+    for r in c.incidents:
+        lo, hi = r["delta_p_met_ci95"]
+        p90_ci = "[{},{}]".format(*(_num(x, "+.1f") for x in r["delta_p90_ci95"]))
+        lines.append(
+            f"{r['name'][:34]:<34} {r['p_met_a']:>6.3f} {r['p_met_b']:>6.3f} "
+            f"{r['delta_p_met']:>+10.3f} {f'[{lo:+.3f},{hi:+.3f}]':>17}  "
+            f"{_num(r['p90_a'], '.1f'):>6} {_num(r['p90_b'], '.1f'):>6} "
+            f"{_num(r['delta_p90'], '+.1f'):>7} "
+            f"{p90_ci:>17}"
+        )
+        if r["tier_a"] != r["tier_b"] or r["deadline_a"] != r["deadline_b"]:
+            lines.append(
+                f"  note: tier/deadline differ: A {r['tier_a']} {r['deadline_a']:g} min, "
+                f"B {r['tier_b']} {r['deadline_b']:g} min"
+            )
+    for label, names in (("only in A", c.only_in_a), ("only in B", c.only_in_b)):
+        if names:
+            lines.append(f"{label}: {', '.join(names)}")
+    if not c.incidents:
+        lines.append("(no incident name is common to A and B)")
+    lines.append("(ΔP: paired normal interval; Δp90: paired bootstrap, minutes; n/a: p90 never)")
+    return "\n".join(lines)
+
+
+__all__ = ["BOOTSTRAP", "Comparison", "compare", "comparison_table", "paired_difference"]

@@ -1,0 +1,736 @@
+"""Figures: network map, arrival curve, completion-time CDF, time breakdown, sweep map.
+
+Every function returns a :class:`matplotlib.figure.Figure` drawn on an Agg canvas; nothing
+touches ``matplotlib.pyplot`` or its global state, so figures can be made in a notebook, a
+worker process or a test without side effects. Save them with :func:`save_png`. Drawing is
+deterministic: the same inputs give the same pixels.
+
+Maps are drawn in longitude/latitude with the aspect ratio of the mid latitude (roughly
+true shape over a region the size of Ordos).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from sim._errors import ValidationError
+from sim.model import STAGES, VEHICLE_FIELDS, IncidentPlan, ReplicationResult
+from sim.network import RoadNetwork
+from sim.scenario import Scenario
+from sim.vehicles import VEHICLE_CLASSES
+
+#: Colour of every vehicle class (colour-blind-safe Okabe–Ito hues).
+CLASS_COLOURS: dict[str, str] = {
+    "taxi": "#E69F00",
+    "coach": "#0072B2",
+    "bus": "#009E73",
+    "freight": "#8C564B",
+    "hazmat": "#D55E00",
+}
+#: Colour of every stage in the time breakdown.
+STAGE_COLOURS: dict[str, str] = {
+    "alert": "#999999",
+    "callout": "#CC79A7",
+    "mobilisation": "#E69F00",
+    "travel": "#0072B2",
+    "checkpoint_wait": "#D55E00",
+    "staging_wait": "#009E73",
+}
+_HIGHWAY_WIDTH = {"motorway": 1.6, "trunk": 1.1, "primary": 0.8}
+_DPI = 110
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = _DPI) -> None:
+    """Write ``fig`` as a PNG file.
+
+    Parameters
+    ----------
+    fig
+        A figure from this module.
+    path
+        Output file.
+    dpi
+        Resolution.
+    """
+    with warnings.catch_warnings():
+        # Names in scripts the default font lacks (e.g. Chinese) render as boxes, not errors.
+        warnings.filterwarnings(
+            "ignore", message=r"Glyph .* missing from font", category=UserWarning
+        )
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
+
+
+# ---------------------------------------------------------------------------------------------
+# Map helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _map_axes(ax: Any, network: RoadNetwork) -> None:
+    south, west, north, east = network.bbox
+    mid = math.radians((south + north) / 2)
+    ax.set_aspect(1.0 / max(0.05, math.cos(mid)))
+    pad_lat, pad_lon = 0.03 * (north - south) + 1e-3, 0.03 * (east - west) + 1e-3
+    ax.set_xlim(west - pad_lon, east + pad_lon)
+    ax.set_ylim(south - pad_lat, north + pad_lat)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.tick_params(labelsize=8)
+
+
+#: Road colours of the zones (banners/districts), in order of first appearance.
+_ZONE_PALETTE = (
+    "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#76B7B2",
+    "#EDC948", "#9C755F", "#E15759", "#FF9DA7", "#BAB0AC",
+)  # fmt: skip
+
+
+def _zone_colours(network: RoadNetwork) -> dict[str, str]:
+    zones = sorted(z for z in set(network.zone.tolist()) if z and z != "outside")
+    return {z: _ZONE_PALETTE[i % len(_ZONE_PALETTE)] for i, z in enumerate(zones)}
+
+
+def _draw_roads(
+    ax: Any, network: RoadNetwork, *, colour: str = "#9a9a9a", by_zone: bool = False
+) -> None:
+    """Draw every road once (wider for expressways); optionally coloured by zone."""
+    graph = network.graph
+    zone_colour = _zone_colours(network) if by_zone else {}
+    segments: dict[tuple[float, str], list[np.ndarray]] = {}
+    seen: set[tuple[int, int]] = set()
+    for u, v, data in graph.edges(data=True):
+        key = (min(u, v), max(u, v))
+        if key in seen:
+            continue
+        seen.add(key)
+        a, b = graph.nodes[u], graph.nodes[v]
+        geom = data.get("geometry")
+        if geom is not None and hasattr(geom, "coords"):
+            xy = np.asarray(geom.coords, dtype=float)[:, :2]
+        else:
+            xy = np.array([[a["x"], a["y"]], [b["x"], b["y"]]], dtype=float)
+        width = _HIGHWAY_WIDTH.get(str(data.get("highway")), 0.6)
+        c = colour
+        if by_zone and a.get("zone") == b.get("zone"):
+            c = zone_colour.get(str(a.get("zone")), colour)
+        segments.setdefault((width, c), []).append(xy)
+    for (width, c), segs in sorted(segments.items()):
+        ax.add_collection(LineCollection(segs, colors=c, linewidths=width * 1.4, zorder=1))
+
+
+def _zone_labels(ax: Any, network: RoadNetwork, *, fontsize: float = 8.5) -> None:
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    from matplotlib.colors import to_rgb
+
+    for z, light in _zone_colours(network).items():
+        c = tuple(0.7 * x for x in to_rgb(light))
+        mask = network.zone == z
+        ax.text(
+            float(np.median(network.lon[mask])),
+            float(np.median(network.lat[mask])) - 0.06,
+            z,
+            fontsize=fontsize,
+            color=c,
+            weight="bold",
+            style="italic",
+            ha="center",
+            va="top",
+            zorder=5,
+            path_effects=halo,
+        )
+
+
+def _central_area(ax: Any, network: RoadNetwork) -> bool:
+    """Shade the central urban area: the hull of its nodes, widened by ~4 km."""
+    from shapely.geometry import Point
+    from shapely.ops import unary_union
+
+    central = network.central.astype(bool)
+    if not central.any():
+        return False
+    south, west, north, east = network.bbox
+    pad = max(0.01, 0.012 * max(north - south, east - west))
+    pts = np.column_stack([network.lon[central], network.lat[central]])
+    # One hull per cluster of central nodes (nodes closer than 2 × pad join a cluster).
+    blobs = unary_union([Point(p).buffer(pad) for p in pts.tolist()])
+    hulls = unary_union([b.convex_hull for b in getattr(blobs, "geoms", [blobs])])
+    for poly in getattr(hulls, "geoms", [hulls]):
+        x, y = poly.exterior.xy
+        ax.fill(
+            np.asarray(x), np.asarray(y), facecolor="#F4A6A6", edgecolor="#D06060",
+            alpha=0.5, lw=0.8, zorder=0,
+        )  # fmt: skip
+    return True
+
+
+def _tier_text(plan: IncidentPlan) -> str:
+    return f"{plan.tier} tier, deadline {plan.deadline_min:.0f} min"
+
+
+def _incident_point(network: RoadNetwork, location: str, node: int) -> tuple[float, float]:
+    parts = location.split(",")
+    if len(parts) == 2:
+        try:
+            return float(parts[1]), float(parts[0])
+        except ValueError:
+            pass
+    return float(network.lon[node]), float(network.lat[node])
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def _depots_by_node(scenario: Scenario, depot_nodes: np.ndarray) -> dict[int, dict[str, int]]:
+    by_node: dict[int, dict[str, int]] = {}
+    for d, n in zip(scenario.fleet.depots, depot_nodes.tolist(), strict=True):
+        if d.count > 0:
+            by_node.setdefault(int(n), {}).setdefault(d.vehicle_class, 0)
+            by_node[int(n)][d.vehicle_class] += d.count
+    return by_node
+
+
+def _draw_depots(
+    ax: Any, network: RoadNetwork, by_node: dict[int, dict[str, int]], ring: float, scale: float
+) -> None:
+    """Discs of area ∝ vehicles; several classes at one node are fanned out on a ring."""
+    for node, classes in sorted(by_node.items()):
+        present = [k for k in VEHICLE_CLASSES if k in classes]
+        lat, lon = float(network.lat[node]), float(network.lon[node])
+        for i, k in enumerate(present):
+            dx = dy = 0.0
+            if len(present) > 1:
+                angle = 2 * math.pi * i / len(present) + math.pi / 2
+                dx = ring * math.cos(angle) / math.cos(math.radians(lat))
+                dy = ring * math.sin(angle)
+            ax.scatter(
+                lon + dx,
+                lat + dy,
+                s=20 + scale * classes[k],
+                color=CLASS_COLOURS[k],
+                alpha=0.8,
+                edgecolors="black",
+                linewidths=0.4,
+                zorder=4,
+            )
+
+
+def _label_offsets(
+    network: RoadNetwork, points: list[tuple[float, float]], avoid: np.ndarray
+) -> list[tuple[int, int]]:
+    """Per point, the label offset (points) among NE/NW/SE/SW farthest from ``avoid``."""
+    south, west, north, east = network.bbox
+    dx, dy = 0.12 * (east - west), 0.05 * (north - south)
+    options = ((1, 1), (-1, 1), (1, -1), (-1, -1))
+    taken: list[tuple[float, float]] = []
+    out = []
+    for x, y in points:
+        others = np.array(list(avoid.tolist()) + taken).reshape(-1, 2)
+
+        def clearance(
+            o: tuple[int, int], x: float = x, y: float = y, others: np.ndarray = others
+        ) -> float:
+            cx, cy = x + o[0] * dx, y + o[1] * dy
+            if not (west <= cx <= east and south <= cy <= north):
+                return -1.0
+            if others.size == 0:
+                return 1.0
+            return float(np.min(np.hypot((others[:, 0] - cx) / dx, (others[:, 1] - cy) / dy)))
+
+        best = max(options, key=clearance)  # first option wins ties: deterministic
+        taken.append((x + best[0] * dx, y + best[1] * dy))
+        out.append((10 * best[0], 10 * best[1]))
+    return out
+
+
+def _draw_incidents(
+    ax: Any,
+    network: RoadNetwork,
+    scenario: Scenario,
+    plans: Sequence[IncidentPlan],
+    full: bool,
+    avoid: np.ndarray | None = None,
+) -> None:
+    inc_by_name = {i.name: i for i in scenario.incidents}
+    points = []
+    for plan in plans:
+        inc = inc_by_name.get(plan.name)
+        sx, sy = float(network.lon[plan.node]), float(network.lat[plan.node])
+        points.append(_incident_point(network, inc.location, plan.node) if inc else (sx, sy))
+    if full:
+        offsets = _label_offsets(network, points, np.empty((0, 2)) if avoid is None else avoid)
+    else:
+        offsets = [(8, 8)] * len(points)
+    for k, (plan, (ix, iy), off) in enumerate(zip(plans, points, offsets, strict=True)):
+        sx, sy = float(network.lon[plan.node]), float(network.lat[plan.node])
+        ax.plot([ix, sx], [iy, sy], color="black", lw=0.8, zorder=5)
+        ax.scatter(sx, sy, marker="s", s=70, color="white", edgecolors="black", lw=1.2, zorder=6)
+        ax.scatter(ix, iy, marker="*", s=260, color="#CC0000", edgecolors="black", lw=0.6, zorder=7)
+        text = f"{k + 1}. {plan.name}\n{_tier_text(plan)}" if full else f"{k + 1}"
+        ax.annotate(
+            text,
+            (ix, iy),
+            xytext=off,
+            textcoords="offset points",
+            ha="left" if off[0] > 0 else "right",
+            va="bottom" if off[1] > 0 else "top",
+            fontsize=8.5,
+            zorder=8,
+            annotation_clip=True,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#888888", "alpha": 0.85},
+        )
+
+
+_CHECKPOINT_MARKERS = {"checkpoint": "^", "toll": "D"}
+
+
+def _draw_checkpoints(ax: Any, network: RoadNetwork, scenario: Scenario) -> dict[str, int]:
+    """Checkpoints (triangles) and toll plazas (diamonds); returns the count per kind."""
+    from sim.experiment import _checkpoint_node
+
+    kinds: dict[str, list[int]] = {}
+    for c in scenario.checkpoints:
+        kinds.setdefault(c.kind, []).append(_checkpoint_node(network, c))
+    for kind, nodes in kinds.items():
+        ax.scatter(
+            network.lon[nodes],
+            network.lat[nodes],
+            marker=_CHECKPOINT_MARKERS.get(kind, "^"),
+            s=28,
+            color="white",
+            edgecolors="black",
+            linewidths=0.8,
+            zorder=4.5,
+        )
+    return {k: len(v) for k, v in kinds.items()}
+
+
+def network_map(
+    network: RoadNetwork,
+    scenario: Scenario,
+    plans: Sequence[IncidentPlan] | None = None,
+    *,
+    depot_nodes: np.ndarray | None = None,
+) -> Figure:
+    """Map the network with the reserve depots, the incidents and their staging points.
+
+    Roads are coloured by banner/district (wider for expressways), the central urban area is
+    shaded, checkpoints are triangles and toll plazas diamonds, depots are discs of area
+    proportional to their vehicles, coloured by class (several classes at one place are
+    fanned out around it), incidents are stars and their staging points (the node the
+    vehicles assemble at) squares. When the central urban area is small on the map, an inset
+    enlarges it.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    scenario
+        The scenario (fleet and incidents).
+    plans
+        Prepared incidents (their staging nodes); by default the incidents are prepared here.
+    depot_nodes
+        Node index of every depot, if already resolved.
+    """
+    from sim.experiment import prepare, resolve_depots
+
+    fleet = scenario.fleet
+    if depot_nodes is None:
+        depot_nodes = resolve_depots(network, fleet)
+    if plans is None:
+        plans = prepare(network, scenario)
+    by_node = _depots_by_node(scenario, depot_nodes)
+    biggest = max((c for v in by_node.values() for c in v.values()), default=1)
+    scale = 500.0 / biggest
+    south, west, north, east = network.bbox
+    coslat = math.cos(math.radians((south + north) / 2))
+    extent = max(north - south, (east - west) * coslat)
+
+    fig = _figure(11, 8)
+    ax = fig.add_subplot()
+    _map_axes(ax, network)
+    has_central = _central_area(ax, network)
+    _draw_roads(ax, network, by_zone=True)
+    _draw_depots(ax, network, by_node, 0.012 * extent, scale)
+    _zone_labels(ax, network)
+    cp_kinds = _draw_checkpoints(ax, network, scenario)
+    depot_xy = np.array([[network.lon[n], network.lat[n]] for n in sorted(by_node)])
+    zone_xy = np.array(
+        [
+            [np.median(network.lon[network.zone == z]), np.median(network.lat[network.zone == z])]
+            for z in _zone_colours(network)
+        ]
+    ).reshape(-1, 2)
+    _draw_incidents(ax, network, scenario, plans, full=True, avoid=np.vstack([depot_xy, zone_xy]))
+
+    central = network.central.astype(bool)
+    if central.any():
+        lat_c, lon_c = network.lat[central], network.lon[central]
+        half = max(float(np.ptp(lat_c)), float(np.ptp(lon_c)) * coslat) / 2 * 1.4 + 0.04
+        if half < 0.2 * extent:
+            cy, cx = float(lat_c.mean()), float(lon_c.mean())
+            inset = ax.inset_axes((0.015, 0.60, 0.38, 0.38))
+            inset.set_xlim(cx - half / coslat, cx + half / coslat)
+            inset.set_ylim(cy - half, cy + half)
+            inset.set_aspect(1.0 / coslat)
+            inset.set_xticks([])
+            inset.set_yticks([])
+            _central_area(inset, network)
+            _draw_roads(inset, network, by_zone=True)
+            _draw_depots(inset, network, by_node, 0.1 * half, scale * 0.5)
+            _draw_checkpoints(inset, network, scenario)
+            _draw_incidents(inset, network, scenario, plans, full=False)
+            inset.set_title("central urban area, enlarged", fontsize=8, pad=2)
+            ax.indicate_inset_zoom(inset, edgecolor="#555555")
+
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=8, mfc=CLASS_COLOURS[k], mec="black", label=k)
+        for k in VEHICLE_CLASSES
+        if any(k in c for c in by_node.values())
+    ]
+    handles += [
+        Line2D([], [], ls="", marker="*", ms=13, mfc="#CC0000", mec="black", label="incident"),
+        Line2D([], [], ls="", marker="s", ms=8, mfc="white", mec="black", label="staging point"),
+        Line2D([], [], color="#9a9a9a", lw=2.2, label="road, coloured by banner/district"),
+    ]
+    for kind, count in cp_kinds.items():
+        marker = _CHECKPOINT_MARKERS.get(kind, "^")
+        handles.append(
+            Line2D([], [], ls="", marker=marker, ms=7, mfc="white", mec="black",
+                   label=f"{kind} ({count})")
+        )  # fmt: skip
+    if has_central:
+        handles.append(
+            Line2D([], [], ls="", marker="s", ms=12, mfc="#F4A6A6", mec="#D06060",
+                   label="central urban area")
+        )  # fmt: skip
+    ax.legend(
+        handles=handles, loc="lower right", fontsize=8, framealpha=0.9, title="depots by class"
+    )
+    ax.set_title(
+        f"{scenario.name}: reserve depots ({fleet.total:,} vehicles; disc area ∝ vehicles, "
+        f"largest {biggest}) and incidents",
+        fontsize=11,
+    )
+    return fig
+
+
+def _assembled_counts(reps: Sequence[ReplicationResult], grid: np.ndarray) -> np.ndarray:
+    """Vehicles registered by each time of ``grid``, one row per replication."""
+    col_reg = VEHICLE_FIELDS.index("registered_min")
+    col_out = VEHICLE_FIELDS.index("outcome")
+    out = np.zeros((len(reps), grid.size))
+    for i, r in enumerate(reps):
+        if r.vehicles is None:
+            raise ValidationError(
+                "arrival curve: the replications have no vehicle log; run with log_vehicles=True"
+            )
+        t = np.sort(
+            np.array([row[col_reg] for row in r.vehicles if row[col_out] == "assembled"], float)
+        )
+        out[i] = np.searchsorted(t, grid, side="right")
+    return out
+
+
+def arrival_curve(
+    plan: IncidentPlan, reps: Sequence[ReplicationResult], *, scenario_name: str
+) -> Figure:
+    """Assembled vehicles against minutes since the report, with the deadline.
+
+    The median over replications of the number of vehicles of the requested classes
+    registered at the staging point, a 10–90 % band, the deadline and the requested count.
+
+    Parameters
+    ----------
+    plan
+        The incident plan.
+    reps
+        Its replications, run with ``log_vehicles=True``.
+    scenario_name
+        For the title.
+    """
+    requested = sum(c.requested for c in plan.classes)
+    completion = np.array([r.completion_min for r in reps])
+    finite = completion[np.isfinite(completion)]
+    end = max(
+        plan.deadline_min * 1.25, float(np.quantile(finite, 0.95)) * 1.1 if finite.size else 0
+    )
+    grid = np.linspace(0.0, end, 400)
+    counts = _assembled_counts(reps, grid)
+    lo, med, hi = np.quantile(counts, [0.1, 0.5, 0.9], axis=0)
+    fig = _figure(8.5, 5)
+    ax = fig.add_subplot()
+    ax.fill_between(
+        grid, lo, hi, color="#0072B2", alpha=0.25, lw=0, label="10–90 % of replications"
+    )
+    ax.plot(grid, med, color="#0072B2", lw=2, label="median")
+    label = f"requested: {requested}"
+    everything = [c for c in plan.classes if c.all_in_scope]
+    if everything:
+        names = ", ".join(f"{c.requested} {c.vehicle_class}" for c in everything)
+        label += f"\n(incl. 'all': {names} in scope;\nthe target needs those that accept)"
+    ax.axhline(requested, color="black", ls="--", lw=1, label=label)
+    need = sum(math.ceil(plan.success_fraction * c.requested - 1e-9) for c in plan.classes)
+    if need != requested:
+        ax.axhline(need, color="black", ls=":", lw=1, label=f"needed: {need}")
+    ax.axvline(
+        plan.deadline_min, color="#CC0000", lw=1.5, label=f"deadline: {plan.deadline_min:.0f} min"
+    )
+    p = float(np.mean(completion <= plan.deadline_min))
+    ax.text(
+        0.02,
+        0.97,
+        f"P(target holds) = {p:.2f} over {len(reps)} replications",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+    )
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, max(float(hi.max()), requested) * 1.08 + 1)
+    ax.set_xlabel("minutes since the incident report")
+    ax.set_ylabel("vehicles assembled at the staging point")
+    demand = ", ".join(f"{c.requested} {c.vehicle_class}" for c in plan.classes)
+    ax.set_title(
+        f"{scenario_name} · {plan.name}\narrivals of {demand} · {_tier_text(plan)}", fontsize=11
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8.5)
+    return fig
+
+
+def completion_cdf(
+    plan: IncidentPlan, reps: Sequence[ReplicationResult], *, scenario_name: str
+) -> Figure:
+    """Empirical CDF of the assembly completion time, with the deadline.
+
+    Replications in which the target is never met (too few vehicles accepted) stay at the
+    top as a gap below 1.
+
+    Parameters
+    ----------
+    plan
+        The incident plan.
+    reps
+        Its replications.
+    scenario_name
+        For the title.
+    """
+    c = np.sort(np.array([r.completion_min for r in reps]))
+    n = c.size
+    finite = c[np.isfinite(c)]
+    fig = _figure(8.5, 5)
+    ax = fig.add_subplot()
+    end = max(plan.deadline_min * 1.25, float(finite.max()) * 1.05 if finite.size else 0)
+    if finite.size:
+        x = np.concatenate([[0.0], finite, [end]])
+        y = np.concatenate([[0.0], np.arange(1, finite.size + 1) / n, [finite.size / n]])
+        ax.step(x, y, where="post", color="#0072B2", lw=2, label="completion time")
+    p = float(np.mean(c <= plan.deadline_min))
+    ax.axvline(
+        plan.deadline_min, color="#CC0000", lw=1.5, label=f"deadline: {plan.deadline_min:.0f} min"
+    )
+    ax.axhline(p, color="#CC0000", ls=":", lw=1, label=f"P(target holds) = {p:.2f}")
+    if finite.size < n:
+        ax.text(
+            0.02,
+            0.97,
+            f"never met in {n - finite.size} of {n} replications",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=9,
+        )
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("assembly completion time (minutes since report; last requested vehicle)")
+    ax.set_ylabel("fraction of replications completed")
+    ax.set_title(
+        f"{scenario_name} · {plan.name}\ncompletion-time CDF over {n} replications · "
+        f"{_tier_text(plan)}",
+        fontsize=11,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8.5)
+    return fig
+
+
+def time_breakdown(summary: Mapping[str, Any]) -> Figure:
+    """Stacked bars of where the critical vehicle's time went, one bar per incident.
+
+    The critical vehicle is the one whose registration completed the target; the bar is the
+    mean of its stage minutes over the replications where the target was met at all. The
+    deadline of each incident is marked.
+
+    Parameters
+    ----------
+    summary
+        The run's summary (:attr:`sim.experiment.RunResult.summary`).
+    """
+    incs = list(summary["incidents"])
+    fig = _figure(9.5, 1.6 + 0.75 * max(1, len(incs)))
+    ax = fig.add_subplot()
+    y = np.arange(len(incs))[::-1]
+    left = np.zeros(len(incs))
+    for s in STAGES:
+        vals = np.array([inc["breakdown_min"][s] or 0.0 for inc in incs])
+        ax.barh(y, vals, left=left, color=STAGE_COLOURS[s], label=s.replace("_", " "), height=0.6)
+        left += vals
+    for yi, inc in zip(y, incs, strict=True):
+        d = inc["deadline_min"]
+        ax.plot([d, d], [yi - 0.4, yi + 0.4], color="#CC0000", lw=2)
+        if all(inc["breakdown_min"][s] is None for s in STAGES):
+            ax.text(1, yi, "target never met", va="center", fontsize=8)
+    ax.plot([], [], color="#CC0000", lw=2, label="deadline")
+    labels = [f"{inc['name']}\n{inc['tier']} tier, P(holds) = {inc['p_met']:.2f}" for inc in incs]
+    ax.set_yticks(y, labels, fontsize=8.5)
+    ax.set_xlabel("mean minutes of the critical vehicle (the one that completed the target)")
+    ax.set_xlim(0, max(float(left.max()), max(inc["deadline_min"] for inc in incs)) * 1.08)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.25 / max(1, len(incs)) - 0.18),
+        ncol=7,
+        fontsize=8,
+        frameon=False,
+    )
+    ax.set_title(f"{summary['scenario']}: where the time went", fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def sweep_map(result: Any) -> Figure:
+    """Map the sites of a sweep coloured by P(target holds), one panel per tier.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.sweep.SweepResult`.
+    """
+    from matplotlib import patheffects
+
+    from sim.targets import TIERS, banner_seats
+
+    network = result.network
+    rows = result.rows
+    tiers = [t for t in TIERS if any(r["tier"] == t for r in rows)] or ["(none)"]
+    n = len(tiers)
+    south, west, north, east = network.bbox
+    ratio = (north - south) / max(1e-6, (east - west) * math.cos(math.radians(south + north) / 2))
+    panel = 5.2
+    fig = _figure(panel * n + 1.2, min(12.0, panel * ratio + 0.9))
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    norm = Normalize(0.0, 1.0)
+    cmap = "RdYlGn"
+    few = len(rows) <= 30
+    seats = banner_seats(network)
+    sc = None
+    for ax, tier in zip(axes, tiers, strict=True):
+        _map_axes(ax, network)
+        _central_area(ax, network)
+        _draw_roads(ax, network, colour="#b5b5b5")
+        mine = [r for r in rows if r["tier"] == tier]
+        others = [r for r in rows if r["tier"] != tier]
+        if others:
+            ax.scatter(
+                [r["lon"] for r in others],
+                [r["lat"] for r in others],
+                s=6,
+                color="#d0d0d0",
+                lw=0,
+                zorder=2,
+            )
+        served = [r for r in mine if r["note"] is None]
+        unserved = [r for r in mine if r["note"] is not None]
+        size = 70 if few else 22
+        sc = ax.scatter(
+            [r["lon"] for r in served],
+            [r["lat"] for r in served],
+            c=[r["p_met"] for r in served],
+            cmap=cmap,
+            norm=norm,
+            s=size,
+            edgecolors="black",
+            linewidths=0.4,
+            zorder=4,
+        )
+        if unserved:
+            ax.scatter(
+                [r["lon"] for r in unserved],
+                [r["lat"] for r in unserved],
+                marker="x",
+                s=size * 0.7,
+                color="#7f0000",
+                lw=1.2,
+                zorder=4,
+            )
+        if few:
+            for r in sorted(mine, key=lambda r: (-r["lat"], r["site"])):
+                # Alternate sides so that neighbouring sites stay legible.
+                left = sum(q["lat"] > r["lat"] and abs(q["lon"] - r["lon"]) < 0.3 for q in mine)
+                ax.annotate(
+                    f"{r['site']} {r['p_met']:.2f}",
+                    (r["lon"], r["lat"]),
+                    xytext=(-5, -4) if left % 2 else (5, 4),
+                    ha="right" if left % 2 else "left",
+                    va="top" if left % 2 else "bottom",
+                    textcoords="offset points",
+                    fontsize=7.5,
+                    zorder=5,
+                )
+        else:
+            for i in seats.tolist():
+                ax.annotate(
+                    str(network.graph.nodes[int(network.node_ids[i])].get("name") or ""),
+                    (float(network.lon[i]), float(network.lat[i])),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="#222222",
+                    zorder=5,
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="white")],
+                )
+        hold = sum(r["p_met"] >= 0.95 for r in mine)
+        deadline = next((r["deadline_min"] for r in mine if r["deadline_min"] is not None), None)
+        dl = f", {deadline:.0f} min" if deadline is not None else ""
+        ax.set_title(f"{tier}{dl}: {hold} of {len(mine)} sites hold", fontsize=10)
+    if sc is not None:
+        cb = fig.colorbar(sc, ax=list(axes), shrink=0.85, pad=0.01)
+        cb.set_label("P(target holds)")
+    demand = ", ".join(f"{v} {k}" for k, v in result.demand.items())
+    fig.suptitle(
+        f"{result.scenario}: demand of “{result.incident}” ({demand}) at {len(rows)} sites "
+        f"({result.sites}), {result.replications} replications each"
+        + ("; × = demand cannot be met in scope" if any(r["note"] for r in rows) else ""),
+        fontsize=10.5,
+    )
+    return fig
+
+
+__all__ = [
+    "CLASS_COLOURS",
+    "STAGE_COLOURS",
+    "arrival_curve",
+    "completion_cdf",
+    "network_map",
+    "save_png",
+    "sweep_map",
+    "time_breakdown",
+]

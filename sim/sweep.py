@@ -1,0 +1,466 @@
+"""Sweeps: one scenario's demand placed at every candidate site, to map where the targets hold.
+
+A sweep takes the demand of one incident of a scenario (by default the first) and places it
+in turn at every candidate site:
+
+* ``"seats"``: the banner/district seats (graph nodes of kind ``seat``);
+* ``"nodes"``: every node of the network not in zone ``outside``;
+* ``"grid:KM"``: a regular latitude/longitude grid of ``KM`` kilometres spacing over the
+  network's bounding box, each point snapped to its nearest node, duplicates removed, nodes
+  in zone ``outside`` excluded.
+
+Each site becomes an :class:`~sim.scenario.Incident` *named after the site*, so its random
+streams are keyed by that name (:func:`sim.experiment.replication_seed`): a site's result does
+not depend on which other sites are swept, and a seat gets the same result in a ``seats``, a
+``nodes`` and a ``grid`` sweep. The tier and deadline are derived from each site's location
+by the scenario's rule set; the template incident's explicit ``tier`` and ``deadline_min``
+(which describe *its* location) are not carried over, its ``scope`` override (a response
+policy) is.
+
+Sites where the demand cannot be met at all by the vehicles in scope (a count above the
+vehicles that can reach the site, or ``all`` of a class with none in scope) get a row with
+``p_met = 0``, a zero-width interval and a ``note``; they are not simulated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim._errors import FleetsimError, ValidationError
+from sim.experiment import (
+    _checkpoint_node,
+    prepare_incident,
+    resolve_depots,
+    run_plans,
+    scenario_network,
+)
+from sim.network import RoadNetwork
+from sim.results import summarize
+from sim.scenario import Incident, Scenario
+
+#: Columns of a sweep row, in table / CSV order (``p_met_ci95`` is a ``[low, high]`` pair).
+SITE_FIELDS: tuple[str, ...] = (
+    "site",
+    "node",
+    "place",
+    "lat",
+    "lon",
+    "zone",
+    "tier",
+    "deadline_min",
+    "p_met",
+    "p_met_ci95",
+    "p50_min",
+    "p90_min",
+    "bottleneck_class",
+    "verdict",
+    "note",
+)
+
+_KM_PER_DEG_LAT = 111.32
+
+
+@dataclass(frozen=True)
+class Site:
+    """A candidate site of a sweep.
+
+    Parameters
+    ----------
+    name
+        Unique site name; it names the site's incident and keys its random streams.
+    node
+        Node index in the network.
+    """
+
+    name: str
+    node: int
+
+
+@dataclass
+class SweepResult:
+    """The outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    scenario : str
+        Scenario name.
+    incident : str
+        Name of the template incident whose demand was swept.
+    demand : dict
+        The swept demand per class.
+    sites : str
+        The site specification (``seats``, ``nodes``, ``grid:KM`` or ``custom``).
+    seed, replications : int
+        Root seed and replications per site.
+    rows : list of dict
+        One row per site (:data:`SITE_FIELDS`), failing sites first (``p_met`` ascending,
+        then site name).
+    network : RoadNetwork
+        The network swept (for maps).
+    """
+
+    scenario: str
+    incident: str
+    demand: dict[str, int | str]
+    sites: str
+    seed: int
+    replications: int
+    rows: list[dict[str, Any]]
+    network: RoadNetwork = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict: the sweep's settings and its rows."""
+        from sim import __version__
+
+        return {
+            "scenario": self.scenario,
+            "incident": self.incident,
+            "demand": dict(self.demand),
+            "sites": self.sites,
+            "seed": self.seed,
+            "replications": self.replications,
+            "network": self.network.source,
+            "fleetsim_version": __version__,
+            "rows": self.rows,
+        }
+
+    def to_dataframe(self) -> Any:
+        """Return the rows as a ``pandas.DataFrame`` (pandas is installed with OSMnx).
+
+        The interval becomes two columns, ``p_met_ci95_low`` and ``p_met_ci95_high``.
+        """
+        import pandas as pd
+
+        return pd.DataFrame(flat_rows(self.rows))
+
+
+def flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with ``p_met_ci95`` split into ``p_met_ci95_low`` / ``p_met_ci95_high``."""
+    out = []
+    for row in rows:
+        flat: dict[str, Any] = {}
+        for key in SITE_FIELDS:
+            if key == "p_met_ci95":
+                lo, hi = row[key]
+                flat["p_met_ci95_low"], flat["p_met_ci95_high"] = lo, hi
+            else:
+                flat[key] = row.get(key)
+        out.append(flat)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Candidate sites
+# ---------------------------------------------------------------------------------------------
+
+
+def _node_name(network: RoadNetwork, index: int) -> str:
+    data = network.graph.nodes[int(network.node_ids[index])]
+    return str(data.get("name") or data.get("place") or f"node {int(network.node_ids[index])}")
+
+
+def _named(network: RoadNetwork, indices: Sequence[int]) -> list[Site]:
+    names = [_node_name(network, i) for i in indices]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    return [
+        Site(n if seen[n] == 1 else f"{n} (node {int(network.node_ids[i])})", int(i))
+        for n, i in zip(names, indices, strict=True)
+    ]
+
+
+def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
+    """Return the candidate sites of a sweep.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    sites
+        ``"seats"``, ``"nodes"`` or ``"grid:KM"`` (KM > 0, the grid spacing in km).
+
+    Returns
+    -------
+    list of Site
+        In network order (seats, nodes) or grid order (south to north, west to east).
+
+    Raises
+    ------
+    ValidationError
+        For an unknown specification, a bad grid spacing, or no site at all.
+    """
+    if not isinstance(sites, str):
+        raise ValidationError(f"`sites` must be 'seats', 'nodes' or 'grid:KM', got {sites!r}")
+    spec = sites.strip().lower()
+    inside = network.zone != "outside"
+    if spec == "seats":
+        kinds = [network.graph.nodes[int(n)].get("kind") for n in network.node_ids]
+        idx = [i for i, k in enumerate(kinds) if k == "seat" and inside[i]]
+        if not idx:
+            raise ValidationError(
+                f"--sites seats: network {network.source!r} has no seat nodes "
+                "(fleetsim:kind=seat); use 'nodes' or 'grid:KM'"
+            )
+        return _named(network, idx)
+    if spec == "nodes":
+        idx = np.flatnonzero(inside).tolist()
+    elif spec.startswith("grid:"):
+        text = spec[5:]
+        try:
+            km = float(text)
+        except ValueError:
+            km = math.nan
+        if not (math.isfinite(km) and km > 0):
+            raise ValidationError(
+                f"--sites {sites!r}: the grid spacing must be a number of km > 0, e.g. 'grid:10'"
+            )
+        south, west, north, east = network.bbox
+        dlat = km / _KM_PER_DEG_LAT
+        dlon = km / (_KM_PER_DEG_LAT * max(0.01, math.cos(math.radians((south + north) / 2))))
+        n_lat = math.floor((north - south) / dlat + 1e-9) + 1
+        n_lon = math.floor((east - west) / dlon + 1e-9) + 1
+        if n_lat * n_lon > 1_000_000:
+            raise ValidationError(
+                f"--sites {sites!r}: {n_lat * n_lon:,} grid points; use a coarser spacing"
+            )
+        snapped = [
+            network.nearest_node(south + i * dlat, west + j * dlon)
+            for i in range(n_lat)
+            for j in range(n_lon)
+        ]
+        idx = [i for i in dict.fromkeys(snapped) if inside[i]]
+    else:
+        raise ValidationError(f"--sites {sites!r}: unknown; use 'seats', 'nodes' or 'grid:KM'")
+    if not idx:
+        raise ValidationError(f"--sites {sites!r}: no site lies inside the region")
+    return _named(network, idx)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep
+# ---------------------------------------------------------------------------------------------
+
+
+def check_reps_seed(
+    scenario: Scenario, replications: int | None, seed: int | None
+) -> tuple[int, int]:
+    """Resolve and validate the replication count and seed (the scenario's by default)."""
+    reps = scenario.replications if replications is None else replications
+    s = scenario.seed if seed is None else seed
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
+    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+        raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
+    return reps, s
+
+
+def _template(scenario: Scenario, incident: str | None) -> Incident:
+    if incident is None:
+        return scenario.incidents[0]
+    for inc in scenario.incidents:
+        if inc.name == incident:
+            return inc
+    names = ", ".join(repr(i.name) for i in scenario.incidents)
+    raise ValidationError(
+        f"--incident {incident!r}: not in scenario {scenario.name!r}; incidents: {names}"
+    )
+
+
+def _site_location(network: RoadNetwork, node: int) -> str:
+    return f"{float(network.lat[node])!r},{float(network.lon[node])!r}"
+
+
+def _base_row(network: RoadNetwork, site: Site) -> dict[str, Any]:
+    n = site.node
+    data = network.graph.nodes[int(network.node_ids[n])]
+    return {
+        "site": site.name,
+        "node": int(network.node_ids[n]),
+        "place": data.get("place") or None,
+        "lat": round(float(network.lat[n]), 6),
+        "lon": round(float(network.lon[n]), 6),
+        "zone": str(network.zone[n]),
+    }
+
+
+def sweep(
+    scenario: Scenario,
+    sites: str | Sequence[Site] = "seats",
+    *,
+    network: RoadNetwork | None = None,
+    incident: str | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Place one incident's demand at every candidate site and simulate each.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (fleet, rules, conditions; the demand of ``incident``).
+    sites
+        ``"seats"``, ``"nodes"``, ``"grid:KM"``, or sites from :func:`candidate_sites`.
+    network
+        A loaded network; by default the scenario's.
+    incident
+        Name of the incident whose demand is swept (default: the scenario's first).
+    replications, seed
+        Override the scenario's replication count and seed.
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    progress
+        Called with the number of replications just finished (sites that cannot be served
+        count with all their replications at once), ``len(sites) × replications`` in all.
+
+    Returns
+    -------
+    SweepResult
+        One row per site, failing sites first.
+
+    Raises
+    ------
+    ValidationError
+        For a bad site specification, an unknown incident, or bad replications / seed.
+    """
+    reps, s = check_reps_seed(scenario, replications, seed)
+    template = _template(scenario, incident)
+    network = scenario_network(scenario, network)
+    spec = sites if isinstance(sites, str) else "custom"
+    cands = candidate_sites(network, sites) if isinstance(sites, str) else list(sites)
+    names = [c.name for c in cands]
+    if len(set(names)) != len(names):
+        raise ValidationError("sweep: site names must be unique")
+    depots = resolve_depots(network, scenario.fleet)
+    cps = [_checkpoint_node(network, c) for c in scenario.checkpoints]
+    plans = []
+    rows: list[dict[str, Any]] = []
+    simulated: list[dict[str, Any]] = []
+    for site in cands:
+        row = _base_row(network, site)
+        inc = Incident(
+            site.name, _site_location(network, site.node), template.demand, scope=template.scope
+        )
+        note = None
+        try:
+            plan = prepare_incident(
+                network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps
+            )
+        except FleetsimError as exc:
+            plan, note = None, str(exc).replace(f"incident {site.name!r}: ", "")
+        if plan is not None:
+            empty = [
+                c.vehicle_class for c in plan.classes if c.all_in_scope and c.candidates.size == 0
+            ]
+            if empty:
+                note = f"demand 'all' of {', '.join(empty)}: no such vehicle in scope"
+        if note is not None:
+            try:
+                a = scenario.rules.classify(network, site.node)
+                tier, deadline = a.tier, a.deadline_min
+            except FleetsimError:
+                tier, deadline = None, None
+            row.update(
+                tier=plan.tier if plan else tier,
+                deadline_min=plan.deadline_min if plan else deadline,
+                p_met=0.0,
+                p_met_ci95=[0.0, 0.0],
+                p50_min=None,
+                p90_min=None,
+                bottleneck_class=None,
+                verdict="fails",
+                note=note,
+            )
+            rows.append(row)
+            if progress:
+                progress(reps)
+            continue
+        plans.append(plan)
+        simulated.append(row)
+        rows.append(row)
+    results = run_plans(plans, seed=s, replications=reps, workers=workers, progress=progress)
+    for row, plan, res in zip(simulated, plans, results, strict=True):
+        summ = summarize(plan, res)
+        row.update(
+            tier=summ["tier"],
+            deadline_min=summ["deadline_min"],
+            p_met=summ["p_met"],
+            p_met_ci95=summ["p_met_ci95"],
+            p50_min=summ["completion_min"]["p50"],
+            p90_min=summ["completion_min"]["p90"],
+            bottleneck_class=summ["bottleneck_class"],
+            verdict=summ["verdict"],
+            note=None,
+        )
+    rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
+    rows.sort(key=lambda r: (r["p_met"], r["site"]))
+    return SweepResult(
+        scenario=scenario.name,
+        incident=template.name,
+        demand=dict(template.demand),
+        sites=spec,
+        seed=s,
+        replications=reps,
+        rows=rows,
+        network=network,
+    )
+
+
+def _fmt(x: float | None, spec: str = ".0f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def sweep_table(result: SweepResult) -> str:
+    """Render the sweep as a text table, failing sites first.
+
+    Parameters
+    ----------
+    result
+        The sweep.
+    """
+    demand = ", ".join(f"{k} {v}" for k, v in result.demand.items())
+    width = max([len("site"), *(min(28, len(r["site"])) for r in result.rows)])
+    head = (
+        f"{'site':<{width}} {'lat':>9} {'lon':>10}  {'zone':<11} {'tier':<8} {'deadline':>8}  "
+        f"{'P(holds)':>8} {'95% CI':>13}  {'p90':>5}  note"
+    )
+    lines = [
+        f"scenario {result.scenario} · demand of {result.incident!r} ({demand}) · "
+        f"{len(result.rows)} sites ({result.sites}) · seed {result.seed} · "
+        f"{result.replications} replications per site",
+        head,
+        "-" * len(head),
+    ]
+    for r in result.rows:
+        lo, hi = r["p_met_ci95"]
+        p90 = "never" if r["p90_min"] is None and r["note"] is None else _fmt(r["p90_min"])
+        lines.append(
+            f"{r['site'][:28]:<{width}} {r['lat']:>9.5f} {r['lon']:>10.5f}  {r['zone'][:11]:<11} "
+            f"{r['tier'] or '-':<8} {_fmt(r['deadline_min']):>4} min  {r['p_met']:>8.3f} "
+            f"{f'[{lo:.3f},{hi:.3f}]':>13}  {p90:>5}  {r['note'] or ''}".rstrip()
+        )
+    held = sum(r["p_met"] >= 0.95 for r in result.rows)
+    lines.append(
+        f"({held} of {len(result.rows)} sites hold at P >= 0.95; p90: completion minutes; "
+        "failing sites first)"
+    )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "SITE_FIELDS",
+    "Site",
+    "SweepResult",
+    "candidate_sites",
+    "check_reps_seed",
+    "flat_rows",
+    "sweep",
+    "sweep_table",
+]

@@ -1,0 +1,262 @@
+"""Output folders: atomic writes, and every file parses with the expected content."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+import yaml
+
+from sim.builtin import ordos_123
+from sim.cli import main
+from sim.experiment import run
+from sim.model import VEHICLE_FIELDS
+from sim.outputs import (
+    INCIDENT_FIELDS,
+    LIBRARIES,
+    VEHICLE_LOG_FIELDS,
+    run_files,
+    sweep_files,
+    write_outputs,
+)
+from sim.sweep import sweep
+
+REPS = 6
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return ordos_123(replications=REPS)
+
+
+@pytest.fixture(scope="module")
+def result(ordos, scenario):
+    return run(scenario, network=ordos, log_vehicles=True)
+
+
+@pytest.fixture(scope="module")
+def seats(ordos, scenario):
+    return sweep(scenario, "seats", network=ordos, replications=3)
+
+
+def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic folders
+# ---------------------------------------------------------------------------------------------
+
+
+def test_write_outputs_writes_text_bytes_and_rendered_files(tmp_path):
+    out = write_outputs(
+        tmp_path / "out",
+        {"a.txt": "α\n", "b.bin": b"\x00\x01", "c.txt": lambda p: p.write_text("made")},
+    )
+    assert (out / "a.txt").read_text(encoding="utf-8") == "α\n"
+    assert (out / "b.bin").read_bytes() == b"\x00\x01"
+    assert (out / "c.txt").read_text() == "made"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_write_leaves_nothing(tmp_path, error):
+    def fail(path):
+        raise error
+
+    with pytest.raises(error):
+        write_outputs(tmp_path / "out", {"a.txt": "x", "fig.png": fail, "z.txt": "y"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_rewrite_keeps_the_previous_folder(tmp_path):
+    out = write_outputs(tmp_path / "out", {"old.txt": "old"})
+
+    def fail(path):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(out, {"new.txt": "new", "fig.png": fail})
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    write_outputs(out, {"new.txt": "new"})
+    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_file_names_may_not_contain_folders(tmp_path):
+    from sim._errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        write_outputs(tmp_path / "out", {"../evil.txt": "x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Run files
+# ---------------------------------------------------------------------------------------------
+
+
+def test_run_files_parse(tmp_path, result, scenario):
+    out = write_outputs(tmp_path / "out", run_files(result, vehicle_log=True, figures=False))
+    assert sorted(p.name for p in out.iterdir()) == [
+        "incidents.csv",
+        "scenario.resolved.yaml",
+        "summary.json",
+        "vehicles.csv",
+    ]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(json.dumps(result.summary))
+
+    fields, rows = _rows((out / "incidents.csv").read_text(encoding="utf-8"))
+    assert tuple(fields) == INCIDENT_FIELDS
+    assert len(rows) == len(scenario.incidents) * REPS
+    pairs = [(p, r) for p, reps in zip(result.plans, result.results, strict=True) for r in reps]
+    for row, (plan, rep) in zip(rows, pairs, strict=True):
+        assert row["incident"] == plan.name
+        completion = float(row["completion_min"])
+        assert completion == pytest.approx(rep.completion_min, abs=1e-4) or (
+            math.isinf(completion) and math.isinf(rep.completion_min)
+        )
+        assert row["met"] == str(int(rep.completion_min <= plan.deadline_min))
+        requested = {c.vehicle_class for c in plan.classes}
+        for k in ("taxi", "coach", "bus", "freight", "hazmat"):
+            assert (row[f"completion_{k}_min"] != "") == (k in requested)
+        assert int(row["called"]) == rep.counts["called"]
+
+    fields, vrows = _rows((out / "vehicles.csv").read_text(encoding="utf-8"))
+    assert tuple(fields) == VEHICLE_LOG_FIELDS
+    assert set(VEHICLE_FIELDS) <= set(fields) and {"incident", "replication"} <= set(fields)
+    assert len(vrows) == sum(len(r.vehicles) for reps in result.results for r in reps)
+    assert {r["outcome"] for r in vrows} <= {
+        "assembled",
+        "declined",
+        "unreachable",
+        "unavailable",
+        "en_route",
+    }
+    assert all(r["depot_name"].endswith(r["vehicle_class"]) for r in vrows)
+
+
+def test_resolved_scenario_has_every_default_and_the_versions(tmp_path, result, scenario):
+    files = run_files(result, figures=False)
+    data = yaml.safe_load(files["scenario.resolved.yaml"])
+    assert data["seed"] == scenario.seed and data["replications"] == REPS
+    assert data["fleetsim_version"]
+    assert set(data["versions"]) == {"python", *LIBRARIES}
+    s = data["scenario"]
+    assert s["name"] == "ordos-123" and s["seed"] == scenario.seed
+    assert [i["name"] for i in s["incidents"]] == [i.name for i in scenario.incidents]
+    assert sum(d["count"] for d in s["fleet"]["depots"]) == 2010
+    assert s["fleet"]["classes"]["hazmat"]["speed"]["other_kmh"] == 60
+    assert s["fleet"]["classes"]["taxi"]["speed"]["other_kmh"] == math.inf
+    assert s["rules"]["deadlines_min"] == {"central": 60, "banner": 120, "region": 180}
+    assert {"alert", "trip_factor", "staging", "start_hour", "over_request"} <= set(s)
+
+
+def test_cli_run_out_has_every_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["run", "ordos-123", "--reps", "3", "--out", str(out), "--vehicle-log"])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    slugs = ["kangbashi-central", "otog-front-road-point-region", "xuejiawan-hazmat-banner"]
+    assert names == sorted(
+        [
+            "breakdown.png",
+            "incidents.csv",
+            "map.png",
+            "scenario.resolved.yaml",
+            "summary.json",
+            "vehicles.csv",
+            *(f"arrival-{s}.png" for s in slugs),
+            *(f"cdf-{s}.png" for s in slugs),
+        ]
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    printed = capsys.readouterr()
+    assert "P(holds)" in printed.out and f"wrote {out}" in printed.err
+
+
+def test_cli_run_no_figures_and_quiet(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--reps", "2", "--out", str(out), "--no-figures", "--json", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "incidents.csv",
+        "scenario.resolved.yaml",
+        "summary.json",
+    ]
+    printed = capsys.readouterr()
+    assert printed.err == ""
+    assert json.loads(printed.out)["replications"] == 2
+
+
+def test_cli_run_interrupted_leaves_no_output(tmp_path, monkeypatch):
+    import sim.plots
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.plots, "completion_cdf", boom)
+    assert main(["run", "--reps", "2", "--out", str(tmp_path / "out"), "-q"]) == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep files
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sweep_files_parse(tmp_path, seats, scenario):
+    out = write_outputs(tmp_path / "out", sweep_files(seats, scenario, figures=False))
+    fields, rows = _rows((out / "sites.csv").read_text(encoding="utf-8"))
+    assert {
+        "site",
+        "lat",
+        "lon",
+        "zone",
+        "tier",
+        "deadline_min",
+        "p_met",
+        "p_met_ci95_low",
+        "p_met_ci95_high",
+        "p90_min",
+        "note",
+    } <= set(fields)
+    assert [r["site"] for r in rows] == [r["site"] for r in seats.rows]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"] == json.loads(json.dumps(seats.rows))
+    data = json.loads((out / "sites.geojson").read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 9
+    f = data["features"][0]
+    assert f["geometry"]["type"] == "Point"
+    assert f["geometry"]["coordinates"] == [seats.rows[0]["lon"], seats.rows[0]["lat"]]
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text(encoding="utf-8"))
+    assert resolved["sweep"] == {"incident": "Kangbashi (central)", "sites": "seats"}
+
+
+def test_sites_geojson_opens_in_gis_readers(tmp_path, seats, scenario):
+    pyogrio = pytest.importorskip("pyogrio")
+    out = write_outputs(tmp_path / "out", sweep_files(seats, scenario, figures=False))
+    df = pyogrio.read_dataframe(out / "sites.geojson")
+    assert len(df) == 9
+    assert df.crs is not None and df.crs.to_epsg() == 4326
+    assert {"site", "tier", "p_met", "p_met_ci95_low", "p90_min"} <= set(df.columns)
+    assert set(df.geometry.geom_type) == {"Point"}
+    first = df.iloc[0]
+    assert first.geometry.x == pytest.approx(seats.rows[0]["lon"])
+    assert first.geometry.y == pytest.approx(seats.rows[0]["lat"])
+
+
+def test_resolved_scenario_lists_what_each_incident_resolved_to(result, ordos):
+    data = yaml.safe_load(run_files(result, network=ordos, figures=False)["scenario.resolved.yaml"])
+    resolved = data["resolved_incidents"]
+    assert [r["name"] for r in resolved] == [p.name for p in result.plans]
+    assert [r["tier"] for r in resolved] == ["central", "banner", "region"]
+    assert [r["deadline_min"] for r in resolved] == [60, 120, 180]
+    assert resolved[0]["staging_node"] == int(ordos.node_ids[ordos.locate("kangbashi")])
+    assert resolved[1]["requested"]["hazmat"] == resolved[1]["candidates"]["hazmat"] > 0

@@ -1,0 +1,87 @@
+"""Every figure type renders to a valid, non-blank PNG, deterministically, without pyplot."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib import _pylab_helpers
+from matplotlib.image import imread
+
+from sim import plots
+from sim._errors import ValidationError
+from sim.builtin import ordos_123
+from sim.experiment import run
+from sim.sweep import sweep
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def result(ordos):
+    return run(ordos_123(replications=6), network=ordos, log_vehicles=True)
+
+
+@pytest.fixture(scope="module")
+def figures(ordos, result):
+    scenario = result.scenario
+    plan, reps = result.plans[0], result.results[0]
+    seats = sweep(scenario, "seats", network=ordos, replications=3)
+    grid = sweep(scenario, "grid:40", network=ordos, replications=2)
+    return {
+        "map": lambda: plots.network_map(ordos, scenario, result.plans),
+        "arrival": lambda: plots.arrival_curve(plan, reps, scenario_name=scenario.name),
+        "cdf": lambda: plots.completion_cdf(plan, reps, scenario_name=scenario.name),
+        "cdf-banner": lambda: plots.completion_cdf(
+            result.plans[1], result.results[1], scenario_name=scenario.name
+        ),
+        "breakdown": lambda: plots.time_breakdown(result.summary),
+        "sweep-seats": lambda: plots.sweep_map(seats),
+        "sweep-grid": lambda: plots.sweep_map(grid),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["map", "arrival", "cdf", "cdf-banner", "breakdown", "sweep-seats", "sweep-grid"]
+)
+def test_every_figure_renders_to_a_png(tmp_path, figures, kind):
+    path = tmp_path / f"{kind}.png"
+    plots.save_png(figures[kind](), path)
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    assert 10_000 < len(data) < 600_000
+    img = imread(path)
+    h, w = img.shape[:2]
+    assert 300 <= h <= 2000 and 500 <= w <= 2500
+    gray = img[..., :3].mean(axis=2)
+    assert float(gray.std()) > 0.05  # not blank
+    assert float(np.mean(gray < 0.5)) > 0.005  # some dark ink: text, lines
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == 0  # no pyplot figure leaked
+
+
+def test_figures_are_deterministic(tmp_path, figures):
+    for kind in ("map", "arrival"):
+        a, b = tmp_path / f"{kind}-a.png", tmp_path / f"{kind}-b.png"
+        plots.save_png(figures[kind](), a)
+        plots.save_png(figures[kind](), b)
+        assert a.read_bytes() == b.read_bytes()
+
+
+def test_figures_do_not_touch_the_pyplot_backend(figures):
+    before = matplotlib.get_backend()
+    figures["breakdown"]()
+    assert matplotlib.get_backend() == before
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == 0
+
+
+def test_arrival_curve_needs_a_vehicle_log(ordos):
+    r = run(ordos_123(replications=2), network=ordos)
+    with pytest.raises(ValidationError, match="log_vehicles"):
+        plots.arrival_curve(r.plans[0], r.results[0], scenario_name="x")
+
+
+def test_titles_name_the_scenario_and_the_incident(figures, result):
+    fig = figures["arrival"]()
+    title = fig.axes[0].get_title()
+    assert "ordos-123" in title and result.plans[0].name in title
+    assert "minutes" in fig.axes[0].get_xlabel()
