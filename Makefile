@@ -24,6 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks tools
 	$(BIN)/python -m pytest -q
+	$(BIN)/fleetsim check --quiet
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

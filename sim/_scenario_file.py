@@ -340,6 +340,9 @@ class ClassSpec(_Spec):
     call: DistField | None = None
     mobilisation_day: DistField | None = None
     mobilisation_night: DistField | None = None
+    mobilisation_factor: PositiveFloat | None = Field(
+        None, description="Multiply the day and night mobilisation delays (1.2 = 20 % slower)"
+    )
     capacity: PositiveFloat | None = None
     capacity_unit: Literal["persons", "tonnes"] | None = None
     speed: SpeedSpec | None = None

@@ -11,11 +11,13 @@ Commands::
     fleetsim network table  [--network SRC] [--to PLACE] [--json]
     fleetsim network export [--network SRC] OUT.graphml|OUT.gpkg
     fleetsim route          [--network SRC] --from A --to B --vehicle CLASS [--json]
-    fleetsim run            [SCENARIO] [--reps N] [--seed S] [--workers N] [--json] [--out DIR]
-                            [--vehicle-log] [--no-figures] [--quiet]
+    fleetsim run            [SCENARIO] [--reps N] [--seed S] [--workers N] [--scheduler ADDR]
+                            [--json] [--out DIR] [--vehicle-log] [--no-figures] [--quiet]
     fleetsim sweep          SCENARIO [--sites seats|nodes|grid:KM] [--incident NAME] [--reps N]
-                            [--seed S] [--workers N] [--json] [--out DIR] [--no-figures] [--quiet]
-    fleetsim compare        A B [--reps N] [--seed S] [--workers N] [--json] [--quiet]
+                            [--seed S] [--workers N] [--scheduler ADDR] [--json] [--out DIR]
+                            [--resume] [--no-figures] [--quiet]
+    fleetsim compare        A B [--reps N] [--seed S] [--workers N] [--scheduler ADDR] [--json]
+                            [--quiet]
     fleetsim validate       FILE
     fleetsim schema
 
@@ -142,11 +144,20 @@ def _build_parser() -> argparse.ArgumentParser:
         help="also write vehicles.csv (one row per called vehicle per replication)",
     )
     run.add_argument("--no-figures", action="store_true", help="write no PNG figures")
+    run.add_argument(
+        "--engine",
+        choices=("auto", "simpy", "fast"),
+        default="auto",
+        help="auto (default): the heap engine where it is proven identical to SimPy, else "
+        "SimPy; simpy: always SimPy; fast: the heap engine or an error",
+    )
+    _add_scheduler_option(run)
     _add_quiet_option(run)
     _add_json_option(run)
     run.set_defaults(handler=_cmd_run)
     _add_study_commands(commands)
     _add_file_commands(commands)
+    _add_check_command(commands)
     return parser
 
 
@@ -157,6 +168,26 @@ def _add_network_option(parser: argparse.ArgumentParser) -> None:
         metavar="SRC",
         help="'ordos' (default), a .osm/.osm.bz2/.osm.xml/.graphml file, or 'place:<name>'",
     )
+
+
+def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="run on an existing Dask cluster, e.g. tcp://HOST:8786 (default: the "
+        "DASK_SCHEDULER_ADDRESS environment variable, else local processes; needs "
+        "`pip install 'fleetsim[dask]'`; results are identical)",
+    )
+
+
+def _scheduler(args: argparse.Namespace) -> str | None:
+    """The Dask scheduler address: ``--scheduler``, else ``$DASK_SCHEDULER_ADDRESS``."""
+    import os
+
+    from sim.experiment import DASK_SCHEDULER_ENV
+
+    return args.scheduler or os.environ.get(DASK_SCHEDULER_ENV) or None
 
 
 def _add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -323,6 +354,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_vehicles=figures or (bool(args.out) and args.vehicle_log),
             progress=bar,
+            scheduler=_scheduler(args),
+            engine=args.engine,
         )
     summary = result.summary
     elapsed = time.perf_counter() - start
@@ -428,7 +461,14 @@ def _add_study_commands(commands: Any) -> None:
         help="write summary.json, sites.csv, sites.geojson, scenario.resolved.yaml and "
         "sites-map.png into DIR (atomically: DIR is absent or complete)",
     )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep: reuse the sites already finished, cached in "
+        "DIR.partial/ next to --out (needs --out; the cache is removed once DIR is written)",
+    )
     sweep.add_argument("--no-figures", action="store_true", help="write no PNG figure")
+    _add_scheduler_option(sweep)
     _add_quiet_option(sweep)
     _add_json_option(sweep)
     sweep.set_defaults(handler=_cmd_sweep)
@@ -446,6 +486,7 @@ def _add_study_commands(commands: Any) -> None:
         metavar="N",
         help="local worker processes (results are identical for any N)",
     )
+    _add_scheduler_option(compare)
     _add_quiet_option(compare)
     _add_json_option(compare)
     compare.set_defaults(handler=_cmd_compare)
@@ -465,14 +506,21 @@ def _add_reps_seed_options(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    import shutil
     import time
 
+    from sim._errors import ValidationError
     from sim.experiment import default_workers, scenario_network
-    from sim.sweep import candidate_sites, check_reps_seed, sweep, sweep_table
+    from sim.sweep import candidate_sites, check_reps_seed, sweep, sweep_cache_dir, sweep_table
 
     scenario = _load_scenario(args.scenario)
     workers = default_workers() if args.workers is None else args.workers
     reps, seed = check_reps_seed(scenario, args.reps, args.seed)
+    if args.resume and not args.out:
+        raise ValidationError("--resume needs --out (finished sites are cached next to it)")
+    cache = sweep_cache_dir(args.out) if args.out else None
+    if cache is not None and not args.resume and cache.exists():
+        shutil.rmtree(cache)  # a fresh sweep: forget an earlier interrupted one
     start = time.perf_counter()
     network = scenario_network(scenario)
     sites = candidate_sites(network, args.sites)
@@ -486,14 +534,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             seed=seed,
             workers=workers,
             progress=bar,
+            scheduler=_scheduler(args),
+            cache_dir=cache,
         )
     result.sites = args.sites
     elapsed = time.perf_counter() - start
+    if result.resumed:
+        _note(args, f"resumed: {result.resumed} of {len(sites)} sites taken from {cache}")
     if args.out:
         from sim.outputs import sweep_files, write_outputs
 
         files = sweep_files(result, scenario, figures=not args.no_figures)
         out = write_outputs(args.out, files)
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
         _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
         print(_json_text(result.to_json()), end="")
@@ -512,7 +566,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     reps, seed = check_reps_seed(a, args.reps, args.seed)
     total = (len(a.incidents) + len(b.incidents)) * reps
     with _progress(total, "compare", args.quiet) as bar:
-        result = compare(a, b, replications=reps, seed=seed, workers=args.workers, progress=bar)
+        result = compare(
+            a,
+            b,
+            replications=reps,
+            seed=seed,
+            workers=args.workers,
+            progress=bar,
+            scheduler=_scheduler(args),
+        )
     if args.json:
         print(_json_text(result.to_json()), end="")
         return 0
@@ -565,6 +627,105 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
     print(_json_text(scenario_json_schema()), end="")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Regression guard: check
+# --------------------------------------------------------------------------------------------
+
+
+def _add_check_command(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="rerun the canonical scenarios and compare response times with the baselines "
+        "(exit 1 if any metric is worse than its tolerance)",
+    )
+    check.add_argument(
+        "--scenario",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="scenario files to check (default: every scenarios/*.yaml)",
+    )
+    check.add_argument(
+        "--baselines",
+        default="regression/baselines",
+        metavar="DIR",
+        help="baseline folder (default: regression/baselines)",
+    )
+    check.add_argument("--update", action="store_true", help="rewrite the baselines from this run")
+    check.add_argument(
+        "--reps",
+        type=int,
+        default=100,
+        metavar="N",
+        help="with --update: replications per incident in the new baselines (default 100)",
+    )
+    check.add_argument(
+        "--statistical",
+        action="store_true",
+        help="pass a metric when the baseline lies in the new run's confidence interval "
+        "(for refactors that change random-number use; see README)",
+    )
+    check.add_argument(
+        "--overlay",
+        default=None,
+        metavar="FILE",
+        help="a scenario-file fragment merged over every scenario (what-ifs, mutation tests)",
+    )
+    check.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: CPUs available, at most 8)",
+    )
+    _add_quiet_option(check)
+    check.set_defaults(handler=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from sim._errors import ValidationError
+    from sim.experiment import default_workers
+    from sim.regression import check, format_report
+
+    if args.scenario:
+        scenarios = [Path(p) for p in args.scenario]
+    else:
+        scenarios = sorted(Path("scenarios").glob("*.yaml"))
+        if not scenarios:
+            raise ValidationError(
+                "no scenario files in ./scenarios; run from the project folder or give --scenario"
+            )
+    for path in scenarios:
+        if not path.is_file():
+            raise ValidationError(f"--scenario: file not found: {path}")
+    overlay = Path(args.overlay) if args.overlay else None
+    if overlay is not None and not overlay.is_file():
+        raise ValidationError(f"--overlay: file not found: {overlay}")
+    workers = args.workers or default_workers()
+    start = time.perf_counter()
+    lines = check(
+        scenarios,
+        Path(args.baselines),
+        update=args.update,
+        statistical=args.statistical,
+        overlay=overlay,
+        workers=workers,
+        replications=args.reps,
+        progress=None if args.quiet else (lambda name: _note(args, f"checking {name} ...")),
+    )
+    elapsed = time.perf_counter() - start
+    if args.update:
+        print(f"updated {len(scenarios)} baselines in {args.baselines} ({elapsed:.1f} s)")
+        return 0
+    print(format_report(lines))
+    mode = "statistical" if args.statistical else "exact"
+    print(f"({len(scenarios)} scenarios, {mode} mode, {elapsed:.1f} s)")
+    return 1 if any(line.status == "WORSE" for line in lines) else 0
 
 
 def _json_text(data: Any) -> str:

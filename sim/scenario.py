@@ -396,9 +396,13 @@ def _build_classes(spec: ScenarioFile, out: _Collector) -> dict[str, ClassParams
         changes = {
             name: getattr(over, name)
             for name in type(over).model_fields
-            if name != "speed" and getattr(over, name) is not None
+            if name not in ("speed", "mobilisation_factor") and getattr(over, name) is not None
         }
         base = classes[k]
+        if over.mobilisation_factor is not None:
+            for name in ("mobilisation_day", "mobilisation_night"):
+                dist = changes.get(name, getattr(base, name))
+                changes[name] = dist.scaled(over.mobilisation_factor)
         if over.speed is not None:
             speed = {
                 n: getattr(over.speed, n)
