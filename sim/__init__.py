@@ -1,4 +1,79 @@
-"""fleetsim: emergency fleet assembly on real road graphs."""
+"""fleetsim: emergency fleet assembly on real road graphs.
+
+The analyst API (README, "Analysts: notebooks and the Python API"; :mod:`sim.api`)::
+
+    import sim
+
+    scenario = sim.load_scenario("scenarios/ordos-123.yaml")
+    result = sim.run(scenario, reps=200, log_vehicles=True)
+    result.summary                          # the JSON contract of `fleetsim run --json`
+    result.to_dataframe("incidents")        # one row per incident per replication
+    result.to_dataframe("vehicles")         # one row per called vehicle per replication
+    sites = sim.sweep(scenario, sites="grid:30", reps=100)   # one row per site
+    diff = sim.compare("scenarios/ordos-123.yaml", "scenarios/winter-storm.yaml", reps=200)
+    saved = sim.read_results("results/ordos-123")            # a `--out` folder
+
+``import sim`` is light: each name imports its module on first use. ``sim.sweep`` and
+``sim.compare`` are also the submodules of those names, made callable (``sim/_callable.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sim._errors import FleetsimError, NetworkError, ScenarioError, ValidationError
 
 __version__ = "0.1.0"
 
+#: Public name → the module that defines it, imported on first use.
+_LAZY: dict[str, str] = {
+    "load_scenario": "sim.scenario",
+    "run": "sim.api",
+    "read_results": "sim.api",
+    "Results": "sim.api",
+    "RunResult": "sim.experiment",
+    "Comparison": "sim.compare",
+    "Scenario": "sim.scenario",
+    "Incident": "sim.scenario",
+    "Fleet": "sim.fleet",
+}
+
+#: Names that are also submodules: the package attribute is the module, whose call is
+#: sim.api.sweep / sim.api.compare (sim/_callable.py).
+_SUBMODULES = frozenset({"sweep", "compare"})
+
+__all__ = [
+    "Comparison",
+    "Fleet",
+    "FleetsimError",
+    "Incident",
+    "NetworkError",
+    "Results",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "ValidationError",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "read_results",
+    "run",
+    "sweep",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        # Calling the module calls sim.api.<name> (sim/_callable.py).
+        return importlib.import_module(f"sim.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -8,7 +8,7 @@ README ("Model and assumptions"); only the total (2,010) and the five classes ar
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -210,6 +210,44 @@ class Fleet:
         """Return a copy with some classes' parameters replaced."""
         return replace(self, classes={**self.classes, **changes})
 
+    def with_totals(self, **totals: int) -> Fleet:
+        """Return a copy with new class totals, each spread over the class's depots.
+
+        The same rule as ``fleet: {totals: ...}`` in a scenario file: a class's new total is
+        split over its depots in proportion to their current counts (largest remainder,
+        deterministic). Other classes are unchanged.
+
+        Parameters
+        ----------
+        **totals
+            Class → new number of vehicles, e.g. ``coach=264``.
+
+        Returns
+        -------
+        Fleet
+            The new fleet. Vehicles are renumbered, so a variant shares its random draws with
+            the original only in part: compare variants with enough replications.
+
+        Raises
+        ------
+        ValidationError
+            For an unknown class, a total below 0, or a class without any depot.
+
+        Examples
+        --------
+        >>> from sim.fleet import default_fleet
+        >>> fleet = default_fleet()
+        >>> fleet.with_totals(coach=264).count_by_class()["coach"]
+        264
+        """
+        depots = list(self.depots)
+        for k, total in totals.items():
+            check_vehicle_class(k, parameter="with_totals")
+            if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+                raise ValidationError(f"`{k}` must be an integer >= 0, got {total!r}")
+            depots = spread_total(depots, k, total)
+        return replace(self, depots=tuple(depots))
+
 
 # --------------------------------------------------------------------------------------------
 # The default Ordos fleet. Every number below is an ASSUMPTION unless a source is named.
@@ -285,6 +323,45 @@ def _largest_remainder(total: int, weights: Mapping[str, float]) -> dict[str, in
     # Ties broken by name so the split is deterministic.
     for k in sorted(exact, key=lambda k: (-(exact[k] - out[k]), k))[:short]:
         out[k] += 1
+    return out
+
+
+def spread_total(depots: Sequence[Depot], vehicle_class: str, total: int) -> list[Depot]:
+    """Set the total of one class, spread over its depots in proportion to their counts.
+
+    Parameters
+    ----------
+    depots
+        The depots (of every class).
+    vehicle_class
+        The class whose total changes.
+    total
+        Its new total (>= 0).
+
+    Returns
+    -------
+    list of Depot
+        The depots in the same order; only those of ``vehicle_class`` change count
+        (largest remainder, deterministic).
+
+    Raises
+    ------
+    ValidationError
+        When the class has no depot with a vehicle to spread the total over.
+    """
+    idx = [i for i, d in enumerate(depots) if d.vehicle_class == vehicle_class]
+    current = sum(depots[i].count for i in idx)
+    out = list(depots)
+    if total == current:
+        return out
+    if current == 0:
+        raise ValidationError(
+            f"cannot set {vehicle_class} to {total}: the fleet has no {vehicle_class} depot "
+            "to spread them over"
+        )
+    split = _largest_remainder(total, {str(i): depots[i].count for i in idx})
+    for i in idx:
+        out[i] = replace(depots[i], count=split[str(i)])
     return out
 
 

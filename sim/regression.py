@@ -38,6 +38,7 @@ import numpy as np
 import yaml
 
 from sim._errors import ValidationError
+from sim.results import quantile
 
 #: Tolerances per metric kind: P(holds) may drop by ``p_met`` (absolute); a completion time
 #: may grow by ``rel`` × baseline + ``abs_min`` minutes.
@@ -73,9 +74,7 @@ def _num(x: float) -> float | None:
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
-    big = 1e300
-    v = float(np.quantile(np.where(np.isfinite(values), values, big), q))
-    return math.inf if v >= big / 10 else v
+    return float(quantile(values, q))
 
 
 def _metrics_of(result: Any) -> dict[str, dict[str, Any]]:
@@ -142,7 +141,8 @@ def _statistic(metric: str, deadline: float) -> Callable[[np.ndarray], np.ndarra
     if metric == "p_met":
         return lambda x: np.mean(x <= deadline, axis=-1)
     q = _quantile_of(metric)
-    return lambda x: np.quantile(np.where(np.isfinite(x), x, 1e300), q, axis=-1)
+    # "Never" counts as 1e6 minutes here so that differences stay finite.
+    return lambda x: np.minimum(quantile(x, q, axis=-1), 1e6)
 
 
 def _difference_interval(
@@ -153,8 +153,6 @@ def _difference_interval(
     a = new[rng.integers(0, new.size, size=(BOOTSTRAP_SAMPLES, new.size))]
     b = old[rng.integers(0, old.size, size=(BOOTSTRAP_SAMPLES, old.size))]
     diff = stat(a) - stat(b)
-    # "Never" is stored as 1e300: a difference against it saturates at ±1e6 minutes.
-    diff = np.clip(diff, -1e6, 1e6)
     lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
     return float(lo), float(hi)
 

@@ -55,6 +55,31 @@ def _r(x: float | None, nd: int = 4) -> float | None:
     return round(float(x), nd)
 
 
+def quantile(values: np.ndarray, q: float | Sequence[float], axis: int | None = None) -> Any:
+    """Linear-interpolation quantile of completion times where ``inf`` means "never".
+
+    A quantile that falls on, or is interpolated towards, a "never" value (however little)
+    is ``inf``: it lies above every finite value. Used by every summary, the comparison and
+    the regression check, so they agree.
+
+    Parameters
+    ----------
+    values
+        Completion times (minutes), ``inf`` for "never".
+    q
+        Quantile(s) in [0, 1].
+    axis
+        Axis along which to compute (``None``: the flattened array).
+    """
+    a = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(a)
+    qs = np.quantile(np.where(finite, a, 1e300), q, axis=axis)
+    top = np.max(np.where(finite, a, -np.inf), axis=axis)
+    if np.ndim(q):  # quantiles come first in numpy's output shape
+        top = np.broadcast_to(top, qs.shape)
+    return np.where(qs > top, np.inf, qs)
+
+
 def completion_stats(values: Sequence[float]) -> dict[str, float | None]:
     """Mean, p50, p90, p95 and max of completion times (minutes).
 
@@ -64,9 +89,7 @@ def completion_stats(values: Sequence[float]) -> dict[str, float | None]:
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0:
         return dict.fromkeys(("mean", "p50", "p90", "p95", "max"))
-    big = 1e300
-    q = np.quantile(np.where(np.isfinite(a), a, big), [0.5, 0.9, 0.95])
-    q = [None if v >= big / 10 else v for v in q.tolist()]
+    q = [None if math.isinf(v) else v for v in quantile(a, [0.5, 0.9, 0.95]).tolist()]
     finite = bool(np.all(np.isfinite(a)))
     return {
         "mean": _r(float(a.mean())) if finite else None,

@@ -74,8 +74,8 @@ from sim.fleet import (
     Fleet,
     Operator,
     Period,
-    _largest_remainder,
     default_fleet,
+    spread_total,
 )
 from sim.model import StagingSpec
 from sim.network import Closure, RoadNetwork
@@ -438,9 +438,7 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
                     "them over; list depots under fleet.depots",
                 )
                 continue
-            split = _largest_remainder(target, {str(i): depots[i].count for i in idx})
-            for i in idx:
-                depots[i] = replace(depots[i], count=split[str(i)])
+            depots = spread_total(depots, k, target)
     names = [d.name for d in depots]
     for name, count in spec.depot_counts.items():
         if name not in names:

@@ -109,6 +109,23 @@ def test_p90_never_met_gives_no_difference():
     assert same["delta_p90"] == 0.0 and same["delta_p90_ci95"] == [0.0, 0.0]
 
 
+@pytest.mark.parametrize("n", [10, 200])
+def test_a_percentile_interpolated_towards_never_is_never(n):
+    # The last tenth of the replications never completes, so p90 lies 0.1 of the way from the
+    # last finite time to "never": it is "never", not ~1e299 minutes.
+    from sim.results import completion_stats
+
+    never = n // 10
+    a = np.array([float(i) for i in range(1, n - never + 1)] + [math.inf] * never)
+    stats = completion_stats(a)
+    assert stats["p90"] is None and stats["p95"] is None
+    assert stats["p50"] == pytest.approx(float(np.median(np.arange(1, n + 1))))
+    b = np.where(np.isfinite(a), a, float(n))  # B completes every replication
+    r = paired_difference("inc", a <= 1e9, b <= 1e9, a, b, seed=0)
+    assert r["p90_a"] is None and r["delta_p90"] is None
+    assert r["p90_b"] == pytest.approx(np.quantile(b, 0.9))
+
+
 def test_cli_compare_x_x_reports_exact_zeros(capsys):
     assert main(["compare", "ordos-123", "ordos-123", "--reps", "6", "--json", "-q"]) == 0
     data = json.loads(capsys.readouterr().out)

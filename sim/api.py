@@ -1,0 +1,368 @@
+"""The analyst API: what ``import sim`` offers notebooks and scripts.
+
+::
+
+    import sim
+
+    scenario = sim.load_scenario("scenarios/ordos-123.yaml")
+    result = sim.run(scenario, reps=200, log_vehicles=True)
+    result.summary                       # the JSON contract of `fleetsim run --json`
+    result.to_dataframe("incidents")     # one row per incident per replication
+    result.to_dataframe("vehicles")      # one row per called vehicle per replication
+
+    sites = sim.sweep(scenario, sites="grid:30", reps=100)    # one row per site
+    diff = sim.compare("scenarios/checkpoints-2022.yaml",
+                       "scenarios/checkpoints-2022-green.yaml", reps=200)
+    diff.to_dataframe()                  # paired differences B − A with 95 % intervals
+
+    saved = sim.read_results("results/ordos-123")   # what `fleetsim run/sweep --out` wrote
+    saved.summary, saved.incidents, saved.vehicles, saved.sites, saved.scenario
+
+Every function takes a :class:`~sim.scenario.Scenario`, a scenario file, or the name of a
+built-in scenario (``ordos-123``), and ``reps`` / ``seed`` / ``workers`` as the command line's
+``--reps`` / ``--seed`` / ``--workers``. Results are identical for any number of workers.
+With ``out=DIR``, :func:`run` and :func:`sweep` also write the results folder that
+``fleetsim run/sweep --out DIR`` writes (atomically, with the same files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim._errors import ValidationError
+from sim.compare import Comparison
+from sim.experiment import RunResult
+from sim.network import RoadNetwork
+from sim.scenario import Scenario, load_scenario
+from sim.sweep import Site
+
+#: What a scenario argument may be: a scenario, a scenario file, or a built-in name.
+ScenarioLike = Scenario | str | os.PathLike[str]
+
+
+def _scenario(scenario: ScenarioLike) -> Scenario:
+    """A :class:`Scenario` from a scenario, a scenario file, or a built-in scenario name."""
+    from sim.builtin import BUILTIN_SCENARIOS
+
+    if isinstance(scenario, Scenario):
+        return scenario
+    if not isinstance(scenario, str | os.PathLike):
+        raise ValidationError(
+            "`scenario` must be a Scenario, a scenario file or a built-in scenario name "
+            f"({', '.join(BUILTIN_SCENARIOS)}), got {type(scenario).__name__}"
+        )
+    path = Path(scenario)
+    if path.is_file():
+        return load_scenario(path)
+    if isinstance(scenario, str) and scenario in BUILTIN_SCENARIOS:
+        return BUILTIN_SCENARIOS[scenario]()
+    raise ValidationError(
+        f"`scenario` {os.fspath(scenario)!r}: no such file and not a built-in scenario "
+        f"({', '.join(BUILTIN_SCENARIOS)})"
+    )
+
+
+def _base_network(scenario: Scenario) -> RoadNetwork:
+    """The scenario's network without closures, loaded once per process."""
+    from sim.scenario import _network
+
+    return _network(scenario.network)
+
+
+def run(
+    scenario: ScenarioLike,
+    *,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    log_vehicles: bool = False,
+    out: str | os.PathLike[str] | None = None,
+    figures: bool = True,
+) -> RunResult:
+    """Simulate every incident of a scenario: ``fleetsim run``.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~sim.scenario.Scenario`, a scenario file, or a built-in scenario name.
+    reps, seed
+        Replications per incident and root seed (default: the scenario's).
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    log_vehicles
+        Keep one row per called vehicle per replication, for ``to_dataframe("vehicles")``
+        (and ``vehicles.csv`` with ``out``).
+    out
+        Also write the results folder of ``fleetsim run --out`` there (summary.json,
+        incidents.csv, scenario.resolved.yaml, figures; vehicles.csv with ``log_vehicles``).
+    figures
+        With ``out``: write the PNG figures too.
+
+    Returns
+    -------
+    RunResult
+        ``.summary`` (the JSON contract), ``.to_dataframe("incidents" | "vehicles")``,
+        ``.plans`` and ``.results`` (one :class:`~sim.model.ReplicationResult` per
+        incident per replication).
+
+    Raises
+    ------
+    ValidationError
+        For a bad scenario argument, replication count, seed or worker count
+        (:class:`~sim._errors.ScenarioError` for a scenario file with problems).
+
+    Examples
+    --------
+    >>> import sim
+    >>> result = sim.run("ordos-123", reps=5)
+    >>> [i["tier"] for i in result.summary["incidents"]]
+    ['central', 'banner', 'region']
+    """
+    from sim.experiment import run as run_scenario
+    from sim.experiment import scenario_network
+
+    sc = _scenario(scenario)
+    base = _base_network(sc)
+    result = run_scenario(
+        sc,
+        network=base,
+        replications=reps,
+        seed=seed,
+        workers=workers,
+        log_vehicles=log_vehicles or (out is not None and figures),
+    )
+    if out is not None:
+        from sim.outputs import run_files, write_outputs
+
+        net = scenario_network(sc, base)
+        write_outputs(
+            out, run_files(result, network=net, vehicle_log=log_vehicles, figures=figures)
+        )
+    return result
+
+
+def sweep(
+    scenario: ScenarioLike,
+    sites: str | list[Site] = "seats",
+    *,
+    incident: str | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    out: str | os.PathLike[str] | None = None,
+    figures: bool = True,
+) -> Any:
+    """Place one incident's demand at every candidate site: ``fleetsim sweep``.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~sim.scenario.Scenario`, a scenario file, or a built-in scenario name.
+    sites
+        ``"seats"`` (the banner/district seats), ``"nodes"`` (every node inside the region),
+        ``"grid:KM"`` (a grid of KM spacing snapped to nodes), or a list of
+        :class:`~sim.sweep.Site`.
+    incident
+        The incident whose demand is swept (default: the scenario's first).
+    reps, seed
+        Replications per site and root seed (default: the scenario's).
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    out
+        Also write the results folder of ``fleetsim sweep --out`` there (summary.json,
+        sites.csv, sites.geojson, scenario.resolved.yaml, sites-map.png).
+    figures
+        With ``out``: write ``sites-map.png`` too.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per site, failing sites first, with the columns of ``sites.csv``: ``site,
+        node, place, lat, lon, zone, tier, deadline_min, p_met, p_met_ci95_low,
+        p_met_ci95_high, p50_min, p90_min, bottleneck_class, verdict, note``. A
+        GeoDataFrame of points (WGS84) when geopandas is installed (it comes with OSMnx).
+
+    Raises
+    ------
+    ValidationError
+        For a bad site specification, an unknown incident, or bad replications / seed.
+    """
+    from sim.sweep import sweep as sweep_scenario
+
+    sc = _scenario(scenario)
+    result = sweep_scenario(
+        sc,
+        sites,
+        network=_base_network(sc),
+        incident=incident,
+        replications=reps,
+        seed=seed,
+        workers=workers,
+    )
+    if out is not None:
+        from sim.outputs import sweep_files, write_outputs
+
+        write_outputs(out, sweep_files(result, sc, figures=figures))
+    return _sites_frame(result.to_dataframe())
+
+
+def _sites_frame(df: Any) -> Any:
+    """Typed sweep rows; a GeoDataFrame of WGS84 points when geopandas is installed."""
+    from sim.outputs import typed_frame
+
+    df = typed_frame(df)
+    try:
+        import geopandas as gpd
+    except ImportError:  # pragma: no cover - geopandas comes with osmnx
+        return df
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+
+
+def compare(
+    a: ScenarioLike,
+    b: ScenarioLike,
+    *,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+) -> Comparison:
+    """Run two scenario variants with common random numbers: ``fleetsim compare``.
+
+    Parameters
+    ----------
+    a, b
+        The baseline and the variant (scenarios, scenario files or built-in names); B − A is
+        reported per incident, incidents matched by name.
+    reps, seed
+        Replications per incident and root seed, the same for both (default: A's).
+    workers
+        Local processes (1 = serial); results are identical for any value.
+
+    Returns
+    -------
+    Comparison
+        ``.to_dataframe()``: per incident ΔP(holds) with a paired 95 % interval and Δp90
+        (minutes) with a paired-bootstrap 95 % interval; ``.a`` and ``.b`` are the two
+        :class:`~sim.experiment.RunResult` (replication ``r`` of A and of B share their
+        random draws).
+    """
+    from sim.compare import compare as compare_scenarios
+
+    sa, sb = _scenario(a), _scenario(b)
+    network = _base_network(sa) if sa.network == sb.network else None
+    return compare_scenarios(sa, sb, network=network, replications=reps, seed=seed, workers=workers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a results folder
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class Results:
+    """A results folder of ``fleetsim run --out`` or ``fleetsim sweep --out``, loaded.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The folder.
+    summary : dict
+        ``summary.json``: the JSON contract of a run, or a sweep's settings and rows.
+    scenario : dict
+        ``scenario.resolved.yaml``: the scenario as run with every default filled in, the
+        seed, the replications and the library versions (empty if the file is absent).
+    incidents, vehicles : pandas.DataFrame or None
+        ``incidents.csv`` and ``vehicles.csv`` of a run (``None`` when absent), with the
+        columns and types of :meth:`sim.experiment.RunResult.to_dataframe`.
+    sites : pandas.DataFrame or None
+        ``sites.csv`` of a sweep, with the columns and types of :func:`sweep` (a
+        GeoDataFrame when geopandas is installed).
+    figures : tuple of pathlib.Path
+        The PNG figures in the folder.
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    scenario: dict[str, Any]
+    incidents: Any = None
+    vehicles: Any = None
+    sites: Any = None
+    figures: tuple[Path, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """``sweep`` for a sweep's folder, else ``run``."""
+        return "sweep" if self.sites is not None else "run"
+
+    def __repr__(self) -> str:
+        tables = ", ".join(
+            f"{name} ({len(df)} rows)"
+            for name in ("incidents", "vehicles", "sites")
+            if (df := getattr(self, name)) is not None
+        )
+        return (
+            f"Results({str(self.path)!r}: {self.kind} of {self.summary.get('scenario')!r}, "
+            f"{tables or 'no tables'}, {len(self.figures)} figures)"
+        )
+
+
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    from sim.outputs import typed_frame
+
+    # Only empty cells are missing (a site may be called "NA"); "inf" is never met.
+    return typed_frame(pd.read_csv(path, keep_default_na=False, na_values=[""]))
+
+
+def read_results(out_dir: str | os.PathLike[str]) -> Results:
+    """Load a results folder written by ``fleetsim run/sweep --out`` (or ``out=`` here).
+
+    Parameters
+    ----------
+    out_dir
+        The folder.
+
+    Returns
+    -------
+    Results
+        ``.summary``, ``.scenario`` (the resolved YAML as a dict), the tables present
+        (``.incidents`` and ``.vehicles`` of a run, ``.sites`` of a sweep) and ``.figures``.
+
+    Raises
+    ------
+    ValidationError
+        When ``out_dir`` is not a results folder (no ``summary.json``).
+    """
+    import yaml
+
+    path = Path(out_dir)
+    if not (path / "summary.json").is_file():
+        what = "does not exist" if not path.exists() else "has no summary.json"
+        raise ValidationError(
+            f"`out_dir` {str(path)!r} {what}: not a results folder of "
+            "`fleetsim run --out` or `fleetsim sweep --out`"
+        )
+    summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    resolved = path / "scenario.resolved.yaml"
+    scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) if resolved.is_file() else {}
+    tables = {
+        name: _read_csv(path / f"{name}.csv") if (path / f"{name}.csv").is_file() else None
+        for name in ("incidents", "vehicles", "sites")
+    }
+    if tables["sites"] is not None:
+        tables["sites"] = _sites_frame(tables["sites"])
+    return Results(
+        path=path,
+        summary=summary,
+        scenario=scenario or {},
+        figures=tuple(sorted(path.glob("*.png"))),
+        **tables,
+    )
+
+
+__all__ = ["Results", "ScenarioLike", "compare", "load_scenario", "read_results", "run", "sweep"]
