@@ -29,6 +29,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# Jupyter on notebooks/, run from .venv: its "Python 3" kernel is the project's .venv.
+# (Jupyter refuses to run as root unless told: containers and CI machines run as root.)
+.PHONY: notebooks
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lint: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks tools
 	$(BIN)/ruff format --check sim tests benchmarks tools

@@ -1,12 +1,15 @@
-"""Run every ``benchmarks/bench_*.py`` module: ``python -m benchmarks [NAME ...]``.
+"""Run every ``benchmarks/bench_*.py`` module: ``python -m benchmarks [--quick] [NAME ...]``.
 
 With names (``network``, or ``bench_network``), only those modules run. Each module's
-``main()`` prints a table and writes ``benchmarks/results/<module>.json``.
+``main()`` prints a table and writes ``benchmarks/results/<module>.json``. ``--quick`` is
+passed to the modules that take it (``main(quick=True)``: one run instead of the median of
+three, smaller subsets) for a fast check; the acceptance numbers come from a full run.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -16,7 +19,10 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmark modules (all by default); return the exit status."""
-    wanted = {name.removeprefix("bench_").removesuffix(".py") for name in (argv or [])}
+    argv = list(argv or [])
+    quick = "--quick" in argv
+    names = [a for a in argv if a != "--quick"]
+    wanted = {name.removeprefix("bench_").removesuffix(".py") for name in names}
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     selected = [m for m in modules if not wanted or m.removeprefix("bench_") in wanted]
     unknown = wanted - {m.removeprefix("bench_") for m in modules}
@@ -26,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in selected:
         print(f"== {name} ==", flush=True)
         start = time.perf_counter()
-        importlib.import_module(f"{__package__}.{name}").main()
+        entry = importlib.import_module(f"{__package__}.{name}").main
+        if quick and "quick" in inspect.signature(entry).parameters:
+            entry(quick=True)
+        else:
+            entry()
         print(f"({name}: {time.perf_counter() - start:.1f} s)\n", flush=True)
     return 0
 

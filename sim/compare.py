@@ -30,8 +30,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from sim._callable import make_callable
 from sim.experiment import RunResult, incident_key, run, scenario_network
 from sim.network import RoadNetwork
+from sim.results import quantile
 from sim.scenario import Scenario
 from sim.sweep import check_reps_seed
 
@@ -74,6 +76,30 @@ class Comparison:
             "only_in_b": self.only_in_b,
         }
 
+    def to_dataframe(self) -> Any:
+        """Return the paired differences as a ``pandas.DataFrame``, one row per incident.
+
+        Columns: ``a`` and ``b`` (the scenario names), ``incident``, the tiers and deadlines
+        of both, ``p_met_a``, ``p_met_b``, ``delta_p_met`` with ``delta_p_met_ci95_low`` /
+        ``_high``, ``p90_a``, ``p90_b`` (minutes), ``delta_p90`` with ``delta_p90_ci95_low`` /
+        ``_high`` (``NaN`` where a p90 is "never").
+        """
+        import pandas as pd
+
+        rows = []
+        for r in self.incidents:
+            row: dict[str, Any] = {"a": self.a.scenario.name, "b": self.b.scenario.name}
+            for key, value in r.items():
+                if key.endswith("_ci95"):
+                    row[f"{key}_low"], row[f"{key}_high"] = value
+                else:
+                    row["incident" if key == "name" else key] = value
+            rows.append(row)
+        df = pd.DataFrame(rows)
+        numeric = [c for c in df.columns if c.startswith(("p_met", "delta", "p90", "deadline"))]
+        df[numeric] = df[numeric].astype("float64")
+        return df
+
 
 def _r(x: float | None, nd: int = 4) -> float | None:
     if x is None or not math.isfinite(x):
@@ -83,9 +109,7 @@ def _r(x: float | None, nd: int = 4) -> float | None:
 
 def _p90(values: np.ndarray, axis: int | None = None) -> np.ndarray:
     """p90 as in :func:`sim.results.completion_stats`; ``inf`` when it falls on "never"."""
-    big = 1e300
-    q = np.quantile(np.where(np.isfinite(values), values, big), 0.9, axis=axis)
-    return np.where(q >= big / 10, np.inf, q)
+    return quantile(values, 0.9, axis=axis)
 
 
 def paired_difference(
@@ -178,6 +202,7 @@ def compare(
     seed: int | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    scheduler: Any = None,
 ) -> Comparison:
     """Run two scenario variants with common random numbers and pair their results.
 
@@ -195,6 +220,9 @@ def compare(
         Local processes (1 = serial); results are identical for any value.
     progress
         Called with the number of replications just finished.
+    scheduler
+        A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
+        local processes (:func:`sim.experiment.run_plans`); results are identical.
 
     Returns
     -------
@@ -212,8 +240,9 @@ def compare(
     net_a, net_b = scenario_network(a, network), scenario_network(b, base_b)
     names_b = {i.name for i in b.incidents}
     names_a = {i.name for i in a.incidents}
-    ra = run(a, network=net_a, replications=reps, seed=s, workers=workers, progress=progress)
-    rb = run(b, network=net_b, replications=reps, seed=s, workers=workers, progress=progress)
+    opts: dict[str, Any] = {"workers": workers, "progress": progress, "scheduler": scheduler}
+    ra = run(a, network=net_a, replications=reps, seed=s, **opts)
+    rb = run(b, network=net_b, replications=reps, seed=s, **opts)
     by_b = {p.name: (p, r) for p, r in zip(rb.plans, rb.results, strict=True)}
     rows = []
     for plan_a, res_a in zip(ra.plans, ra.results, strict=True):
@@ -291,3 +320,7 @@ def comparison_table(c: Comparison) -> str:
 
 
 __all__ = ["BOOTSTRAP", "Comparison", "compare", "comparison_table", "paired_difference"]
+
+# ``sim.compare(...)`` (the notebook API) calls sim.api.compare, although ``sim.compare`` is
+# this module (sim/_callable.py).
+make_callable(__name__)

@@ -23,7 +23,6 @@ the same order of floating-point operations as the SimPy processes.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 
 import numpy as np
 
@@ -75,76 +74,87 @@ def simulate_fast(
 
 
 def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, float]]:
-    """Dispatcher queues with re-calls; returns (accept time, vehicle, mobilisation) tuples."""
-    free = list(plan.operator_dispatchers)
-    waiting: list[deque] = [deque() for _ in free]
-    heap: list[tuple[float, int, int, int]] = []
-    seq = 0
-    t_called, outcome = tr.t_called, tr.outcome
+    """Dispatcher queues with re-calls; returns (accept time, vehicle, mobilisation) tuples,
+    in order of acceptance time.
+
+    Operators serve one class each, so classes are independent. Within a class, the calls
+    placed are a prefix of the ranking: the first ``initial_calls`` at the alert, then one
+    more at the end of every failed call (acceptances plus open calls stay at the target
+    while candidates last). Failed calls are taken in time order from a heap, so every
+    operator receives its calls in time order, and a FIFO multi-server queue that receives
+    its arrivals in order gives each the dispatcher that frees first. Only the failures need
+    the heap; an acceptance triggers nothing in the call-out.
+    """
+    heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+    inf = np.inf
+    t_called, t_acc, outcome = tr.t_called, tr.t_accepted, tr.outcome
     vop = plan.vehicle_operator
-    state = []  # per class: [next, pending, accepted]
-    calls, mobs, cands, fails = [], [], [], []
+    lanes = [[-inf] * c for c in plan.operator_dispatchers]  # free-at times per operator
+    alert_end = tr.alert_end
+    acc_t: list[float] = []
+    acc_v: list[int] = []
+    acc_mob: list[float] = []
     for cp in plan.classes:
         cand = cp.candidates
-        cands.append(cand.tolist())
-        calls.append(cp.call.from_uniform(d.call[cand]).tolist())
-        mobs.append(cp.mobilisation.from_uniform(d.mobilisation[cand]).tolist())
+        n = int(cand.size)
+        if n == 0:
+            continue
         unavailable = d.avail[cand] > cp.availability
         unreachable = ~unavailable & (d.reach[cand] > cp.reach)
         declined = ~unavailable & ~unreachable & (d.accept[cand] > cp.accept)
-        code = np.full(cand.size, 4, dtype=np.int8)
+        code = np.full(n, 4, dtype=np.int8)
         code[declined], code[unreachable], code[unavailable] = 1, 2, 3
-        fails.append(code.tolist())
-        state.append([0, 0, 0])
-
-    def start(k: int, pos: int, t: float) -> None:
-        nonlocal seq
-        v = cands[k][pos]
-        free[vop[v]] -= 1
-        t_called[v] = t
-        heapq.heappush(heap, (t + calls[k][pos], seq, k, pos))
-        seq += 1
-
-    def top_up(k: int, t: float) -> None:
-        st, cand, target = state[k], cands[k], plan.classes[k].initial_calls
-        while st[2] + st[1] < target and st[0] < len(cand):
-            pos = st[0]
-            st[0] += 1
-            st[1] += 1
-            op = vop[cand[pos]]
-            if free[op] > 0 and not waiting[op]:
-                start(k, pos, t)
+        # Calls are placed in rank order; only a prefix is ever placed. Computing the draws
+        # of the longest possible prefix (target + failures before it) keeps the work small.
+        ok = code == 4
+        need = cp.initial_calls
+        if need <= 0:
+            continue
+        hits = np.flatnonzero(ok)
+        last = int(hits[need - 1]) + 1 if hits.size >= need else n
+        calls = cp.call.from_uniform(d.call[cand[:last]]).tolist()
+        codes = code[:last].tolist()
+        ops = vop[cand[:last]].tolist()
+        mobs = cp.mobilisation.from_uniform(d.mobilisation[cand[:last]])
+        failures: list[float] = []  # end times of failed calls, each frees one re-call
+        begin_at = [0.0] * last
+        done_at = [0.0] * last
+        placed = 0
+        for pos in range(last):
+            if pos < need:
+                t = alert_end
+            elif failures:
+                t = heappop(failures)
             else:
-                waiting[op].append((k, pos))
-
-    t = tr.alert_end
-    for k in range(len(plan.classes)):
-        top_up(k, t)
-    accepted: list[tuple[float, int, float]] = []
-    t_acc = tr.t_accepted
-    while heap:
-        t, _, k, pos = heapq.heappop(heap)
-        v = cands[k][pos]
-        op = vop[v]
-        free[op] += 1
-        if waiting[op]:
-            k2, pos2 = waiting[op].popleft()
-            start(k2, pos2, t)
-        st = state[k]
-        st[1] -= 1
-        code = fails[k][pos]
-        outcome[v] = code
-        if code == 4:
-            st[2] += 1
-            t_acc[v] = t
-            accepted.append((t, v, mobs[k][pos]))
-        else:
-            top_up(k, t)
-    return accepted
+                break
+            lane = lanes[ops[pos]]
+            free = lane[0]  # the dispatcher that frees first takes the call
+            begin = t if t >= free else free
+            done = begin + calls[pos]
+            heapreplace(lane, done)
+            begin_at[pos] = begin
+            done_at[pos] = done
+            if codes[pos] != 4:
+                heappush(failures, done)
+            placed = pos + 1
+        called = cand[:placed]
+        t_called[called] = begin_at[:placed]
+        outcome[called] = code[:placed]
+        pos_arr = np.flatnonzero(ok[:placed])
+        if pos_arr.size:
+            t_pos = np.array(done_at)[pos_arr]
+            t_acc[cand[pos_arr]] = t_pos
+            acc_t += t_pos.tolist()
+            acc_v += cand[pos_arr].tolist()
+            acc_mob += mobs[pos_arr].tolist()
+    order = sorted(range(len(acc_t)), key=acc_t.__getitem__)
+    return [(acc_t[i], acc_v[i], acc_mob[i]) for i in order]
 
 
 def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
     """Mobilisation, travel, checkpoint and staging queues, in event-time order."""
+    if not plan.checkpoints:
+        return _staging_only(plan, d, tr, accepted)
     trip = (plan.trip_factor.from_uniform(d.trip) / plan.speed_factor).tolist()
     vdepot = plan.vehicle_depot
     legs = [x.tolist() for x in plan.depot_legs_min]
@@ -197,4 +207,38 @@ def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
         tr.travel[v] = travel_acc[v]
         tr.cp_wait[v] = wait_acc[v]
         tr.outcome[v] = 0
+    return True
+
+
+def _staging_only(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
+    """Without checkpoints a vehicle's only queue is staging: arrivals are computed at once
+    (the same floating-point operations as the SimPy processes) and served in arrival order
+    (ties in acceptance order, as the heap would) by the lane that frees first."""
+    heapreplace = heapq.heapreplace
+    t_acc = np.array([a[0] for a in accepted])
+    v = np.array([a[1] for a in accepted], dtype=np.int64)
+    mob = np.array([a[2] for a in accepted])
+    t_roll = t_acc + mob
+    trip = plan.trip_factor.from_uniform(d.trip[v]) / plan.speed_factor
+    leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
+    dt = leg[plan.vehicle_depot[v]] * trip
+    arrive = t_roll + dt
+    service = plan.staging.service.from_uniform(d.service[v, 0])
+    order = np.argsort(arrive, kind="stable")
+    lanes = [-np.inf] * plan.staging.lanes
+    done = [0.0] * v.size
+    arrive_l, service_l = arrive.tolist(), service.tolist()
+    for i in order.tolist():
+        t = arrive_l[i]
+        free = lanes[0]  # the lane that frees first
+        end = (t if t >= free else free) + service_l[i]
+        heapreplace(lanes, end)
+        done[i] = end
+    registered = np.array(done)
+    tr.t_rolling[v] = t_roll
+    tr.travel[v] = 0.0 + dt
+    tr.cp_wait[v] = 0.0
+    tr.stage_wait[v] = registered - arrive
+    tr.t_registered[v] = registered
+    tr.outcome[v] = 0
     return True

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 import os
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -110,13 +111,11 @@ def prepare_incident(
     vehicle_depot = fleet.vehicle_depots()
     depot_class = np.array([d.vehicle_class for d in fleet.depots])
     ops = fleet.operator_index()
-    vehicle_operator = np.array(
-        [ops[fleet.depots[d].operator] for d in vehicle_depot.tolist()], dtype=np.int64
-    )
+    depot_operator = np.array([ops[d.operator] for d in fleet.depots], dtype=np.int64)
+    vehicle_operator = depot_operator[vehicle_depot]
     class_index = {k: i for i, k in enumerate(VEHICLE_CLASSES)}
-    vehicle_class = np.array(
-        [class_index[depot_class[d]] for d in vehicle_depot.tolist()], dtype=np.int64
-    )
+    depot_class_index = np.array([class_index[d.vehicle_class] for d in fleet.depots], np.int64)
+    vehicle_class = depot_class_index[vehicle_depot]
     period = scenario.period
     classes: list[ClassPlan] = []
     for k, d in incident.demand.items():
@@ -126,6 +125,10 @@ def prepare_incident(
             in_scope & (depot_class == k) & np.isfinite(tree.time_s[depot_nodes])
         )
         for dep in eligible.tolist():
+            if not cp_at_node:  # one leg, the whole route: no need to walk the path
+                t0 = tree.time_s[depot_nodes[dep]] / 60.0
+                legs[dep] = np.maximum(np.diff(-np.array([t0, 0.0])), 0.0)
+                continue
             path = tree.path(int(depot_nodes[dep]))
             t = tree.time_s[path] / 60.0
             stops = [
@@ -140,9 +143,10 @@ def prepare_incident(
                 [used_cps.setdefault(ci, len(used_cps)) for _, ci in stops], dtype=np.int64
             )
         mean_mob = params.mobilisation(period).mean
-        expected = {int(dep): mean_mob + tree.time_s[depot_nodes[dep]] / 60.0 for dep in eligible}
+        expected = np.full(n_depots, np.nan)
+        expected[eligible] = mean_mob + tree.time_s[depot_nodes[eligible]] / 60.0
         cand = np.flatnonzero(np.isin(vehicle_depot, eligible))
-        key = np.array([expected[int(vehicle_depot[v])] for v in cand.tolist()])
+        key = expected[vehicle_depot[cand]]
         cand = cand[np.lexsort((cand, key))]
         if d == "all":
             requested, initial = int(cand.size), int(cand.size)
@@ -298,6 +302,24 @@ def _chunk(
     return run_replications(plan, seed, reps, log_vehicles=log, engine=engine)
 
 
+def _chunks(n_plans: int, replications: int, slots: int) -> list[tuple[int, range]]:
+    """Split the work into (plan index, replication range) chunks, plan by plan.
+
+    Serially a chunk is a twentieth of a plan (progress granularity); in parallel, about eight
+    chunks per slot over all plans, never more than one plan per chunk, so a sweep of many
+    sites sends each site's plan once. Results never depend on the chunking.
+    """
+    if slots <= 1:
+        size = max(1, replications // 20)
+    else:
+        size = max(1, min(replications, math.ceil(n_plans * replications / (slots * 8))))
+    return [
+        (i, range(s, min(replications, s + size)))
+        for i in range(n_plans)
+        for s in range(0, replications, size)
+    ]
+
+
 def run_plans(
     plans: Sequence[IncidentPlan],
     *,
@@ -307,6 +329,8 @@ def run_plans(
     log_vehicles: bool = False,
     progress: Callable[[int], None] | None = None,
     engine: str = "auto",
+    scheduler: Any = None,
+    on_plan_done: Callable[[int, list[ReplicationResult]], None] | None = None,
 ) -> list[list[ReplicationResult]]:
     """Run ``replications`` of every plan.
 
@@ -322,58 +346,237 @@ def run_plans(
         1 runs serially; more uses that many local processes. Results are identical.
     log_vehicles
         Keep one row per called vehicle.
+    progress
+        Called with the number of replications just finished.
     engine
         ``auto`` (default: the heap engine where it is exact, else SimPy), ``simpy`` or
         ``fast``. Results are identical to 1e-9 whichever runs.
-    progress
-        Called with the number of replications just finished.
+    scheduler
+        A Dask scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``: run on
+        that cluster instead of local processes (:class:`DaskExecutor`). Results are
+        identical.
+    on_plan_done
+        Called with ``(plan index, its results)`` as soon as every replication of a plan is
+        in, in plan order (a sweep caches finished sites with it).
 
     Returns
     -------
     list of list of ReplicationResult
         Per plan, per replication (in replication order).
+
+    Notes
+    -----
+    Chunks are assembled in submission order. On an error or Ctrl-C (also one raised by
+    ``progress`` or ``on_plan_done``) the chunks not yet started are cancelled and the
+    exception propagates.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValidationError(f"`workers` must be an integer >= 1, got {workers!r}")
-    out: list[list[ReplicationResult]] = []
-    if workers == 1:
-        for plan in plans:
-            res = []
-            step = max(1, replications // 20)
-            for start in range(0, replications, step):
-                chunk = range(start, min(replications, start + step))
-                res.extend(
-                    run_replications(plan, seed, chunk, log_vehicles=log_vehicles, engine=engine)
-                )
-                if progress:
-                    progress(len(chunk))
-            out.append(res)
-        return out
-    size = max(1, math.ceil(replications / (workers * 4)))
-    jobs = [
-        (i, range(s, min(replications, s + size)))
-        for i in range(len(plans))
-        for s in range(0, replications, size)
-    ]
-    out = [[] for _ in plans]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [
-            (i, pool.submit(_chunk, plans[i], seed, r, log_vehicles, engine)) for i, r in jobs
-        ]
-        try:
-            for i, fut in futures:  # in submission order: deterministic assembly
-                res = fut.result()
+    from contextlib import closing
+
+    _check_workers(workers)
+    if engine not in ENGINES:
+        raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    out: list[list[ReplicationResult]] = [[] for _ in plans]
+    with make_executor(workers, scheduler) as executor:
+        jobs = _chunks(len(plans), replications, executor.slots)
+        left = [0] * len(plans)
+        for i, _ in jobs:
+            left[i] += 1
+        tasks = [(plans[i], seed, r, log_vehicles, engine) for i, r in jobs]
+        with closing(executor.map(_chunk, tasks)) as results:
+            for (i, _), res in zip(jobs, results, strict=True):
                 out[i].extend(res)
+                left[i] -= 1
+                if left[i] == 0 and on_plan_done is not None:
+                    on_plan_done(i, out[i])
                 if progress:
                     progress(len(res))
-        except BaseException:
-            # Ctrl-C or an error: cancel the queued chunks, so leaving the `with` waits only
-            # for the few already running. (shutdown(cancel_futures=True) is not enough: its
-            # manager thread may outlive the executor and then runs every queued chunk.)
-            for _, f in futures:
-                f.cancel()
-            raise
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Executors: serial, local processes, a Dask cluster
+# ---------------------------------------------------------------------------------------------
+
+#: Environment variable naming a Dask scheduler (read by the command line, as in Dask).
+DASK_SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+class Executor:
+    """Runs tasks and yields their results *in submission order*.
+
+    One abstraction for every way of running replications: :class:`SerialExecutor`,
+    :class:`ProcessExecutor` (local processes) and :class:`DaskExecutor` (an existing Dask
+    cluster). Since every replication depends only on the seed, the incident's name and its
+    index, and results are assembled in submission order, the results are identical
+    whichever executor runs them and however the work is chunked.
+
+    Attributes
+    ----------
+    slots : int
+        Tasks that run at the same time (used to size chunks; results do not depend on it).
+    """
+
+    slots: int = 1
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Yield ``fn(*task)`` for every task, in the order of ``tasks``.
+
+        Closing the iterator early (an error or Ctrl-C in the consumer) cancels the tasks not
+        yet started; only those already running are waited for.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the executor's resources (a no-op unless it owns a connection)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every task in this process, one after the other."""
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Yield ``fn(*task)`` for every task, computed lazily in order."""
+        for task in tasks:
+            yield fn(*task)
+
+
+class ProcessExecutor(Executor):
+    """Runs tasks on ``workers`` local processes (a fresh pool per :meth:`map`).
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes (>= 1).
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.slots = _check_workers(workers)
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Submit every task at once and yield the results in submission order."""
+        with ProcessPoolExecutor(max_workers=self.slots) as pool:
+            futures = [pool.submit(fn, *task) for task in tasks]
+            try:
+                for fut in futures:
+                    yield fut.result()
+            except BaseException:
+                # Ctrl-C, an error, or the consumer closing the iterator: cancel the queued
+                # tasks, so leaving the `with` waits only for the few already running.
+                # (shutdown(cancel_futures=True) is not enough: its manager thread may outlive
+                # the executor and then runs every queued task.)
+                for fut in futures:
+                    fut.cancel()
+                raise
+
+
+class DaskExecutor(Executor):
+    """Runs tasks on an existing Dask cluster (``pip install 'fleetsim[dask]'``).
+
+    The cluster's workers need fleetsim installed (the same version) to unpickle the tasks.
+
+    Parameters
+    ----------
+    scheduler
+        The scheduler's address, e.g. ``tcp://10.0.0.5:8786``, or a connected
+        ``distributed.Client`` (which is then left open by :meth:`close`).
+    timeout
+        Seconds to wait for the scheduler when connecting.
+
+    Raises
+    ------
+    ValidationError
+        When Dask (``distributed``) is not installed, or the scheduler cannot be reached.
+    """
+
+    def __init__(self, scheduler: Any, *, timeout: float = 10.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ValidationError(
+                "a Dask scheduler was given but Dask is not installed; install it with "
+                "`pip install 'fleetsim[dask]'` (or `pip install 'dask[distributed]'`)"
+            ) from None
+        if isinstance(scheduler, str):
+            try:
+                self.client = Client(scheduler, timeout=timeout, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ValidationError(
+                    f"cannot connect to the Dask scheduler {scheduler!r}: {exc}"
+                ) from None
+            self._owns = True
+        elif isinstance(scheduler, Client):
+            self.client, self._owns = scheduler, False
+        else:
+            raise ValidationError(
+                "`scheduler` must be an address such as 'tcp://HOST:8786' or a "
+                f"distributed.Client, got {scheduler!r}"
+            )
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Submit every task to the cluster and yield the results in submission order."""
+        if not tasks:
+            return
+        # Send every distinct object argument (an incident plan) to the cluster once, so a
+        # sweep of many sites does not ship one large task graph; tasks refer to it.
+        shared: dict[int, Any] = {}
+        for task in tasks:
+            for arg in task:
+                if not isinstance(arg, _SCALARS):
+                    shared.setdefault(id(arg), arg)
+        refs: dict[int, Any] = {}
+        if shared:
+            scattered = self.client.scatter(list(shared.values()), hash=False)
+            refs = dict(zip(shared, scattered, strict=True))
+        args = [tuple(refs.get(id(a), a) for a in task) for task in tasks]
+        futures = self.client.map(fn, *zip(*args, strict=True), pure=False)
+        try:
+            for fut in futures:
+                yield fut.result()
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+    def close(self) -> None:
+        """Close the connection to the scheduler if this executor opened it."""
+        if self._owns:
+            self.client.close()
+
+
+_SCALARS = (bool, int, float, str, bytes, range, type(None))
+
+
+def _check_workers(workers: object) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"`workers` must be an integer >= 1, got {workers!r}")
+    return workers
+
+
+def make_executor(workers: int = 1, scheduler: Any = None) -> Executor:
+    """The executor for ``workers`` local processes or a Dask ``scheduler``.
+
+    Parameters
+    ----------
+    workers
+        1 runs serially; more uses that many local processes. Ignored with ``scheduler``.
+    scheduler
+        A Dask scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``: run on
+        that cluster instead.
+
+    Returns
+    -------
+    Executor
+        Close it after use (it is a context manager).
+    """
+    _check_workers(workers)
+    if scheduler is not None and scheduler != "":
+        return DaskExecutor(scheduler)
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
 
 
 def default_workers() -> int:
@@ -413,6 +616,33 @@ class RunResult:
             [summarize(p, r) for p, r in zip(self.plans, self.results, strict=True)],
             extra={"fleetsim_version": __version__, "network": self.scenario.network},
         )
+
+    def to_dataframe(self, kind: str = "incidents") -> Any:
+        """The run as a ``pandas.DataFrame``: the rows of ``incidents.csv`` or ``vehicles.csv``.
+
+        Parameters
+        ----------
+        kind
+            ``incidents``: one row per incident per replication (completion minutes, ``met``,
+            completion per class, critical class, stage minutes of the vehicle that set the
+            completion, counts; :data:`sim.outputs.INCIDENT_FIELDS`). ``vehicles``: one row
+            per called vehicle per replication (:data:`sim.outputs.VEHICLE_LOG_FIELDS`);
+            needs a run with ``log_vehicles=True``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Minutes since the incident report; ``inf`` where the target can never be met,
+            ``NaN`` where a value does not apply.
+
+        Raises
+        ------
+        ValidationError
+            For an unknown ``kind``, or ``vehicles`` without a vehicle log.
+        """
+        from sim.outputs import run_table
+
+        return run_table(self, kind)
 
 
 def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> RoadNetwork:
@@ -456,6 +686,7 @@ def run(
     log_vehicles: bool = False,
     progress: Callable[[int], None] | None = None,
     engine: str = "auto",
+    scheduler: Any = None,
 ) -> RunResult:
     """Run every incident of ``scenario``.
 
@@ -477,6 +708,9 @@ def run(
         Called with the number of replications just finished.
     engine
         ``auto``, ``simpy`` or ``fast`` (:func:`run_plans`).
+    scheduler
+        A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
+        local processes (:func:`run_plans`); results are identical.
     """
     reps = scenario.replications if replications is None else replications
     s = scenario.seed if seed is None else seed
@@ -494,5 +728,6 @@ def run(
         log_vehicles=log_vehicles,
         progress=progress,
         engine=engine,
+        scheduler=scheduler,
     )
     return RunResult(scenario, s, reps, plans, results)

@@ -384,8 +384,9 @@ class Trace:
         for cp in plan.classes:
             cand = cp.candidates
             oc = self.outcome[cand]
-            counts = {name: int(np.sum(oc == i)) for i, name in enumerate(OUTCOMES)}
-            counts["called"] = int(np.sum(oc >= 0))
+            tally = np.bincount(oc.astype(np.int64) + 1, minlength=len(OUTCOMES) + 1).tolist()
+            counts = {name: tally[i + 1] for i, name in enumerate(OUTCOMES)}
+            counts["called"] = oc.size - tally[0]
             class_counts[cp.vehicle_class] = counts
             accepted = counts["assembled"] + counts["en_route"]
             basis = accepted if cp.all_in_scope else cp.requested

@@ -24,13 +24,19 @@ vehicles that can reach the site, or ``all`` of a class with none in scope) get 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim._callable import make_callable
 from sim._errors import FleetsimError, ValidationError
 from sim.experiment import (
     _checkpoint_node,
@@ -102,6 +108,8 @@ class SweepResult:
         then site name).
     network : RoadNetwork
         The network swept (for maps).
+    resumed : int
+        Sites whose row was taken from the ``cache_dir`` of :func:`sweep` (not simulated).
     """
 
     scenario: str
@@ -112,6 +120,7 @@ class SweepResult:
     replications: int
     rows: list[dict[str, Any]]
     network: RoadNetwork = field(repr=False)
+    resumed: int = field(default=0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict: the sweep's settings and its rows."""
@@ -299,6 +308,9 @@ def sweep(
     seed: int | None = None,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
+    scheduler: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> SweepResult:
     """Place one incident's demand at every candidate site and simulate each.
 
@@ -317,8 +329,21 @@ def sweep(
     workers
         Local processes (1 = serial); results are identical for any value.
     progress
-        Called with the number of replications just finished (sites that cannot be served
-        count with all their replications at once), ``len(sites) × replications`` in all.
+        Called with the number of replications just finished (sites that cannot be served,
+        and sites taken from ``cache_dir``, count with all their replications at once),
+        ``len(sites) × replications`` in all.
+    engine
+        ``auto``, ``simpy`` or ``fast`` (:func:`sim.experiment.run_plans`).
+    scheduler
+        A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
+        local processes; results are identical.
+    cache_dir
+        A folder (created when needed) holding one small JSON file per finished site, written
+        as soon as the site is done. Sites already there are not simulated again, so a sweep
+        interrupted with Ctrl-C continues where it stopped (``fleetsim sweep --resume``).
+        Entries are keyed by a hash of the fleetsim version, the scenario, the site's plan
+        (routes, fleet, demand, rules), the replications, the seed and the engine, so an
+        entry is only ever reused for the identical computation. The caller removes it.
 
     Returns
     -------
@@ -343,6 +368,8 @@ def sweep(
     plans = []
     rows: list[dict[str, Any]] = []
     simulated: list[dict[str, Any]] = []
+    cache = _SiteCache(cache_dir, scenario, reps, s, engine) if cache_dir is not None else None
+    resumed = 0
     for site in cands:
         row = _base_row(network, site)
         inc = Incident(
@@ -382,23 +409,33 @@ def sweep(
             if progress:
                 progress(reps)
             continue
+        rows.append(row)
+        if cache is not None:
+            done = cache.load(plan, row)
+            if done is not None:
+                row.update(done)
+                resumed += 1
+                if progress:
+                    progress(reps)
+                continue
         plans.append(plan)
         simulated.append(row)
-        rows.append(row)
-    results = run_plans(plans, seed=s, replications=reps, workers=workers, progress=progress)
-    for row, plan, res in zip(simulated, plans, results, strict=True):
-        summ = summarize(plan, res)
-        row.update(
-            tier=summ["tier"],
-            deadline_min=summ["deadline_min"],
-            p_met=summ["p_met"],
-            p_met_ci95=summ["p_met_ci95"],
-            p50_min=summ["completion_min"]["p50"],
-            p90_min=summ["completion_min"]["p90"],
-            bottleneck_class=summ["bottleneck_class"],
-            verdict=summ["verdict"],
-            note=None,
-        )
+
+    def finished(i: int, res: list[Any]) -> None:
+        simulated[i].update(_simulated_fields(plans[i], res))
+        if cache is not None:
+            cache.store(plans[i], simulated[i])
+
+    run_plans(
+        plans,
+        seed=s,
+        replications=reps,
+        workers=workers,
+        progress=progress,
+        engine=engine,
+        scheduler=scheduler,
+        on_plan_done=finished,
+    )
     rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
     rows.sort(key=lambda r: (r["p_met"], r["site"]))
     return SweepResult(
@@ -410,7 +447,109 @@ def sweep(
         replications=reps,
         rows=rows,
         network=network,
+        resumed=resumed,
     )
+
+
+def _simulated_fields(plan: Any, reps: Sequence[Any]) -> dict[str, Any]:
+    """The row fields of a simulated site, from its replications."""
+    summ = summarize(plan, reps)
+    return {
+        "tier": summ["tier"],
+        "deadline_min": summ["deadline_min"],
+        "p_met": summ["p_met"],
+        "p_met_ci95": summ["p_met_ci95"],
+        "p50_min": summ["completion_min"]["p50"],
+        "p90_min": summ["completion_min"]["p90"],
+        "bottleneck_class": summ["bottleneck_class"],
+        "verdict": summ["verdict"],
+        "note": None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Resumable sweeps: a cache of finished sites
+# ---------------------------------------------------------------------------------------------
+
+
+def sweep_cache_dir(out: str | os.PathLike[str]) -> Path:
+    """The cache folder of finished sites for a sweep written to ``out``: ``<out>.partial``."""
+    path = Path(out)
+    return path.with_name(f"{path.name}.partial")
+
+
+def _digest(h: Any, obj: Any) -> None:
+    """Feed a canonical, type-tagged encoding of ``obj`` into the hash ``h``."""
+    if isinstance(obj, np.ndarray):
+        h.update(f"A{obj.dtype.str}{obj.shape}".encode())
+        h.update(np.ascontiguousarray(obj).tobytes())
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        h.update(f"D{type(obj).__qualname__}(".encode())
+        for f in dataclasses.fields(obj):
+            if f.name.startswith("_"):
+                continue
+            h.update(f"{f.name}=".encode())
+            _digest(h, getattr(obj, f.name))
+        h.update(b")")
+    elif isinstance(obj, Mapping):
+        h.update(f"M{len(obj)}{{".encode())
+        for k, v in obj.items():
+            _digest(h, k)
+            _digest(h, v)
+        h.update(b"}")
+    elif isinstance(obj, list | tuple):
+        h.update(f"L{len(obj)}[".encode())
+        for v in obj:
+            _digest(h, v)
+        h.update(b"]")
+    elif obj is None or isinstance(obj, bool | int | float | str | np.generic):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    else:  # e.g. a SeedSequence or an enum: its repr is its value
+        h.update(f"{type(obj).__qualname__}:{obj!r};".encode())
+
+
+class _SiteCache:
+    """Finished sites of a sweep on disk: ``<key>.json`` holding the site's simulated fields."""
+
+    def __init__(
+        self, folder: str | os.PathLike[str], scenario: Scenario, reps: int, seed: int, engine: str
+    ) -> None:
+        from sim import __version__
+
+        self.folder = Path(folder)
+        h = hashlib.sha256()
+        _digest(h, [__version__, reps, seed, engine])
+        _digest(h, scenario)
+        self._base = h.copy()
+
+    def key(self, plan: Any, row: Mapping[str, Any]) -> str:
+        h = self._base.copy()
+        _digest(h, plan)
+        _digest(h, {k: row[k] for k in ("site", "node", "place", "lat", "lon", "zone")})
+        return h.hexdigest()[:40]
+
+    def load(self, plan: Any, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        path = self.folder / f"{self.key(plan, row)}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("site") != row["site"]:
+            return None
+        fields = data.get("fields")
+        return fields if isinstance(fields, dict) else None
+
+    def store(self, plan: Any, row: Mapping[str, Any]) -> None:
+        key = self.key(plan, row)
+        fields = {k: row[k] for k in SITE_FIELDS if k not in _BASE_FIELDS}
+        text = json.dumps({"site": row["site"], "key": key, "fields": fields}, allow_nan=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{key}.tmp-{os.getpid()}"
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, self.folder / f"{key}.json")
+
+
+_BASE_FIELDS = ("site", "node", "place", "lat", "lon", "zone")
 
 
 def _fmt(x: float | None, spec: str = ".0f") -> str:
@@ -462,5 +601,10 @@ __all__ = [
     "check_reps_seed",
     "flat_rows",
     "sweep",
+    "sweep_cache_dir",
     "sweep_table",
 ]
+
+# ``sim.sweep(...)`` (the notebook API) calls sim.api.sweep, although ``sim.sweep`` is this
+# module (sim/_callable.py).
+make_callable(__name__)

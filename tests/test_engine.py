@@ -72,6 +72,30 @@ def test_callout_recalls_and_staging(dispatchers, lanes):
     assert_same(plan)
 
 
+def test_candidates_run_out_before_the_target():
+    # 30 candidates, ~45 % accept: the re-calls exhaust the ranking before 25 acceptances.
+    plan = continuous(
+        make_plan(30, requested=25, over=28, availability=0.6, accept=0.75, dispatchers=3)
+    )
+    assert_same(plan)
+
+
+def test_reference_sweep_incident_on_the_road_network():
+    # The incident of the benchmark's reference sweep (310 vehicles from the whole region:
+    # three classes, many operators and re-calls).
+    from sim.builtin import ordos_123
+    from sim.experiment import prepare, scenario_network
+    from sim.scenario import Incident
+
+    demand = {"taxi": 220, "coach": 50, "freight": 40}
+    base = ordos_123()
+    incident = Incident("reference", "38.40,107.95", demand, scope="region")
+    scenario = dataclasses.replace(base, incidents=(incident,))
+    (plan,) = prepare(scenario_network(scenario), scenario)
+    assert sum(c.requested for c in plan.classes) >= 300
+    assert_same(plan, reps=4)
+
+
 def test_all_demand():
     plan = continuous(
         make_plan(40, all_in_scope=True, availability=0.7, dispatchers=4, staging_lanes=3)
