@@ -11,7 +11,8 @@
   routing, ``tree_to`` for all 5 classes towards the centre node, cache cleared (medians of
   3 runs), with the time to build the network for reference.
 
-Prints a table, writes ``benchmarks/results/bench_scaling.json`` and ``docs/scaling.png``.
+Prints a table, writes ``benchmarks/results/bench_scaling.json`` and
+``benchmarks/results/scaling.png`` (git-ignored; ``docs/scaling.png`` is a committed copy).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import time
 from typing import Any
 
 from benchmarks._common import (
-    DOCS,
     REFERENCE_DEMAND,
+    RESULTS_DIR,
     machine,
     median_time,
     reference_scenario,
@@ -34,13 +35,13 @@ from benchmarks._synthetic import road_graph, scaled_fleet
 from sim.experiment import scenario_network
 from sim.network import RoadNetwork
 from sim.scenario import Incident
-from sim.sweep import candidate_sites, sweep
+from sim.sweeps import candidate_sites, sweep
 from sim.vehicles import VEHICLE_CLASSES
 
 FLEET_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000)
 NETWORK_SIZES = (10_000, 50_000, 200_000)
 DEFAULT_FLEET = 2_010
-PNG = DOCS / "scaling.png"
+PNG = RESULTS_DIR / "scaling.png"  # copy to docs/ by hand when the curves change
 
 
 def fleet_curve(runs: int, site_step: int, reps: int) -> list[dict[str, Any]]:
@@ -124,7 +125,7 @@ def network_curve(runs: int) -> list[dict[str, Any]]:
 
 
 def plot(results: dict[str, Any]) -> None:
-    """Write the two curves to ``docs/scaling.png``."""
+    """Write the two curves to ``benchmarks/results/scaling.png``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,7 +176,7 @@ def plot(results: dict[str, Any]) -> None:
     b.grid(True, which="both", alpha=0.3)
     runs = results["runs"]
     fig.suptitle(f"fleetsim scaling on {results['cpus']} CPUs (median of {runs} run(s) per point)")
-    DOCS.mkdir(parents=True, exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     fig.savefig(PNG, dpi=110)
     plt.close(fig)
 

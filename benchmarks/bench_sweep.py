@@ -60,7 +60,7 @@ from sim.experiment import (
 )
 from sim.network import load_network
 from sim.scenario import Incident
-from sim.sweep import Site, _site_location, candidate_sites, sweep
+from sim.sweeps import Site, _site_location, candidate_sites, sweep
 from sim.vehicles import VEHICLE_CLASSES
 
 REFERENCE_REPS = 100
@@ -219,7 +219,7 @@ def bench_reference_sweep(runs: int, tmp: Path) -> dict[str, Any]:
 def bench_reference_sweep_dask(runs: int, cli_rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The same sweep on a Dask ``LocalCluster`` (2 worker processes on 127.0.0.1).
 
-    Times :func:`sim.sweep.sweep` with ``scheduler=`` (the cluster started beforehand, as an
+    Times :func:`sim.sweeps.sweep` with ``scheduler=`` (the cluster started beforehand, as an
     existing cluster would be) and checks that its rows are identical to the CLI's.
     """
     try:

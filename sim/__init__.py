@@ -13,8 +13,9 @@ The analyst API (README, "Analysts: notebooks and the Python API"; :mod:`sim.api
     diff = sim.compare("scenarios/ordos-123.yaml", "scenarios/winter-storm.yaml", reps=200)
     saved = sim.read_results("results/ordos-123")            # a `--out` folder
 
-``import sim`` is light: each name imports its module on first use. ``sim.sweep`` and
-``sim.compare`` are also the submodules of those names, made callable (``sim/_callable.py``).
+``import sim`` is light: each name imports its module on first use. The modules behind
+``sim.sweep`` and ``sim.compare`` are :mod:`sim.sweeps` and :mod:`sim.comparison` (named
+apart so that importing them never shadows the functions).
 """
 
 from __future__ import annotations
@@ -30,18 +31,16 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "load_scenario": "sim.scenario",
     "run": "sim.api",
+    "sweep": "sim.api",
+    "compare": "sim.api",
     "read_results": "sim.api",
     "Results": "sim.api",
     "RunResult": "sim.experiment",
-    "Comparison": "sim.compare",
+    "Comparison": "sim.comparison",
     "Scenario": "sim.scenario",
     "Incident": "sim.scenario",
     "Fleet": "sim.fleet",
 }
-
-#: Names that are also submodules: the package attribute is the module, whose call is
-#: sim.api.sweep / sim.api.compare (sim/_callable.py).
-_SUBMODULES = frozenset({"sweep", "compare"})
 
 __all__ = [
     "Comparison",
@@ -64,9 +63,6 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        # Calling the module calls sim.api.<name> (sim/_callable.py).
-        return importlib.import_module(f"sim.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'sim' has no attribute {name!r}")

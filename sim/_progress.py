@@ -6,8 +6,8 @@
 * ``enabled=False`` (``--quiet``): nothing at all.
 
 The bar is a callable taking the number of units just finished, so it plugs straight into the
-``progress`` argument of :func:`sim.experiment.run_plans`, :func:`sim.sweep.sweep` and
-:func:`sim.compare.compare`.
+``progress`` argument of :func:`sim.experiment.run_plans`, :func:`sim.sweeps.sweep` and
+:func:`sim.comparison.compare`.
 """
 
 from __future__ import annotations

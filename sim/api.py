@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from sim._errors import ValidationError
-from sim.compare import Comparison
+from sim.comparison import Comparison
 from sim.experiment import RunResult
 from sim.network import RoadNetwork
 from sim.scenario import Scenario, load_scenario
-from sim.sweep import Site
+from sim.sweeps import Site
 
 #: What a scenario argument may be: a scenario, a scenario file, or a built-in name.
 ScenarioLike = Scenario | str | os.PathLike[str]
@@ -165,7 +165,7 @@ def sweep(
     sites
         ``"seats"`` (the banner/district seats), ``"nodes"`` (every node inside the region),
         ``"grid:KM"`` (a grid of KM spacing snapped to nodes), or a list of
-        :class:`~sim.sweep.Site`.
+        :class:`~sim.sweeps.Site`.
     incident
         The incident whose demand is swept (default: the scenario's first).
     reps, seed
@@ -191,7 +191,7 @@ def sweep(
     ValidationError
         For a bad site specification, an unknown incident, or bad replications / seed.
     """
-    from sim.sweep import sweep as sweep_scenario
+    from sim.sweeps import sweep as sweep_scenario
 
     sc = _scenario(scenario)
     result = sweep_scenario(
@@ -250,7 +250,7 @@ def compare(
         :class:`~sim.experiment.RunResult` (replication ``r`` of A and of B share their
         random draws).
     """
-    from sim.compare import compare as compare_scenarios
+    from sim.comparison import compare as compare_scenarios
 
     sa, sb = _scenario(a), _scenario(b)
     network = _base_network(sa) if sa.network == sb.network else None

@@ -510,8 +510,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     import time
 
     from sim._errors import ValidationError
-    from sim.experiment import default_workers, scenario_network
-    from sim.sweep import candidate_sites, check_reps_seed, sweep, sweep_cache_dir, sweep_table
+    from sim.experiment import check_reps_seed, default_workers, scenario_network
+    from sim.sweeps import candidate_sites, sweep, sweep_cache_dir, sweep_table
 
     scenario = _load_scenario(args.scenario)
     workers = default_workers() if args.workers is None else args.workers
@@ -559,8 +559,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, comparison_table
-    from sim.sweep import check_reps_seed
+    from sim.comparison import compare, comparison_table
+    from sim.experiment import check_reps_seed
 
     a, b = _load_scenario(args.a), _load_scenario(args.b)
     reps, seed = check_reps_seed(a, args.reps, args.seed)

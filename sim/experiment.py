@@ -676,6 +676,19 @@ def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> 
     return network
 
 
+def check_reps_seed(
+    scenario: Scenario, replications: int | None, seed: int | None
+) -> tuple[int, int]:
+    """Resolve and validate the replication count and seed (the scenario's by default)."""
+    reps = scenario.replications if replications is None else replications
+    s = scenario.seed if seed is None else seed
+    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
+        raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
+    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+        raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
+    return reps, s
+
+
 def run(
     scenario: Scenario,
     *,
@@ -712,12 +725,7 @@ def run(
         A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
         local processes (:func:`run_plans`); results are identical.
     """
-    reps = scenario.replications if replications is None else replications
-    s = scenario.seed if seed is None else seed
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
-    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-        raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
+    reps, s = check_reps_seed(scenario, replications, seed)
     network = scenario_network(scenario, network)
     plans = prepare(network, scenario)
     results = run_plans(

@@ -375,7 +375,7 @@ def typed_frame(df: Any) -> Any:
     df
         A ``pandas.DataFrame`` with the columns of ``incidents.csv``
         (:data:`INCIDENT_FIELDS`), ``vehicles.csv`` (:data:`VEHICLE_LOG_FIELDS`) or
-        ``sites.csv`` (:data:`sim.sweep.SITE_FIELDS`, the interval as two columns).
+        ``sites.csv`` (:data:`sim.sweeps.SITE_FIELDS`, the interval as two columns).
     """
     out = df.copy()
     for c in out.columns:
@@ -421,9 +421,9 @@ def sites_csv(sweep: Any) -> str:
     Parameters
     ----------
     sweep
-        A :class:`sim.sweep.SweepResult`.
+        A :class:`sim.sweeps.SweepResult`.
     """
-    from sim.sweep import flat_rows
+    from sim.sweeps import flat_rows
 
     rows = flat_rows(sweep.rows)
     fields = list(rows[0]) if rows else []
@@ -438,9 +438,9 @@ def sites_geojson(sweep: Any) -> str:
     Parameters
     ----------
     sweep
-        A :class:`sim.sweep.SweepResult`.
+        A :class:`sim.sweeps.SweepResult`.
     """
-    from sim.sweep import flat_rows
+    from sim.sweeps import flat_rows
 
     features = [
         {
@@ -547,7 +547,7 @@ def sweep_files(sweep: Any, scenario: Any, *, figures: bool = True) -> dict[str,
     Parameters
     ----------
     sweep
-        A :class:`sim.sweep.SweepResult`.
+        A :class:`sim.sweeps.SweepResult`.
     scenario
         The scenario swept (for ``scenario.resolved.yaml``).
     figures

@@ -622,7 +622,7 @@ def sweep_map(result: Any) -> Figure:
     Parameters
     ----------
     result
-        A :class:`sim.sweep.SweepResult`.
+        A :class:`sim.sweeps.SweepResult`.
     """
     from matplotlib import patheffects
 

@@ -1,5 +1,5 @@
 """The analyst API (``import sim``): light import, DataFrames that match the CSV files, results
-folders read back, and the callable ``sim.sweep`` / ``sim.compare`` modules."""
+folders read back, and ``sim.sweep`` / ``sim.compare`` whatever the import order."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sim
 from sim.experiment import RunResult
 from sim.fleet import default_fleet
 from sim.outputs import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
-from sim.sweep import SITE_FIELDS
+from sim.sweeps import SITE_FIELDS
 
 REPS = 4
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -74,12 +74,12 @@ def test_every_public_name_resolves():
         sim.nope  # noqa: B018
 
 
-def test_sweep_and_compare_are_callable_modules_whatever_the_import_order():
+def test_sweep_and_compare_are_functions_whatever_the_import_order():
     out = _python(
         """
-        from sim.compare import comparison_table   # the modules first: sim.sweep is a module
+        from sim.comparison import comparison_table   # the modules first: no shadowing
         import sim
-        import sim.sweep as sw
+        import sim.sweeps as sw
         print(sw.SweepResult.__name__, len(sim.sweep("ordos-123", reps=1)))
         print(len(sim.compare("ordos-123", "ordos-123", reps=1).to_dataframe()))
         """

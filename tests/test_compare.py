@@ -11,7 +11,7 @@ import pytest
 
 from sim.builtin import ordos_123
 from sim.cli import main
-from sim.compare import compare, comparison_table, paired_difference
+from sim.comparison import compare, comparison_table, paired_difference
 
 REPS = 16
 

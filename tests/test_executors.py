@@ -25,7 +25,7 @@ from sim.experiment import (
     run,
 )
 from sim.outputs import incidents_csv, json_text
-from sim.sweep import sweep
+from sim.sweeps import sweep
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_sweep_is_byte_identical_serial_processes_dask(ordos, scenario, schedule
 
 
 def test_compare_is_byte_identical_on_dask(ordos, scheduler):
-    from sim.compare import compare
+    from sim.comparison import compare
 
     a = ordos_123(replications=6)
     b = dataclasses.replace(a, over_request=1.0)

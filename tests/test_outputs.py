@@ -22,7 +22,7 @@ from sim.outputs import (
     sweep_files,
     write_outputs,
 )
-from sim.sweep import sweep
+from sim.sweeps import sweep
 
 REPS = 6
 

@@ -12,7 +12,7 @@ from sim import plots
 from sim._errors import ValidationError
 from sim.builtin import ordos_123
 from sim.experiment import run
-from sim.sweep import sweep
+from sim.sweeps import sweep
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -16,7 +16,7 @@ import sim.experiment
 from sim._progress import ProgressBar
 from sim.builtin import ordos_123
 from sim.cli import main
-from sim.sweep import sweep, sweep_cache_dir
+from sim.sweeps import sweep, sweep_cache_dir
 
 ARGS = ["sweep", "ordos-123", "--reps", "4", "--workers", "1", "-q", "--no-figures"]
 FILES = ("summary.json", "sites.csv", "sites.geojson", "scenario.resolved.yaml")

@@ -12,7 +12,7 @@ import pytest
 from sim._errors import ValidationError
 from sim.builtin import ordos_123
 from sim.cli import main
-from sim.sweep import SITE_FIELDS, Site, candidate_sites, sweep, sweep_table
+from sim.sweeps import SITE_FIELDS, Site, candidate_sites, sweep, sweep_table
 
 REPS = 12
 SEATS = {

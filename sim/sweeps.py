@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from sim._callable import make_callable
 from sim._errors import FleetsimError, ValidationError
 from sim.experiment import (
     _checkpoint_node,
+    check_reps_seed,
     prepare_incident,
     resolve_depots,
     run_plans,
@@ -254,19 +254,6 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
 # ---------------------------------------------------------------------------------------------
 # The sweep
 # ---------------------------------------------------------------------------------------------
-
-
-def check_reps_seed(
-    scenario: Scenario, replications: int | None, seed: int | None
-) -> tuple[int, int]:
-    """Resolve and validate the replication count and seed (the scenario's by default)."""
-    reps = scenario.replications if replications is None else replications
-    s = scenario.seed if seed is None else seed
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
-        raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
-    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-        raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
-    return reps, s
 
 
 def _template(scenario: Scenario, incident: str | None) -> Incident:
@@ -598,13 +585,8 @@ __all__ = [
     "Site",
     "SweepResult",
     "candidate_sites",
-    "check_reps_seed",
     "flat_rows",
     "sweep",
     "sweep_cache_dir",
     "sweep_table",
 ]
-
-# ``sim.sweep(...)`` (the notebook API) calls sim.api.sweep, although ``sim.sweep`` is this
-# module (sim/_callable.py).
-make_callable(__name__)

@@ -30,12 +30,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from sim._callable import make_callable
-from sim.experiment import RunResult, incident_key, run, scenario_network
+from sim.experiment import RunResult, check_reps_seed, incident_key, run, scenario_network
 from sim.network import RoadNetwork
 from sim.results import quantile
 from sim.scenario import Scenario
-from sim.sweep import check_reps_seed
 
 #: Bootstrap resamples for the Δp90 interval.
 BOOTSTRAP = 2000
@@ -320,7 +318,3 @@ def comparison_table(c: Comparison) -> str:
 
 
 __all__ = ["BOOTSTRAP", "Comparison", "compare", "comparison_table", "paired_difference"]
-
-# ``sim.compare(...)`` (the notebook API) calls sim.api.compare, although ``sim.compare`` is
-# this module (sim/_callable.py).
-make_callable(__name__)
