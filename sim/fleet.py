@@ -258,38 +258,68 @@ DEFAULT_CLASS_PARAMS: dict[str, ClassParams] = {
     # Taxis are in service in town: high availability, dispatched by platform push with a
     # short confirmation (Ordos runs a city-wide platform, seed article "科技赋能").
     "taxi": ClassParams(
-        availability=0.92, reach_day=0.95, reach_night=0.85, accept=0.95,
+        availability=0.92,
+        reach_day=0.95,
+        reach_night=0.85,
+        accept=0.95,
         call=Dist.lognormal(0.5, 0.3),
-        mobilisation_day=Dist.lognormal(10.0, 0.5), mobilisation_night=Dist.lognormal(18.0, 0.5),
-        capacity=4, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["taxi"],
+        mobilisation_day=Dist.lognormal(10.0, 0.5),
+        mobilisation_night=Dist.lognormal(18.0, 0.5),
+        capacity=4,
+        capacity_unit="persons",
+        speed=DEFAULT_SPEED_PROFILES["taxi"],
     ),
     # Coaches wait at bus stations or run scheduled long-distance trips; drivers come in.
     "coach": ClassParams(
-        availability=0.85, reach_day=0.95, reach_night=0.85, accept=0.97,
+        availability=0.85,
+        reach_day=0.95,
+        reach_night=0.85,
+        accept=0.97,
         call=Dist.lognormal(1.5, 0.3),
-        mobilisation_day=Dist.lognormal(25.0, 0.4), mobilisation_night=Dist.lognormal(40.0, 0.4),
-        capacity=45, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["coach"],
+        mobilisation_day=Dist.lognormal(25.0, 0.4),
+        mobilisation_night=Dist.lognormal(40.0, 0.4),
+        capacity=45,
+        capacity_unit="persons",
+        speed=DEFAULT_SPEED_PROFILES["coach"],
     ),
     # City buses are in line service: finish the run, unload, come (state-run companies).
     "bus": ClassParams(
-        availability=0.90, reach_day=0.97, reach_night=0.85, accept=0.98,
+        availability=0.90,
+        reach_day=0.97,
+        reach_night=0.85,
+        accept=0.98,
         call=Dist.lognormal(1.0, 0.3),
-        mobilisation_day=Dist.lognormal(20.0, 0.4), mobilisation_night=Dist.lognormal(35.0, 0.4),
-        capacity=30, capacity_unit="persons", speed=DEFAULT_SPEED_PROFILES["bus"],
+        mobilisation_day=Dist.lognormal(20.0, 0.4),
+        mobilisation_night=Dist.lognormal(35.0, 0.4),
+        capacity=30,
+        capacity_unit="persons",
+        speed=DEFAULT_SPEED_PROFILES["bus"],
     ),
     # General freight: often away on a haul (Ordos moved 221 Mt by road in Q1-Q3 2022).
     "freight": ClassParams(
-        availability=0.75, reach_day=0.90, reach_night=0.80, accept=0.90,
+        availability=0.75,
+        reach_day=0.90,
+        reach_night=0.80,
+        accept=0.90,
         call=Dist.lognormal(2.0, 0.3),
-        mobilisation_day=Dist.lognormal(30.0, 0.45), mobilisation_night=Dist.lognormal(45.0, 0.45),
-        capacity=20, capacity_unit="tonnes", speed=DEFAULT_SPEED_PROFILES["freight"],
+        mobilisation_day=Dist.lognormal(30.0, 0.45),
+        mobilisation_night=Dist.lognormal(45.0, 0.45),
+        capacity=20,
+        capacity_unit="tonnes",
+        speed=DEFAULT_SPEED_PROFILES["freight"],
     ),
     # Dangerous goods: pre-trip safety checks and an escort make mobilisation the slowest.
     "hazmat": ClassParams(
-        availability=0.80, reach_day=0.90, reach_night=0.80, accept=0.90,
+        availability=0.80,
+        reach_day=0.90,
+        reach_night=0.80,
+        accept=0.90,
         call=Dist.lognormal(2.0, 0.3),
-        mobilisation_day=Dist.lognormal(40.0, 0.4), mobilisation_night=Dist.lognormal(60.0, 0.4),
-        capacity=25, capacity_unit="tonnes", speed=DEFAULT_SPEED_PROFILES["hazmat"],
+        mobilisation_day=Dist.lognormal(40.0, 0.4),
+        mobilisation_night=Dist.lognormal(60.0, 0.4),
+        capacity=25,
+        capacity_unit="tonnes",
+        speed=DEFAULT_SPEED_PROFILES["hazmat"],
     ),
 }
 
@@ -297,16 +327,28 @@ DEFAULT_CLASS_PARAMS: dict[str, ClassParams] = {
 #: and Otog Front are not found separately: their derived combined total 361,914 is split in
 #: three equal parts (ASSUMPTION).
 BANNER_POPULATION: dict[str, int] = {
-    "Dongsheng": 574_442, "Kangbashi": 118_796, "Ejin Horo": 247_983, "Dalad": 328_593,
-    "Jungar": 359_184, "Otog": 162_726, "Uxin": 120_638, "Hanggin": 120_638,
+    "Dongsheng": 574_442,
+    "Kangbashi": 118_796,
+    "Ejin Horo": 247_983,
+    "Dalad": 328_593,
+    "Jungar": 359_184,
+    "Otog": 162_726,
+    "Uxin": 120_638,
+    "Hanggin": 120_638,
     "Otog Front": 120_638,
 }
 
 #: Seat place id of every banner/district (places.csv).
 BANNER_SEAT: dict[str, str] = {
-    "Dongsheng": "dongsheng", "Kangbashi": "kangbashi", "Ejin Horo": "altan_xire",
-    "Dalad": "shulinzhao", "Jungar": "xuejiawan", "Otog": "ulan", "Uxin": "galutu",
-    "Hanggin": "xini", "Otog Front": "aoleqi",
+    "Dongsheng": "dongsheng",
+    "Kangbashi": "kangbashi",
+    "Ejin Horo": "altan_xire",
+    "Dalad": "shulinzhao",
+    "Jungar": "xuejiawan",
+    "Otog": "ulan",
+    "Uxin": "galutu",
+    "Hanggin": "xini",
+    "Otog Front": "aoleqi",
 }
 
 #: The one urban taxi market of Dongsheng, Kangbashi and Ejin Horo (2020 transport-bureau
@@ -385,8 +427,15 @@ def default_fleet() -> Fleet:
         b: 20 for b in BANNER_SEAT if b not in ("Dongsheng", "Kangbashi")
     }
     buses = {
-        "Dongsheng": 130, "Kangbashi": 40, "Ejin Horo": 30, "Dalad": 20, "Jungar": 25,
-        "Otog": 10, "Uxin": 10, "Hanggin": 8, "Otog Front": 7,
+        "Dongsheng": 130,
+        "Kangbashi": 40,
+        "Ejin Horo": 30,
+        "Dalad": 20,
+        "Jungar": 25,
+        "Otog": 10,
+        "Uxin": 10,
+        "Hanggin": 8,
+        "Otog Front": 7,
     }
     freight = {"Jungar": 45, "Ejin Horo": 35, "Otog": 30, "Uxin": 25, "Dalad": 25}
     hazmat = {"Jungar": 15, "Otog": 15, "Uxin": 10, "Ejin Horo": 10}

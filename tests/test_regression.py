@@ -20,15 +20,37 @@ MUTATIONS = ROOT / "tests" / "mutations"
 @pytest.fixture(scope="module")
 def baselines(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("baselines")
-    args = ["check", "--update", "--scenario", str(SCENARIO), "--baselines", str(folder),
-            "--reps", "60", "--workers", "1", "--quiet"]
+    args = [
+        "check",
+        "--update",
+        "--scenario",
+        str(SCENARIO),
+        "--baselines",
+        str(folder),
+        "--reps",
+        "60",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     assert main(args) == 0
     return folder
 
 
 def run_check(baselines: Path, *extra: str) -> int:
-    return main(["check", "--scenario", str(SCENARIO), "--baselines", str(baselines),
-                 "--workers", "1", "--quiet", *extra])
+    return main(
+        [
+            "check",
+            "--scenario",
+            str(SCENARIO),
+            "--baselines",
+            str(baselines),
+            "--workers",
+            "1",
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def test_update_records_seed_version_and_then_check_passes(baselines, capsys):
@@ -36,9 +58,13 @@ def test_update_records_seed_version_and_then_check_passes(baselines, capsys):
     assert doc["seed"] == 20220630 and doc["replications"] == 60
     assert doc["fleetsim_version"] == __version__
     assert set(doc["incidents"]) == {
-        "Kangbashi (central)", "Xuejiawan hazmat (banner)", "Otog Front road point (region)"}
+        "Kangbashi (central)",
+        "Xuejiawan hazmat (banner)",
+        "Otog Front road point (region)",
+    }
     assert {"p_met", "p50_min", "p90_min", "p95_min", "taxi.p90_min"} <= set(
-        doc["incidents"]["Kangbashi (central)"])
+        doc["incidents"]["Kangbashi (central)"]
+    )
     capsys.readouterr()
     assert run_check(baselines) == 0
     out = capsys.readouterr().out
@@ -49,8 +75,10 @@ def test_update_records_seed_version_and_then_check_passes(baselines, capsys):
 @pytest.mark.parametrize(
     "mutation,expected",
     [
-        ("mobilisation-plus-20.yaml", ["Kangbashi (central)/p90_min",
-                                       "Xuejiawan hazmat (banner)/hazmat.p90_min"]),
+        (
+            "mobilisation-plus-20.yaml",
+            ["Kangbashi (central)/p90_min", "Xuejiawan hazmat (banner)/hazmat.p90_min"],
+        ),
         ("taxi-speed-minus-20.yaml", ["Kangbashi (central)/taxi.p90_min"]),
     ],
 )
@@ -86,14 +114,16 @@ def test_statistical_mode_accepts_new_draws_but_not_a_slower_fleet(baselines, tm
     assert any(ln.status == "WORSE" for ln in exact)  # exact mode flags mere noise ...
     stat = check([SCENARIO], moved, statistical=True)
     assert not any(ln.status == "WORSE" for ln in stat)  # ... statistical mode does not
-    slower = check([SCENARIO], moved, statistical=True,
-                   overlay=MUTATIONS / "mobilisation-plus-20.yaml")
+    slower = check(
+        [SCENARIO], moved, statistical=True, overlay=MUTATIONS / "mobilisation-plus-20.yaml"
+    )
     assert any(ln.status == "WORSE" for ln in slower)
 
 
 def test_missing_baseline_is_a_clear_error(tmp_path, capsys):
-    assert main(["check", "--scenario", str(SCENARIO), "--baselines", str(tmp_path),
-                 "--quiet"]) == 2
+    assert (
+        main(["check", "--scenario", str(SCENARIO), "--baselines", str(tmp_path), "--quiet"]) == 2
+    )
     assert "no baseline" in capsys.readouterr().err
 
 
