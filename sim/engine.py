@@ -4,8 +4,11 @@ queues with a heap, no SimPy processes.
 It reproduces :func:`sim.model.simulate` exactly (the tests compare every vehicle's stage
 times to 1e-9 on the same draws) for the plans it supports:
 
-* no background traffic at checkpoints (the fleet's own queues at checkpoints, toll plazas
-  and staging lanes are supported, with any number of lanes);
+* dispatchers, checkpoints, toll plazas and staging lanes with any number of lanes, and
+  Poisson background traffic at checkpoints with every green-channel mode (see
+  :class:`_Background`: ordinary vehicles are given lanes lazily, only up to the moment the
+  next emergency vehicle arrives, because a priority green channel lets it overtake those
+  still waiting);
 * continuous distributions for call, mobilisation, trip factor and service times. Fixed
   (degenerate) distributions create exact ties whose order SimPy settles through its event
   queue; rather than imitate that, such plans run on SimPy.
@@ -26,17 +29,62 @@ import heapq
 
 import numpy as np
 
-from sim.model import Draws, IncidentPlan, ReplicationResult, Trace, simulate
+from sim.model import CheckpointSpec, Draws, IncidentPlan, ReplicationResult, Trace, simulate
 
 
 def supports(plan: IncidentPlan) -> bool:
     """Whether :func:`simulate_fast` reproduces SimPy exactly for ``plan``."""
-    if plan.has_background:
-        return False
     dists = [plan.trip_factor, plan.staging.service]
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]
     dists += [c.service for c in plan.checkpoints]
+    dists += [c.bg_service for c in plan.checkpoints if c.background_per_min > 0]
     return all(d.kind != "fixed" for d in dists)
+
+
+class _Background:
+    """The Poisson stream of ordinary vehicles at one checkpoint, drawn lazily exactly as the
+    SimPy process draws it (batches of 256 (gap, service) uniforms from the checkpoint's own
+    generator; arrival times accumulated gap by gap)."""
+
+    def __init__(self, spec: CheckpointSpec, seed: np.random.SeedSequence):
+        self._rng = np.random.default_rng(seed)
+        self._rate = spec.background_per_min
+        self._svc = spec.bg_service
+        self._t = 0.0
+        self._arrivals: list[float] = []
+        self._services: list[float] = []
+        self._i = 0
+
+    def _refill(self) -> None:
+        batch = 1.0 - self._rng.random((256, 2))  # sim.model._uniform
+        gaps = (-np.log(batch[:, 0]) / self._rate).tolist()
+        services = self._svc.from_uniform(batch[:, 1]).tolist()
+        arrivals = []
+        t = self._t
+        for gap in gaps:
+            t = t + gap
+            arrivals.append(t)
+        self._t = t
+        self._arrivals, self._services, self._i = arrivals, services, 0
+
+    def advance(self, lanes: list[float], t: float, fifo: bool) -> None:
+        """Give lanes to the ordinary vehicles that take one before an emergency vehicle
+        arriving at ``t``: with ``fifo`` (no green channel) every one that arrived before
+        ``t``; with priority only those that *start* before ``t`` (a waiting ordinary vehicle
+        is overtaken). Lanes go FIFO to the lane that frees first, as in
+        ``simpy.PriorityResource``."""
+        while True:
+            if self._i == len(self._arrivals):
+                self._refill()
+            a = self._arrivals[self._i]
+            if fifo and a >= t:
+                return
+            free = lanes[0]
+            start = a if a >= free else free
+            if not fifo and start >= t:
+                return
+            heapq.heapreplace(lanes, start + self._services[self._i])
+            self._i += 1
 
 
 def simulate_fast(
@@ -59,7 +107,7 @@ def simulate_fast(
         If the plan is not supported.
     """
     if not supports(plan):
-        raise ValueError(f"plan {plan.name!r} needs the SimPy engine (background or ties)")
+        raise ValueError(f"plan {plan.name!r} needs the SimPy engine (fixed distributions)")
     tr = Trace(plan, log_vehicles)
     horizon = tr.t0 + plan.horizon_min
     tr.alert_end = 0.0 + (tr.t0 + float(plan.alert.from_uniform(draws.alert)))
@@ -167,6 +215,12 @@ def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
     for q in lanes:
         q[:] = [-np.inf] * len(q)
     services = [c.service for c in plan.checkpoints]
+    # Ordinary traffic matters where the fleet shares the lanes (no dedicated green lane).
+    background = [
+        _Background(c, seed) if c.background_per_min > 0 and c.green != "dedicated" else None
+        for c, seed in zip(plan.checkpoints, d.background_seeds, strict=True)
+    ]
+    fifo = [c.green == "none" for c in plan.checkpoints]
     stage_service = plan.staging.service.from_uniform(d.service[:, 0])
     heap: list[tuple[float, int, int, int]] = []  # (arrival time, seq, vehicle, leg index)
     seq = 0
@@ -188,6 +242,8 @@ def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
         if i < len(cps):
             c = cps[i]
             service = float(services[c].from_uniform(d.service[v, 1 + i]))
+            if background[c] is not None:
+                background[c].advance(lanes[c], t, fifo[c])
             free_at = heapq.heappop(lanes[c])
             begin = t if t >= free_at else free_at
             done = begin + service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,10 +136,61 @@ def test_default_scenario_incidents_on_the_road_network():
         assert_same(plan, reps=10)
 
 
+@pytest.mark.parametrize("green", ["none", "priority", "dedicated"])
+@pytest.mark.parametrize("load", [0.3, 0.95])
+def test_checkpoints_with_background_traffic(green, load):
+    """Ordinary traffic shares the lanes (busy: 0.95 of capacity), emergency vehicles in
+    bursts; every green-channel mode, one and two lanes, after the warm-up."""
+    cps = (
+        CheckpointSpec(
+            "a",
+            1,
+            lanes=1,
+            service=Dist.exponential(0.9),
+            green=green,
+            background_per_min=load / 0.7,
+            background_service=Dist.exponential(0.7),
+        ),
+        CheckpointSpec(
+            "b",
+            2,
+            lanes=2,
+            service=Dist.lognormal(1.5, 0.3),
+            green=green,
+            background_per_min=2 * load / 1.2,
+            background_service=Dist.lognormal(1.0, 0.5),
+        ),
+    )
+    plan = continuous(
+        make_plan(
+            40,
+            legs=(10.0, 7.5, 3.0),
+            checkpoints=cps,
+            requested=30,
+            over=33,
+            availability=0.9,
+            dispatchers=6,
+            staging_lanes=3,
+        )
+    )
+    assert plan.has_background
+    assert_same(plan)
+
+
+def test_default_checkpoint_and_toll_scenarios_on_the_road_network():
+    from sim.experiment import prepare
+    from sim.scenario import load_scenario_with_network
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("checkpoints-2022.yaml", "checkpoints-2022-green.yaml", "g65-toll-removal.yaml"):
+        scenario, network = load_scenario_with_network(root / name)
+        from sim.experiment import scenario_network
+
+        for plan in prepare(scenario_network(scenario, network), scenario):
+            assert_same(plan, reps=4)
+
+
 def test_unsupported_plans_are_refused():
-    cp = CheckpointSpec("bg", 1, lanes=1, service=Dist.exponential(1.0), background_per_min=0.5)
-    with_bg = continuous(make_plan(5, legs=(5.0, 5.0), checkpoints=(cp,)))
-    assert not supports(with_bg)
     fixed = make_plan(5)  # fixed distributions: exact ties are SimPy's to order
     assert not supports(fixed)
     with pytest.raises(ValueError, match="SimPy"):
