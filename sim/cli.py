@@ -341,6 +341,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.results import verdict_table
 
     scenario = _load_scenario(args.scenario)
+    if args.out:
+        from sim.outputs import check_out_dir
+
+        check_out_dir(args.out)  # before the work, not after it
     figures = bool(args.out) and not args.no_figures
     reps = scenario.replications if args.reps is None else args.reps
     start = time.perf_counter()
@@ -518,6 +522,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     reps, seed = check_reps_seed(scenario, args.reps, args.seed)
     if args.resume and not args.out:
         raise ValidationError("--resume needs --out (finished sites are cached next to it)")
+    if args.out:
+        from sim.outputs import check_out_dir
+
+        check_out_dir(args.out)  # before the work, not after it
     cache = sweep_cache_dir(args.out) if args.out else None
     if cache is not None and not args.resume and cache.exists():
         shutil.rmtree(cache)  # a fresh sweep: forget an earlier interrupted one

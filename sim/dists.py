@@ -73,6 +73,17 @@ class Dist:
         return cls("lognormal", float(median), sigma=float(sigma))
 
     @property
+    def is_degenerate(self) -> bool:
+        """Whether every draw is the same value (``fixed``, or a spread/sigma/mean of 0)."""
+        if self.kind == "fixed" or self.value == 0:
+            return True
+        if self.kind == "lognormal":
+            return self.sigma == 0
+        if self.kind == "uniform":
+            return self.spread == 0
+        return False
+
+    @property
     def mean(self) -> float:
         """The distribution's mean."""
         if self.kind == "lognormal":

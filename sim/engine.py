@@ -9,8 +9,9 @@ times to 1e-9 on the same draws) for the plans it supports:
   :class:`_Background`: ordinary vehicles are given lanes lazily, only up to the moment the
   next emergency vehicle arrives, because a priority green channel lets it overtake those
   still waiting);
-* continuous distributions for call, mobilisation, trip factor and service times. Fixed
-  (degenerate) distributions create exact ties whose order SimPy settles through its event
+* continuous distributions for call, mobilisation, trip factor and service times.
+  Degenerate ones (``fixed``, or a lognormal sigma, uniform spread or mean of 0) create exact
+  ties whose order SimPy settles through its event
   queue; rather than imitate that, such plans run on SimPy.
 
 Why it is exact: a failed call is replaced while acceptances plus open calls fall short of
@@ -38,7 +39,7 @@ def supports(plan: IncidentPlan) -> bool:
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]
     dists += [c.service for c in plan.checkpoints]
     dists += [c.bg_service for c in plan.checkpoints if c.background_per_min > 0]
-    return all(d.kind != "fixed" for d in dists)
+    return not any(d.is_degenerate for d in dists)
 
 
 class _Background:
@@ -107,15 +108,17 @@ def simulate_fast(
         If the plan is not supported.
     """
     if not supports(plan):
-        raise ValueError(f"plan {plan.name!r} needs the SimPy engine (fixed distributions)")
+        raise ValueError(f"plan {plan.name!r} needs the SimPy engine (degenerate distributions)")
     tr = Trace(plan, log_vehicles)
     horizon = tr.t0 + plan.horizon_min
     tr.alert_end = 0.0 + (tr.t0 + float(plan.alert.from_uniform(draws.alert)))
     accepted = _callout(plan, draws, tr)
     if accepted and not _queues(plan, draws, tr, accepted):
         return simulate(plan, draws, log_vehicles=log_vehicles)
-    if np.nanmax(np.append(tr.t_registered, tr.alert_end)) > horizon or (
-        np.nanmax(np.append(tr.t_accepted, tr.alert_end)) > horizon
+    if (
+        tr.last_call_end > horizon
+        or np.nanmax(np.append(tr.t_registered, tr.alert_end)) > horizon
+        or np.nanmax(np.append(tr.t_accepted, tr.alert_end)) > horizon
     ):
         return simulate(plan, draws, log_vehicles=log_vehicles)
     return tr.result()
@@ -185,6 +188,8 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
             if codes[pos] != 4:
                 heappush(failures, done)
             placed = pos + 1
+        if placed:
+            tr.last_call_end = max(tr.last_call_end, max(done_at[:placed]))
         called = cand[:placed]
         t_called[called] = begin_at[:placed]
         outcome[called] = code[:placed]

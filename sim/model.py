@@ -37,7 +37,16 @@ STAGES: tuple[str, ...] = (
     "checkpoint_wait",
     "staging_wait",
 )
-OUTCOMES: tuple[str, ...] = ("assembled", "declined", "unreachable", "unavailable", "en_route")
+#: What became of a called vehicle. ``in_call``: its call was placed (queued at or taken by a
+#: dispatcher) but had no answer when the run stopped at the horizon.
+OUTCOMES: tuple[str, ...] = (
+    "assembled",
+    "declined",
+    "unreachable",
+    "unavailable",
+    "en_route",
+    "in_call",
+)
 
 _EMERGENCY, _BACKGROUND = 0, 1  # PriorityResource priorities (lower is served first)
 
@@ -373,6 +382,7 @@ class Trace:
         self.travel, self.cp_wait, self.stage_wait = nan.copy(), nan.copy(), nan.copy()
         self.outcome = np.full(n, -1, dtype=np.int8)  # index into OUTCOMES
         self.alert_end = np.nan
+        self.last_call_end = -np.inf  # the heap engine's horizon check
 
     # -- results -----------------------------------------------------------------------------
     def result(self) -> ReplicationResult:
@@ -563,6 +573,7 @@ class _Caller:
 
     def _place(self, pos: int) -> None:
         run = self.run
+        run.outcome[int(self.cp.candidates[pos])] = 5  # in_call until the call is answered
         self.pending += 1
         run.outstanding += 1
         run.env.process(self._call(pos))

@@ -51,7 +51,15 @@ from sim.vehicles import VEHICLE_CLASSES
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]
 
-_COUNTS = ("called", "assembled", "declined", "unreachable", "unavailable", "en_route")
+_COUNTS = (
+    "called",
+    "assembled",
+    "declined",
+    "unreachable",
+    "unavailable",
+    "en_route",
+    "in_call",
+)
 
 #: Columns of ``incidents.csv``.
 INCIDENT_FIELDS: tuple[str, ...] = (
@@ -74,12 +82,44 @@ VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELD
 LIBRARIES: tuple[str, ...] = ("simpy", "osmnx", "networkx", "numpy", "scipy", "matplotlib")
 
 
+#: Marker file in every folder fleetsim writes; only such a folder (or an empty one) may be
+#: replaced by a later run, so ``--out`` never deletes anything else.
+MARKER = ".fleetsim-output"
+
+
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """Validate an output folder before any work is done; return it resolved.
+
+    Raises
+    ------
+    ValidationError
+        If the path is the working folder or one of its parents, exists and is not a folder,
+        or is a non-empty folder that fleetsim did not write (it would be replaced).
+    """
+    out = Path(out_dir).resolve()
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents or not out.name:
+        raise ValidationError(
+            f"--out {str(out_dir)!r}: the working folder or one of its parents; give a new "
+            "folder for the results"
+        )
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {str(out_dir)!r}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ValidationError(
+            f"--out {str(out_dir)!r}: a non-empty folder that fleetsim did not write; it would "
+            "be replaced, so give a new or empty folder (or remove it yourself)"
+        )
+    return out
+
+
 def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> Path:
     """Write ``files`` into ``out_dir`` atomically.
 
     Everything is written into a temporary sibling folder first, which is renamed to
     ``out_dir`` only once every file is complete; on any error or interruption the temporary
-    folder is removed and ``out_dir`` is left as it was (absent, or its previous content).
+    folder is removed and ``out_dir`` is left as it was (absent, or its previous content). A
+    folder is only replaced if it is empty or was written by fleetsim (:func:`check_out_dir`).
 
     Parameters
     ----------
@@ -94,15 +134,17 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
     pathlib.Path
         The output folder.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {str(out)!r}: exists and is not a folder")
+    out = check_out_dir(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+        (tmp / MARKER).write_text(
+            "This folder was written by fleetsim; a later run with the same --out replaces it.\n",
+            encoding="utf-8",
+        )
         for name, content in files.items():
             if Path(name).name != name:
                 raise ValidationError(f"output file name {name!r} must not contain folders")

@@ -151,7 +151,15 @@ def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str
     tally = Counter(r.critical_class for r in reps if r.critical_class is not None)
     order = {c: i for i, c in enumerate(VEHICLE_CLASSES)}
     bottleneck = min(tally, key=lambda c: (-tally[c], order[c])) if tally else None
-    count_keys = ("called", "assembled", "declined", "unreachable", "unavailable", "en_route")
+    count_keys = (
+        "called",
+        "assembled",
+        "declined",
+        "unreachable",
+        "unavailable",
+        "en_route",
+        "in_call",
+    )
     counts = {key: _r(float(np.mean([r.counts[key] for r in reps]))) for key in count_keys}
     p = k / n
     lo, hi = wilson_interval(k, n)

@@ -904,8 +904,10 @@ def _resolve(path: str | os.PathLike[str]) -> _Loaded:
     try:
         spec = ScenarioFile.model_validate(data, context={"network": network})
     except PydanticValidationError as exc:
-        for loc, message in schema_messages(exc):
+        messages = schema_messages(exc)
+        for loc, message in messages:
             out.add(loc, message)
+        _check_other_incidents(data, [loc for loc, _ in messages], path, network, out)
         return _Loaded(network=network, problems=_sorted(out.problems))
     if out.problems:
         return _Loaded(network=network, problems=out.problems)
@@ -913,6 +915,53 @@ def _resolve(path: str | os.PathLike[str]) -> _Loaded:
     spec = spec.model_copy(update={"name": name, "extends": None})
     scenario = _build(spec, name, file, network, out)
     return _Loaded(scenario, network, spec, _sorted(out.problems))
+
+
+class _Reindexed(_Collector):
+    """Collects the problems of a scenario reduced to some incidents under their paths in the
+    original file (``incidents[k]`` of the reduced list is ``incidents[keep[k]]``)."""
+
+    def __init__(self, base: _Collector, keep: list[int]) -> None:
+        super().__init__(base.file, {})
+        self.marks, self.keep = base.marks, keep
+
+    def add(self, path: Sequence[str | int], message: str) -> None:
+        if len(path) >= 2 and path[0] == "incidents" and isinstance(path[1], int):
+            path = ("incidents", self.keep[path[1]], *path[2:])
+        super().add(path, message)
+
+
+def _check_other_incidents(
+    data: dict[str, Any],
+    locs: list[tuple],
+    path: Path,
+    network: RoadNetwork | None,
+    out: _Collector,
+) -> None:
+    """Report the whole-scenario problems of the incidents that passed the schema too.
+
+    When every schema problem lies inside some incidents, the scenario without them is still
+    checked (fleet, closures, demand against the vehicles in scope), so a planner sees every
+    problem of the file at once instead of in two rounds.
+    """
+    incidents = data.get("incidents")
+    if not isinstance(incidents, list) or not locs:
+        return
+    if any(len(loc) < 2 or loc[0] != "incidents" or not isinstance(loc[1], int) for loc in locs):
+        return
+    bad = {loc[1] for loc in locs}
+    keep = [i for i in range(len(incidents)) if i not in bad]
+    if not keep:
+        return
+    reduced = {**data, "incidents": [incidents[i] for i in keep]}
+    try:
+        spec = ScenarioFile.model_validate(reduced, context={"network": network})
+    except PydanticValidationError:
+        return
+    name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")
+    sub = _Reindexed(out, keep)
+    _build(spec.model_copy(update={"name": name, "extends": None}), name, out.file, network, sub)
+    out.problems.extend(sub.problems)
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -102,21 +102,37 @@ def test_incident_results_do_not_depend_on_other_incidents(network, scenario, ba
     assert only == by_name[only["name"]]
 
 
-def test_conservation_in_every_replication(base):
-    for plan, reps in zip(base.plans, base.results, strict=True):
+OUTCOME_KEYS = ("assembled", "declined", "unreachable", "unavailable", "en_route", "in_call")
+
+
+def test_conservation_in_every_replication(network, scenario):
+    """called = assembled + declined + unreachable + unavailable + en route (+ in call), and
+    each count agrees with the vehicles' own event times, which are recorded separately."""
+    logged = run(scenario, network=network, log_vehicles=True)
+    for plan, reps in zip(logged.plans, logged.results, strict=True):
         for r in reps:
             c = r.counts
-            assert c["called"] == (
-                c["assembled"] + c["declined"] + c["unreachable"] + c["unavailable"] + c["en_route"]
-            )
-            for k, cc in r.class_counts.items():
-                assert cc["called"] == sum(
-                    cc[x]
-                    for x in ("assembled", "declined", "unreachable", "unavailable", "en_route")
-                )
-                assert cc["called"] <= next(
-                    p.candidates.size for p in plan.classes if p.vehicle_class == k
-                )
+            assert c["called"] == sum(c[x] for x in OUTCOME_KEYS)
+            rows = r.vehicles
+            assert len(rows) == c["called"]
+            # Outcomes agree with the times: registered <=> assembled; accepted without
+            # registration <=> en route; no acceptance <=> a failed call.
+            registered = [row for row in rows if not math.isnan(row[7])]
+            accepted = [row for row in rows if not math.isnan(row[5])]
+            assert len(registered) == c["assembled"]
+            assert len(accepted) - len(registered) == c["en_route"]
+            assert all(row[3] == "assembled" for row in registered)
+            assert all(math.isnan(row[5]) == (row[3] in ("declined", "unreachable",
+                       "unavailable")) for row in rows)  # fmt: skip
+            for cp in plan.classes:
+                cc = r.class_counts[cp.vehicle_class]
+                assert cc["called"] == sum(cc[x] for x in OUTCOME_KEYS)
+                # The vehicles called are exactly the best-ranked prefix of the candidates.
+                called = sorted(row[0] for row in rows if row[1] == cp.vehicle_class)
+                assert called == sorted(cp.candidates[: cc["called"]].tolist())
+                # At least ceil(d × over_request) accepted, unless candidates ran out.
+                if cc["called"] < cp.candidates.size:
+                    assert cc["assembled"] + cc["en_route"] >= cp.initial_calls
             # Every vehicle that set the completion time went through all stages.
             if math.isfinite(r.completion_min):
                 assert sum(r.breakdown_min.values()) == pytest.approx(r.completion_min)

@@ -218,7 +218,12 @@ def test_over_request_and_recalls_cover_failures():
         c = res.counts
         assert (
             c["called"]
-            == c["assembled"] + c["declined"] + c["unreachable"] + c["unavailable"] + c["en_route"]
+            == c["assembled"]
+            + c["declined"]
+            + c["unreachable"]
+            + c["unavailable"]
+            + c["en_route"]
+            + c["in_call"]
         )
         # The 22 best are called at once and every failure is replaced until 22 accepted (or
         # the 60 candidates run out); the vehicles called are a prefix of the ranking.

@@ -83,9 +83,9 @@ def test_an_interrupted_rewrite_keeps_the_previous_folder(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_outputs(out, {"new.txt": "new", "fig.png": fail})
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".fleetsim-output", "old.txt"]
     write_outputs(out, {"new.txt": "new"})
-    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".fleetsim-output", "new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
@@ -104,7 +104,7 @@ def test_file_names_may_not_contain_folders(tmp_path):
 
 def test_run_files_parse(tmp_path, result, scenario):
     out = write_outputs(tmp_path / "out", run_files(result, vehicle_log=True, figures=False))
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name != ".fleetsim-output") == [
         "incidents.csv",
         "scenario.resolved.yaml",
         "summary.json",
@@ -133,13 +133,7 @@ def test_run_files_parse(tmp_path, result, scenario):
     assert tuple(fields) == VEHICLE_LOG_FIELDS
     assert set(VEHICLE_FIELDS) <= set(fields) and {"incident", "replication"} <= set(fields)
     assert len(vrows) == sum(len(r.vehicles) for reps in result.results for r in reps)
-    assert {r["outcome"] for r in vrows} <= {
-        "assembled",
-        "declined",
-        "unreachable",
-        "unavailable",
-        "en_route",
-    }
+    assert {r["outcome"] for r in vrows} <= {"assembled", "declined", "unreachable", "unavailable"}
     assert all(r["depot_name"].endswith(r["vehicle_class"]) for r in vrows)
 
 
@@ -163,7 +157,7 @@ def test_cli_run_out_has_every_file(tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["run", "ordos-123", "--reps", "3", "--out", str(out), "--vehicle-log"])
     assert code == 0
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if p.name != ".fleetsim-output")
     slugs = ["kangbashi-central", "otog-front-road-point-region", "xuejiawan-hazmat-banner"]
     assert names == sorted(
         [
@@ -185,7 +179,7 @@ def test_cli_run_out_has_every_file(tmp_path, capsys):
 def test_cli_run_no_figures_and_quiet(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--reps", "2", "--out", str(out), "--no-figures", "--json", "-q"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name != ".fleetsim-output") == [
         "incidents.csv",
         "scenario.resolved.yaml",
         "summary.json",
@@ -260,3 +254,25 @@ def test_resolved_scenario_lists_what_each_incident_resolved_to(result, ordos):
     assert [r["deadline_min"] for r in resolved] == [60, 120, 180]
     assert resolved[0]["staging_node"] == int(ordos.node_ids[ordos.locate("kangbashi")])
     assert resolved[1]["requested"]["hazmat"] == resolved[1]["candidates"]["hazmat"] > 0
+
+
+def test_out_never_replaces_a_folder_fleetsim_did_not_write(tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    args = ["run", "ordos-123", "--reps", "2", "--no-figures", "--quiet"]
+    assert main([*args, "--out", str(mine)]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "precious"
+    for bad in (".", "..", str(tmp_path)):
+        assert main([*args, "--out", bad]) == 2
+        assert "working folder" in capsys.readouterr().err
+    # A folder fleetsim wrote, or an empty one, is replaced.
+    assert main([*args, "--out", "res"]) == 0
+    assert (tmp_path / "res" / ".fleetsim-output").is_file()
+    assert main([*args, "--out", "res"]) == 0
+    (tmp_path / "empty").mkdir()
+    assert main([*args, "--out", "empty"]) == 0

@@ -632,3 +632,21 @@ def test_cli_run_accepts_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0
     summary = json.loads(out)
     assert (summary["scenario"], summary["replications"], summary["seed"]) == ("cli-file", 3, 5)
+
+
+def test_schema_and_whole_scenario_problems_are_reported_together(tmp_path):
+    """A bad location in one incident does not hide a demand problem in another."""
+    from sim.scenario import validate_file
+
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "incidents:\n"
+        "  - {name: far away, location: '10.0,10.0', demand: {taxi: 5}}\n"
+        "  - {name: ok, location: xuejiawan, demand: {coach: 2}}\n"
+        "  - {name: too many, location: kangbashi, demand: {taxi: 99999}}\n",
+        encoding="utf-8",
+    )
+    problems = validate_file(path)
+    paths = [p.path for p in problems]
+    assert paths == ["incidents[0].location", "incidents[2].demand.taxi"]
+    assert problems[1].line == 4 and "99999" in problems[1].message

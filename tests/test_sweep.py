@@ -224,6 +224,7 @@ def test_cli_sweep_out_is_complete(tmp_path, capsys):
     code = main(["sweep", "ordos-123", "--reps", "3", "--workers", "1", "--out", str(out)])
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        ".fleetsim-output",
         "scenario.resolved.yaml",
         "sites-map.png",
         "sites.csv",
