@@ -74,7 +74,10 @@ class CheckpointSpec:
         emergency fleet jumps the queue; no pre-emption) or ``dedicated`` (the emergency fleet
         uses ``green_lanes`` lanes of its own).
     green_lanes
-        Lanes reserved for the emergency fleet when ``green == "dedicated"``.
+        Lanes reserved for the emergency fleet when ``green == "dedicated"``. They are *added*
+        to the plaza (a gate opened for the fleet, as green channels were in 2022); ordinary
+        traffic keeps all ``lanes``. To model taking lanes away from ordinary traffic, lower
+        ``lanes`` as well.
     kind
         Free label, e.g. ``checkpoint`` or ``toll``.
     """
