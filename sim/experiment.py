@@ -23,7 +23,6 @@ import numpy as np
 from sim._errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.model import (
-    CheckpointSpec,
     ClassPlan,
     IncidentPlan,
     ReplicationResult,
@@ -174,21 +173,7 @@ def prepare_incident(
         )
     # Keep only checkpoints that lie on some route, renumbered in order of first use.
     order = sorted(used_cps, key=used_cps.__getitem__)
-    specs = tuple(
-        CheckpointSpec(
-            name=c.name,
-            node=int(checkpoint_nodes[i]),
-            lanes=c.lanes,
-            service=c.service,
-            background_per_min=c.background_per_min,
-            background_service=c.background_service,
-            green=c.green,
-            green_lanes=c.green_lanes,
-            kind=c.kind,
-        )
-        for i in order
-        for c in (scenario.checkpoints[i],)
-    )
+    specs = tuple(scenario.checkpoints[i].spec(int(checkpoint_nodes[i])) for i in order)
     return IncidentPlan(
         name=incident.name,
         node=node,

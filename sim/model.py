@@ -48,6 +48,9 @@ OUTCOMES: tuple[str, ...] = (
     "in_call",
 )
 
+#: The per-replication counts of an incident (``called`` = every outcome summed).
+COUNT_KEYS: tuple[str, ...] = ("called", *OUTCOMES)
+
 _EMERGENCY, _BACKGROUND = 0, 1  # PriorityResource priorities (lower is served first)
 
 

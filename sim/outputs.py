@@ -45,21 +45,13 @@ from typing import Any
 import numpy as np
 
 from sim._errors import ValidationError
-from sim.model import STAGES, VEHICLE_FIELDS
+from sim.model import COUNT_KEYS, STAGES, VEHICLE_FIELDS
 from sim.vehicles import VEHICLE_CLASSES
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]
 
-_COUNTS = (
-    "called",
-    "assembled",
-    "declined",
-    "unreachable",
-    "unavailable",
-    "en_route",
-    "in_call",
-)
+_COUNTS = COUNT_KEYS
 
 #: Columns of ``incidents.csv``.
 INCIDENT_FIELDS: tuple[str, ...] = (

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from sim.model import STAGES, IncidentPlan, ReplicationResult
+from sim.model import COUNT_KEYS, STAGES, IncidentPlan, ReplicationResult
 from sim.vehicles import VEHICLE_CLASSES
 
 #: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.
@@ -151,15 +151,7 @@ def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str
     tally = Counter(r.critical_class for r in reps if r.critical_class is not None)
     order = {c: i for i, c in enumerate(VEHICLE_CLASSES)}
     bottleneck = min(tally, key=lambda c: (-tally[c], order[c])) if tally else None
-    count_keys = (
-        "called",
-        "assembled",
-        "declined",
-        "unreachable",
-        "unavailable",
-        "en_route",
-        "in_call",
-    )
+    count_keys = COUNT_KEYS
     counts = {key: _r(float(np.mean([r.counts[key] for r in reps]))) for key in count_keys}
     p = k / n
     lo, hi = wilson_interval(k, n)

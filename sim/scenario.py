@@ -77,7 +77,7 @@ from sim.fleet import (
     default_fleet,
     spread_total,
 )
-from sim.model import StagingSpec
+from sim.model import CheckpointSpec, StagingSpec
 from sim.network import Closure, RoadNetwork
 from sim.targets import SCOPES, RuleSet, depots_in_scope
 from sim.vehicles import VEHICLE_CLASSES, check_vehicle_class
@@ -179,6 +179,20 @@ class CheckpointSite:
     green_lanes: int = 1
     kind: str = "checkpoint"
     node_id: int | None = None
+
+    def spec(self, node: int) -> CheckpointSpec:
+        """The model's checkpoint at node index ``node``."""
+        return CheckpointSpec(
+            name=self.name,
+            node=node,
+            lanes=self.lanes,
+            service=self.service,
+            background_per_min=self.background_per_min,
+            background_service=self.background_service,
+            green=self.green,
+            green_lanes=self.green_lanes,
+            kind=self.kind,
+        )
 
 
 @dataclass(frozen=True)
