@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -60,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `fleetsim network table | head`: the reader left
+        # The recipe of the Python docs (signal.SIGPIPE notes): no traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -246,11 +251,7 @@ def _cmd_network_table(args: argparse.Namespace) -> int:
     from sim._errors import NetworkError
 
     network = _load(args)
-    seats = [
-        network.index_of(node)
-        for node, data in network.graph.nodes(data=True)
-        if data.get("kind") == "seat"
-    ]
+    seats = network.seats.tolist()
     if not seats:
         raise NetworkError(
             f"network {network.source!r} has no seat nodes (fleetsim:kind=seat) to tabulate"

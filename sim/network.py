@@ -310,6 +310,7 @@ class _Base:
     index: dict[int, int]
     places: dict[str, int]
     aliases: dict[str, int]  # normalised alias -> node index
+    seats: np.ndarray  # node indices of the banner/district seats (fleetsim:kind=seat)
     edge_u: np.ndarray
     edge_v: np.ndarray
     edge_length: np.ndarray
@@ -489,6 +490,12 @@ class RoadNetwork:
     @property
     def places(self) -> dict[str, int]:
         return dict(self._base.places)
+
+    @property
+    def seats(self) -> np.ndarray:
+        """Node indices of the banner/district seats (nodes tagged ``fleetsim:kind=seat``;
+        none on a network without that tag)."""
+        return self._base.seats
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -859,8 +866,8 @@ class RoadNetwork:
         zones, counts = np.unique(base.zone, return_counts=True)
         seats = [
             data["name"] or data["place"] or str(node)
-            for node, data in base.graph.nodes(data=True)
-            if data.get("kind") == "seat"
+            for node in base.node_ids[base.seats].tolist()
+            for data in (base.graph.nodes[node],)
         ]
         return {
             "source": base.source,
@@ -1242,6 +1249,10 @@ def _make_base(graph: nx.MultiDiGraph, source: str, *, non_road_edges: int) -> _
         index=index,
         places=places,
         aliases=aliases,
+        seats=np.asarray(
+            [i for i, n in enumerate(nodes) if graph.nodes[n].get("kind") == "seat"],
+            dtype=np.int64,
+        ),
         edge_u=edge_u,
         edge_v=edge_v,
         edge_length=edge_length,

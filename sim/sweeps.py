@@ -209,8 +209,7 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
     spec = sites.strip().lower()
     inside = network.zone != "outside"
     if spec == "seats":
-        kinds = [network.graph.nodes[int(n)].get("kind") for n in network.node_ids]
-        idx = [i for i, k in enumerate(kinds) if k == "seat" and inside[i]]
+        idx = [i for i in network.seats.tolist() if inside[i]]
         if not idx:
             raise ValidationError(
                 f"--sites seats: network {network.source!r} has no seat nodes "

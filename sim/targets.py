@@ -135,9 +135,8 @@ class RuleSet:
 
 
 def banner_seats(network: RoadNetwork) -> np.ndarray:
-    """Node indices of the banner/district seats (nodes of kind ``seat``)."""
-    kinds = [network.graph.nodes[int(n)].get("kind") for n in network.node_ids]
-    return np.flatnonzero(np.array([k == "seat" for k in kinds], dtype=bool))
+    """Node indices of the banner/district seats (:attr:`RoadNetwork.seats`)."""
+    return network.seats
 
 
 def depots_in_scope(
