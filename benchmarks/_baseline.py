@@ -27,8 +27,8 @@ import networkx as nx
 import numpy as np
 import simpy
 
-from sim.model import draw
 from sim.network import RoadNetwork
+from sim.plan import draw
 from sim.scenario import Scenario
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from sim._errors import FleetsimError, NetworkError, ScenarioError, ValidationError
+from sim.errors import FleetsimError, NetworkError, ScenarioError, ValidationError
 
 __version__ = "0.1.0"
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim._errors import ValidationError
 from sim.comparison import Comparison
+from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.network import RoadNetwork
 from sim.scenario import Scenario, load_scenario
@@ -113,7 +113,7 @@ def run(
     ------
     ValidationError
         For a bad scenario argument, replication count, seed or worker count
-        (:class:`~sim._errors.ScenarioError` for a scenario file with problems).
+        (:class:`~sim.errors.ScenarioError` for a scenario file with problems).
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """The ``fleetsim`` command line.
 
 One argparse subcommand per task, each handled by one small ``_cmd_*`` function that returns
-the exit code. Errors fleetsim raises on purpose (:class:`~sim._errors.FleetsimError`) print
+the exit code. Errors fleetsim raises on purpose (:class:`~sim.errors.FleetsimError`) print
 ``fleetsim: error: <message>`` to stderr and exit with status 2, like argparse's own usage
 errors; nothing prints a traceback for bad input.
 
@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim import __version__
-from sim._errors import FleetsimError
+from sim.errors import FleetsimError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -248,7 +248,7 @@ def _cmd_network_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_network_table(args: argparse.Namespace) -> int:
-    from sim._errors import NetworkError
+    from sim.errors import NetworkError
 
     network = _load(args)
     seats = network.seats.tolist()
@@ -396,8 +396,8 @@ def _load_scenario(arg: str) -> Any:
     """
     import os
 
-    from sim._errors import ValidationError
     from sim.builtin import BUILTIN_SCENARIOS
+    from sim.errors import ValidationError
     from sim.scenario import load_scenario
 
     if arg in BUILTIN_SCENARIOS:
@@ -420,7 +420,7 @@ def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
 
 def _progress(total: int, label: str, quiet: bool) -> Any:
     """The progress bar on stderr (silent with ``--quiet`` or for short runs)."""
-    from sim._progress import ProgressBar
+    from sim.progress import ProgressBar
 
     return ProgressBar(total, label, enabled=not quiet)
 
@@ -514,7 +514,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     import shutil
     import time
 
-    from sim._errors import ValidationError
+    from sim.errors import ValidationError
     from sim.experiment import check_reps_seed, default_workers, scenario_network
     from sim.sweeps import candidate_sites, sweep, sweep_cache_dir, sweep_table
 
@@ -609,7 +609,7 @@ def _add_file_commands(commands: Any) -> None:
 def _cmd_validate(args: argparse.Namespace) -> int:
     import os
 
-    from sim._errors import ScenarioError
+    from sim.errors import ScenarioError
     from sim.scenario import load_scenario
 
     if not os.path.isfile(args.file):
@@ -697,7 +697,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from sim._errors import ValidationError
+    from sim.errors import ValidationError
     from sim.experiment import default_workers
     from sim.regression import check, format_report
 

@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import ndtri
 
-from sim._errors import ValidationError
+from sim.errors import ValidationError
 
 Kind = Literal["fixed", "exponential", "lognormal", "uniform"]
 _KINDS: tuple[str, ...] = ("fixed", "exponential", "lognormal", "uniform")

@@ -30,7 +30,9 @@ import heapq
 
 import numpy as np
 
-from sim.model import CheckpointSpec, Draws, IncidentPlan, ReplicationResult, Trace, simulate
+from sim.model import simulate
+from sim.plan import CheckpointSpec, Draws, IncidentPlan, Outcome, background_batch
+from sim.records import ReplicationResult, Trace
 
 
 def supports(plan: IncidentPlan) -> bool:
@@ -57,9 +59,7 @@ class _Background:
         self._i = 0
 
     def _refill(self) -> None:
-        batch = 1.0 - self._rng.random((256, 2))  # sim.model._uniform
-        gaps = (-np.log(batch[:, 0]) / self._rate).tolist()
-        services = self._svc.from_uniform(batch[:, 1]).tolist()
+        gaps, services = background_batch(self._rng, self._rate, self._svc)
         arrivals = []
         t = self._t
         for gap in gaps:
@@ -113,8 +113,8 @@ def simulate_fast(
     horizon = tr.t0 + plan.horizon_min
     tr.alert_end = 0.0 + (tr.t0 + float(plan.alert.from_uniform(draws.alert)))
     accepted = _callout(plan, draws, tr)
-    if accepted and not _queues(plan, draws, tr, accepted):
-        return simulate(plan, draws, log_vehicles=log_vehicles)
+    if accepted:
+        _queues(plan, draws, tr, accepted)
     if (
         tr.last_call_end > horizon
         or np.nanmax(np.append(tr.t_registered, tr.alert_end)) > horizon
@@ -142,6 +142,7 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
     vop = plan.vehicle_operator
     lanes = [[-inf] * c for c in plan.operator_dispatchers]  # free-at times per operator
     alert_end = tr.alert_end
+    en_route = int(Outcome.EN_ROUTE)
     acc_t: list[float] = []
     acc_v: list[int] = []
     acc_mob: list[float] = []
@@ -153,11 +154,13 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
         unavailable = d.avail[cand] > cp.availability
         unreachable = ~unavailable & (d.reach[cand] > cp.reach)
         declined = ~unavailable & ~unreachable & (d.accept[cand] > cp.accept)
-        code = np.full(n, 4, dtype=np.int8)
-        code[declined], code[unreachable], code[unavailable] = 1, 2, 3
+        code = np.full(n, Outcome.EN_ROUTE, dtype=np.int8)
+        code[declined] = Outcome.DECLINED
+        code[unreachable] = Outcome.UNREACHABLE
+        code[unavailable] = Outcome.UNAVAILABLE
         # Calls are placed in rank order; only a prefix is ever placed. Computing the draws
         # of the longest possible prefix (target + failures before it) keeps the work small.
-        ok = code == 4
+        ok = code == en_route
         need = cp.initial_calls
         if need <= 0:
             continue
@@ -185,7 +188,7 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
             heapreplace(lane, done)
             begin_at[pos] = begin
             done_at[pos] = done
-            if codes[pos] != 4:
+            if codes[pos] != en_route:
                 heappush(failures, done)
             placed = pos + 1
         if placed:
@@ -204,10 +207,11 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
     return [(acc_t[i], acc_v[i], acc_mob[i]) for i in order]
 
 
-def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
+def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> None:
     """Mobilisation, travel, checkpoint and staging queues, in event-time order."""
     if not plan.checkpoints:
-        return _staging_only(plan, d, tr, accepted)
+        _staging_only(plan, d, tr, accepted)
+        return
     trip = (plan.trip_factor.from_uniform(d.trip) / plan.speed_factor).tolist()
     vdepot = plan.vehicle_depot
     legs = [x.tolist() for x in plan.depot_legs_min]
@@ -267,11 +271,10 @@ def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
         tr.t_registered[v] = done
         tr.travel[v] = travel_acc[v]
         tr.cp_wait[v] = wait_acc[v]
-        tr.outcome[v] = 0
-    return True
+        tr.outcome[v] = Outcome.ASSEMBLED
 
 
-def _staging_only(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bool:
+def _staging_only(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> None:
     """Without checkpoints a vehicle's only queue is staging: arrivals are computed at once
     (the same floating-point operations as the SimPy processes) and served in arrival order
     (ties in acceptance order, as the heap would) by the lane that frees first."""
@@ -301,5 +304,4 @@ def _staging_only(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> bo
     tr.cp_wait[v] = 0.0
     tr.stage_wait[v] = registered - arrive
     tr.t_registered[v] = registered
-    tr.outcome[v] = 0
-    return True
+    tr.outcome[v] = Outcome.ASSEMBLED

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,19 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from sim._errors import NetworkError, ValidationError
+from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
-from sim.model import (
-    ClassPlan,
-    IncidentPlan,
-    ReplicationResult,
-    draw,
-    simulate,
-)
+from sim.model import simulate
 from sim.network import RoadNetwork
+from sim.plan import ClassPlan, IncidentPlan, draw, name_key
+from sim.records import ReplicationResult
 from sim.scenario import CheckpointSite, Incident, Scenario
 from sim.targets import depots_in_scope
-from sim.vehicles import VEHICLE_CLASSES
 
 # ---------------------------------------------------------------------------------------------
 # Preparing incidents (per-incident work, done once)
@@ -112,9 +106,6 @@ def prepare_incident(
     ops = fleet.operator_index()
     depot_operator = np.array([ops[d.operator] for d in fleet.depots], dtype=np.int64)
     vehicle_operator = depot_operator[vehicle_depot]
-    class_index = {k: i for i, k in enumerate(VEHICLE_CLASSES)}
-    depot_class_index = np.array([class_index[d.vehicle_class] for d in fleet.depots], np.int64)
-    vehicle_class = depot_class_index[vehicle_depot]
     period = scenario.period
     classes: list[ClassPlan] = []
     for k, d in incident.demand.items():
@@ -183,7 +174,6 @@ def prepare_incident(
         classes=tuple(classes),
         vehicle_depot=vehicle_depot,
         vehicle_operator=vehicle_operator,
-        vehicle_class=vehicle_class,
         operator_dispatchers=tuple(o.dispatchers for o in fleet.operators),
         depot_legs_min=tuple(legs),
         depot_checkpoints=tuple(cps),
@@ -221,7 +211,7 @@ def prepare(network: RoadNetwork, scenario: Scenario) -> list[IncidentPlan]:
 
 def incident_key(name: str) -> int:
     """Stable 32-bit key of an incident name (keys its random streams)."""
-    return zlib.crc32(name.encode("utf-8"))
+    return name_key(name)
 
 
 def replication_seed(seed: int, name: str, rep: int) -> np.random.SeedSequence:

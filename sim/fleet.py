@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from sim._errors import ValidationError
 from sim.dists import Dist
+from sim.errors import ValidationError
 from sim.vehicles import DEFAULT_SPEED_PROFILES, VEHICLE_CLASSES, SpeedProfile, check_vehicle_class
 
 Period = Literal["day", "night"]

@@ -62,7 +62,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from sim._errors import NetworkError, ValidationError
+from sim.errors import NetworkError, ValidationError
 from sim.vehicles import (
     DEFAULT_SPEED_PROFILES,
     EXPRESSWAY_HIGHWAYS,

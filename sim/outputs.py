@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from sim._errors import ValidationError
-from sim.model import COUNT_KEYS, STAGES, VEHICLE_FIELDS
+from sim.errors import ValidationError
+from sim.records import COUNT_KEYS, STAGES, VEHICLE_FIELDS
 from sim.vehicles import VEHICLE_CLASSES
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.

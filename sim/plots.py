@@ -24,9 +24,10 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim._errors import ValidationError
-from sim.model import STAGES, VEHICLE_FIELDS, IncidentPlan, ReplicationResult
+from sim.errors import ValidationError
 from sim.network import RoadNetwork
+from sim.plan import IncidentPlan
+from sim.records import STAGES, VEHICLE_FIELDS, ReplicationResult
 from sim.scenario import Scenario
 from sim.vehicles import VEHICLE_CLASSES
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sim._errors import ValidationError
+from sim.errors import ValidationError
 from sim.results import quantile
 
 #: Tolerances per metric kind: P(holds) may drop by ``p_met`` (absolute); a completion time

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from sim.model import COUNT_KEYS, STAGES, IncidentPlan, ReplicationResult
+from sim.plan import IncidentPlan
+from sim.records import COUNT_KEYS, STAGES, ReplicationResult
 from sim.vehicles import VEHICLE_CLASSES
 
 #: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.

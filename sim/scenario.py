@@ -33,7 +33,7 @@ matches:
    checkpoints and toll stations are placed on the network; every incident's demand must be
    coverable by the vehicles in scope that can reach its staging point (after closures).
 
-Problems are raised together as one :class:`sim._errors.ScenarioError`.
+Problems are raised together as one :class:`sim.errors.ScenarioError`.
 """
 
 from __future__ import annotations
@@ -49,9 +49,22 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ValidationError as PydanticValidationError
 
-from sim import _yaml
-from sim._errors import NetworkError, ScenarioError, ValidationError
-from sim._scenario_file import (
+from sim import yamlio
+from sim.dists import Dist
+from sim.errors import NetworkError, ScenarioError, ValidationError
+from sim.fleet import (
+    DEFAULT_CLASS_PARAMS,
+    ClassParams,
+    Depot,
+    Fleet,
+    Operator,
+    Period,
+    default_fleet,
+    spread_total,
+)
+from sim.network import Closure, RoadNetwork
+from sim.plan import CheckpointSpec, StagingSpec
+from sim.schema import (
     DEFAULT_ALERT,
     DEFAULT_CHECKPOINT_SERVICE,
     DEFAULT_TRIP_MEDIAN,
@@ -66,19 +79,6 @@ from sim._scenario_file import (
     scenario_json_schema,
     schema_messages,
 )
-from sim.dists import Dist
-from sim.fleet import (
-    DEFAULT_CLASS_PARAMS,
-    ClassParams,
-    Depot,
-    Fleet,
-    Operator,
-    Period,
-    default_fleet,
-    spread_total,
-)
-from sim.model import CheckpointSpec, StagingSpec
-from sim.network import Closure, RoadNetwork
 from sim.targets import SCOPES, RuleSet, depots_in_scope
 from sim.vehicles import VEHICLE_CLASSES, check_vehicle_class
 
@@ -319,7 +319,7 @@ def format_path(path: Sequence[str | int]) -> str:
 class _Collector:
     """Collects problems with key paths; finds each path's file and line from the marks."""
 
-    def __init__(self, file: str, marks: Mapping[tuple, _yaml.Mark]) -> None:
+    def __init__(self, file: str, marks: Mapping[tuple, yamlio.Mark]) -> None:
         self.file = file
         self.marks = {tuple(str(p) for p in k): v for k, v in marks.items()}
         self.problems: list[Problem] = []
@@ -907,8 +907,8 @@ class _Loaded:
 
 def _resolve(path: str | os.PathLike[str]) -> _Loaded:
     path = Path(path)
-    file = _yaml.display(path)
-    data, marks, raw = _yaml.load_tree(path)
+    file = yamlio.display(path)
+    data, marks, raw = yamlio.load_tree(path)
     out = _Collector(file, marks)
     for r in raw:
         out.problems.append(Problem(r.file, format_path(r.path), r.message, r.line, r.column))

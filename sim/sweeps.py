@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from sim._errors import FleetsimError, ValidationError
+from sim.errors import FleetsimError, ValidationError
 from sim.experiment import (
     _checkpoint_node,
     check_reps_seed,

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from sim._errors import ValidationError
+from sim.errors import ValidationError
 from sim.network import RoadNetwork
 
 Tier = Literal["central", "banner", "region"]

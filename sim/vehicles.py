@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim._errors import ValidationError
+from sim.errors import ValidationError
 
 #: The vehicle classes, in the order used for arrays and tables.
 VEHICLE_CLASSES: tuple[str, ...] = ("taxi", "coach", "bus", "freight", "hazmat")

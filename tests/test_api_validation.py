@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from sim._errors import ValidationError
 from sim.dists import Dist
+from sim.errors import ValidationError
 from sim.fleet import DEFAULT_CLASS_PARAMS, Depot, Fleet, Operator, default_fleet
-from sim.model import CheckpointSpec, StagingSpec
+from sim.plan import CheckpointSpec, StagingSpec
 from sim.scenario import Incident, Scenario
 from sim.targets import RuleSet
 

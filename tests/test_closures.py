@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim._errors import NetworkError, ValidationError
+from sim.errors import NetworkError, ValidationError
 from sim.network import Closure, RoadNetwork
 from sim.vehicles import SpeedProfile
 

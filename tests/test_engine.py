@@ -11,7 +11,8 @@ import pytest
 
 from sim.dists import Dist
 from sim.engine import simulate_fast, supports
-from sim.model import CheckpointSpec, draw, simulate
+from sim.model import simulate
+from sim.plan import CheckpointSpec, draw
 
 from .test_model import make_plan
 
@@ -215,7 +216,7 @@ def _random_plan(rng: np.random.Generator, degenerate: bool = False):
     """1-3 classes over 1-5 depots (one operator of 1-3 dispatchers each), 0-3 checkpoints on
     random subsets of routes (every green mode, with or without background traffic), depots at
     the staging node, candidates that run out, over-request, `all`, success fraction 0.8."""
-    from sim.model import ClassPlan, IncidentPlan, StagingSpec
+    from sim.plan import ClassPlan, IncidentPlan, StagingSpec
 
     n_cls, n_dep, n_cp = (int(rng.integers(1, 4)), int(rng.integers(1, 6)),
                           int(rng.integers(0, 4)))  # fmt: skip
@@ -264,7 +265,6 @@ def _random_plan(rng: np.random.Generator, degenerate: bool = False):
         tuple(classes),
         vdep,
         vdep.copy(),
-        np.zeros(vdep.size, np.int64),
         dispatchers,
         tuple(legs),
         tuple(stops),

@@ -14,9 +14,9 @@ import time
 import pytest
 from distributed import LocalCluster
 
-from sim._errors import ValidationError
 from sim.builtin import ordos_123
 from sim.cli import main
+from sim.errors import ValidationError
 from sim.experiment import (
     DaskExecutor,
     ProcessExecutor,

@@ -117,18 +117,20 @@ def test_conservation_in_every_replication(network, scenario):
             assert len(rows) == c["called"]
             # Outcomes agree with the times: registered <=> assembled; accepted without
             # registration <=> en route; no acceptance <=> a failed call.
-            registered = [row for row in rows if not math.isnan(row[7])]
-            accepted = [row for row in rows if not math.isnan(row[5])]
+            registered = [row for row in rows if not math.isnan(row.registered_min)]
+            accepted = [row for row in rows if not math.isnan(row.accepted_min)]
             assert len(registered) == c["assembled"]
             assert len(accepted) - len(registered) == c["en_route"]
-            assert all(row[3] == "assembled" for row in registered)
-            assert all(math.isnan(row[5]) == (row[3] in ("declined", "unreachable",
+            assert all(row.outcome == "assembled" for row in registered)
+            assert all(math.isnan(row.accepted_min) == (row.outcome in ("declined", "unreachable",
                        "unavailable")) for row in rows)  # fmt: skip
             for cp in plan.classes:
                 cc = r.class_counts[cp.vehicle_class]
                 assert cc["called"] == sum(cc[x] for x in OUTCOME_KEYS)
                 # The vehicles called are exactly the best-ranked prefix of the candidates.
-                called = sorted(row[0] for row in rows if row[1] == cp.vehicle_class)
+                called = sorted(
+                    row.vehicle for row in rows if row.vehicle_class == cp.vehicle_class
+                )
                 assert called == sorted(cp.candidates[: cc["called"]].tolist())
                 # At least ceil(d × over_request) accepted, unless candidates ran out.
                 if cc["called"] < cp.candidates.size:
@@ -155,7 +157,7 @@ def test_one_vehicle_on_a_known_road_path(network):
     """Oracle: alert + call + mobilisation + travel (the class's fastest path) + registration."""
     from sim.dists import Dist
     from sim.fleet import Depot, Fleet, Operator
-    from sim.model import StagingSpec
+    from sim.plan import StagingSpec
     from sim.scenario import Incident, Scenario
 
     params = {

@@ -9,15 +9,8 @@ import pytest
 import simpy
 
 from sim.dists import Dist
-from sim.model import (
-    Checkpoint,
-    CheckpointSpec,
-    ClassPlan,
-    IncidentPlan,
-    StagingSpec,
-    draw,
-    simulate,
-)
+from sim.model import Checkpoint, simulate
+from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan, StagingSpec, draw
 
 
 def make_plan(
@@ -62,7 +55,6 @@ def make_plan(
         classes=(cp,),
         vehicle_depot=np.zeros(n, dtype=np.int64),
         vehicle_operator=np.zeros(n, dtype=np.int64),
-        vehicle_class=np.ones(n, dtype=np.int64),
         operator_dispatchers=(dispatchers,),
         depot_legs_min=(np.array(legs),),
         depot_checkpoints=(np.arange(len(legs) - 1, dtype=np.int64),),
@@ -143,7 +135,7 @@ def test_n_vehicles_at_a_one_lane_checkpoint_leave_over_n_times_s(n, s):
     cp = CheckpointSpec("one-lane", node=1, lanes=1, service=Dist.fixed(s))
     plan = make_plan(n, legs=(20.0, 10.0), checkpoints=(cp,), dispatchers=n, staging_lanes=n)
     res = simulate(plan, draw(plan, seed()), log_vehicles=True)
-    waits = sorted(row[11] for row in res.vehicles)
+    waits = sorted(row.checkpoint_wait for row in res.vehicles)
     # All arrive together at t = alert + call + mob + 20; the k-th leaves k*s later.
     assert waits == pytest.approx([s * (k + 1) for k in range(n)], abs=1e-12)
     assert res.completion_min == pytest.approx(5 + 2 + 10 + 20 + n * s + 10 + 1, abs=1e-9)
@@ -230,7 +222,7 @@ def test_over_request_and_recalls_cover_failures():
         assert c["assembled"] == 22 or c["called"] == 60
         assert math.isfinite(res.completion_min)
         called = sorted(
-            row[0] for row in simulate(plan, draw(plan, seed(r)), log_vehicles=True).vehicles
+            row.vehicle for row in simulate(plan, draw(plan, seed(r)), log_vehicles=True).vehicles
         )
         assert called == list(range(len(called)))
         assert len(called) >= 22

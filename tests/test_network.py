@@ -18,7 +18,7 @@ import numpy as np
 import osmnx as ox
 import pytest
 
-from sim._errors import FleetsimError, NetworkError, ValidationError
+from sim.errors import FleetsimError, NetworkError, ValidationError
 from sim.network import (
     DEFAULT_SPEED_KPH,
     FALLBACK_SPEED_KPH,

@@ -13,7 +13,6 @@ import yaml
 from sim.builtin import ordos_123
 from sim.cli import main
 from sim.experiment import run
-from sim.model import VEHICLE_FIELDS
 from sim.outputs import (
     INCIDENT_FIELDS,
     LIBRARIES,
@@ -22,6 +21,7 @@ from sim.outputs import (
     sweep_files,
     write_outputs,
 )
+from sim.records import VEHICLE_FIELDS
 from sim.sweeps import sweep
 
 REPS = 6
@@ -90,7 +90,7 @@ def test_an_interrupted_rewrite_keeps_the_previous_folder(tmp_path):
 
 
 def test_file_names_may_not_contain_folders(tmp_path):
-    from sim._errors import ValidationError
+    from sim.errors import ValidationError
 
     with pytest.raises(ValidationError):
         write_outputs(tmp_path / "out", {"../evil.txt": "x"})

@@ -9,8 +9,8 @@ from matplotlib import _pylab_helpers
 from matplotlib.image import imread
 
 from sim import plots
-from sim._errors import ValidationError
 from sim.builtin import ordos_123
+from sim.errors import ValidationError
 from sim.experiment import run
 from sim.sweeps import sweep
 

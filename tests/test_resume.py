@@ -13,9 +13,9 @@ import json
 import pytest
 
 import sim.experiment
-from sim._progress import ProgressBar
 from sim.builtin import ordos_123
 from sim.cli import main
+from sim.progress import ProgressBar
 from sim.sweeps import sweep, sweep_cache_dir
 
 ARGS = ["sweep", "ordos-123", "--reps", "4", "--workers", "1", "-q", "--no-figures"]

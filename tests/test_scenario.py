@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sim._errors import ScenarioError, ValidationError
 from sim.cli import main
 from sim.dists import Dist
+from sim.errors import ScenarioError, ValidationError
 from sim.fleet import default_fleet
 from sim.network import Closure
 from sim.scenario import (

@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from sim._errors import ValidationError
 from sim.builtin import ordos_123
 from sim.cli import main
+from sim.errors import ValidationError
 from sim.sweeps import SITE_FIELDS, Site, candidate_sites, sweep, sweep_table
 
 REPS = 12
@@ -184,7 +184,7 @@ def test_cli_sweep_bad_sites_exit_2(capsys, tmp_path):
 
 
 def test_cli_sweep_interrupted_leaves_no_output(monkeypatch, tmp_path, capsys):
-    from sim._progress import ProgressBar
+    from sim.progress import ProgressBar
 
     calls = []
     original = ProgressBar.update
@@ -238,7 +238,7 @@ def test_cli_sweep_out_is_complete(tmp_path, capsys):
 def test_progress_bar_modes():
     import io
 
-    from sim._progress import ProgressBar
+    from sim.progress import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

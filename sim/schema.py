@@ -34,8 +34,8 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-from sim._errors import NetworkError, ValidationError
 from sim.dists import Dist
+from sim.errors import NetworkError, ValidationError
 from sim.network import RoadNetwork
 from sim.vehicles import VEHICLE_CLASSES
 
