@@ -32,8 +32,8 @@ from benchmarks._common import (
     write_results,
 )
 from benchmarks._synthetic import road_graph, scaled_fleet
-from sim.experiment import scenario_network
 from sim.network import RoadNetwork
+from sim.planning import scenario_network
 from sim.scenario import Incident
 from sim.sweeps import candidate_sites, sweep
 from sim.vehicles import VEHICLE_CLASSES

@@ -50,17 +50,11 @@ from benchmarks._common import (
     write_results,
 )
 from sim.builtin import ordos_123
-from sim.experiment import (
-    prepare,
-    prepare_incident,
-    replication_seed,
-    resolve_depots,
-    run_replications,
-    scenario_network,
-)
+from sim.experiment import replication_seed, run_replications
 from sim.network import load_network
+from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
 from sim.scenario import Incident
-from sim.sweeps import Site, _site_location, candidate_sites, sweep
+from sim.sweeps import Site, site_location, candidate_sites, sweep
 from sim.vehicles import VEHICLE_CLASSES
 
 REFERENCE_REPS = 100
@@ -279,7 +273,7 @@ def bench_baseline(runs: int, n_sites: int, reps: int) -> dict[str, Any]:
 
     def plan_of(site: Site) -> Any:
         inc = Incident(
-            site.name, _site_location(network, site.node), template.demand, scope=template.scope
+            site.name, site_location(network, site.node), template.demand, scope=template.scope
         )
         return prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=[])
 

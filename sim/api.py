@@ -36,7 +36,7 @@ from typing import Any
 from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
-from sim.network import RoadNetwork
+from sim.network import RoadNetwork, cached_network
 from sim.scenario import Scenario, load_scenario
 from sim.sweeps import Site
 
@@ -68,9 +68,7 @@ def _scenario(scenario: ScenarioLike) -> Scenario:
 
 def _base_network(scenario: Scenario) -> RoadNetwork:
     """The scenario's network without closures, loaded once per process."""
-    from sim.scenario import _network
-
-    return _network(scenario.network)
+    return cached_network(scenario.network)
 
 
 def run(
@@ -123,7 +121,6 @@ def run(
     ['central', 'banner', 'region']
     """
     from sim.experiment import run as run_scenario
-    from sim.experiment import scenario_network
 
     sc = _scenario(scenario)
     base = _base_network(sc)
@@ -138,10 +135,7 @@ def run(
     if out is not None:
         from sim.outputs import run_files, write_outputs
 
-        net = scenario_network(sc, base)
-        write_outputs(
-            out, run_files(result, network=net, vehicle_log=log_vehicles, figures=figures)
-        )
+        write_outputs(out, run_files(result, vehicle_log=log_vehicles, figures=figures))
     return result
 
 
@@ -212,7 +206,7 @@ def sweep(
 
 def _sites_frame(df: Any) -> Any:
     """Typed sweep rows; a GeoDataFrame of WGS84 points when geopandas is installed."""
-    from sim.outputs import typed_frame
+    from sim.tables import typed_frame
 
     df = typed_frame(df)
     try:
@@ -313,7 +307,7 @@ class Results:
 def _read_csv(path: Path) -> Any:
     import pandas as pd
 
-    from sim.outputs import typed_frame
+    from sim.tables import typed_frame
 
     # Only empty cells are missing (a site may be called "NA"); "inf" is never met.
     return typed_frame(pd.read_csv(path, keep_default_na=False, na_values=[""]))

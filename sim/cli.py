@@ -190,7 +190,7 @@ def _scheduler(args: argparse.Namespace) -> str | None:
     """The Dask scheduler address: ``--scheduler``, else ``$DASK_SCHEDULER_ADDRESS``."""
     import os
 
-    from sim.experiment import DASK_SCHEDULER_ENV
+    from sim.executors import DASK_SCHEDULER_ENV
 
     return args.scheduler or os.environ.get(DASK_SCHEDULER_ENV) or None
 
@@ -337,8 +337,8 @@ def _cmd_route(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import time
 
-    from sim.experiment import run, scenario_network
-    from sim.network import load_network
+    from sim.experiment import run
+    from sim.network import cached_network
     from sim.results import verdict_table
 
     scenario = _load_scenario(args.scenario)
@@ -349,7 +349,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     figures = bool(args.out) and not args.no_figures
     reps = scenario.replications if args.reps is None else args.reps
     start = time.perf_counter()
-    base = load_network(scenario.network)
+    base = cached_network(scenario.network)  # loaded (and cleaned) once, by validation
     with _progress(len(scenario.incidents) * reps, "run", args.quiet) as bar:
         result = run(
             scenario,
@@ -367,12 +367,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         from sim.outputs import run_files, write_outputs
 
-        files = run_files(
-            result,
-            network=scenario_network(scenario, base),
-            vehicle_log=args.vehicle_log,
-            figures=figures,
-        )
+        files = run_files(result, vehicle_log=args.vehicle_log, figures=figures)
         out = write_outputs(args.out, files)
         _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
@@ -515,7 +510,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     import time
 
     from sim.errors import ValidationError
-    from sim.experiment import check_reps_seed, default_workers, scenario_network
+    from sim.executors import default_workers
+    from sim.experiment import check_reps_seed
+    from sim.network import cached_network
     from sim.sweeps import candidate_sites, sweep, sweep_cache_dir, sweep_table
 
     scenario = _load_scenario(args.scenario)
@@ -531,7 +528,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if cache is not None and not args.resume and cache.exists():
         shutil.rmtree(cache)  # a fresh sweep: forget an earlier interrupted one
     start = time.perf_counter()
-    network = scenario_network(scenario)
+    network = cached_network(scenario.network)  # closures are applied by sweep(), once
     sites = candidate_sites(network, args.sites)
     with _progress(len(sites) * reps, f"sweep {len(sites)} sites", args.quiet) as bar:
         result = sweep(
@@ -698,7 +695,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sim.errors import ValidationError
-    from sim.experiment import default_workers
+    from sim.executors import default_workers
     from sim.regression import check, format_report
 
     if args.scenario:

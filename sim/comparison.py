@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from sim.experiment import RunResult, check_reps_seed, incident_key, run, scenario_network
-from sim.network import RoadNetwork
+from sim.experiment import RunResult, check_reps_seed, incident_key, run
+from sim.network import RoadNetwork, load_network
 from sim.results import quantile
 from sim.scenario import Scenario
 
@@ -229,18 +229,15 @@ def compare(
     """
     reps, s = check_reps_seed(a, replications, seed)
     if network is None:
-        from sim.network import load_network
-
         network = load_network(a.network)
         base_b = network if b.network == a.network else load_network(b.network)
     else:
         base_b = network
-    net_a, net_b = scenario_network(a, network), scenario_network(b, base_b)
     names_b = {i.name for i in b.incidents}
     names_a = {i.name for i in a.incidents}
     opts: dict[str, Any] = {"workers": workers, "progress": progress, "scheduler": scheduler}
-    ra = run(a, network=net_a, replications=reps, seed=s, **opts)
-    rb = run(b, network=net_b, replications=reps, seed=s, **opts)
+    ra = run(a, network=network, replications=reps, seed=s, **opts)
+    rb = run(b, network=base_b, replications=reps, seed=s, **opts)
     by_b = {p.name: (p, r) for p, r in zip(rb.plans, rb.results, strict=True)}
     rows = []
     for plan_a, res_a in zip(ra.plans, ra.results, strict=True):

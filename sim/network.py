@@ -947,6 +947,30 @@ def load_network(
     return RoadNetwork._from_graph(graph, str(source), resolved, non_road_edges=removed)
 
 
+_NETWORKS: dict[tuple, RoadNetwork] = {}  # cached_network()
+
+
+def cached_network(source: str) -> RoadNetwork:
+    """:func:`load_network` of ``source`` with the default profiles, loaded once per process.
+
+    Validation of a scenario file and the run that follows share one load (and one
+    cleaning). A file source is keyed by its path, modification time and size, so an edited
+    file is loaded again; the four most recent networks are kept.
+    """
+    try:
+        st = os.stat(source)
+        key: tuple = (source, st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = (source,)
+    net = _NETWORKS.get(key)
+    if net is None:
+        net = load_network(source)
+        if len(_NETWORKS) >= 4:
+            _NETWORKS.pop(next(iter(_NETWORKS)))
+        _NETWORKS[key] = net
+    return net
+
+
 @contextlib.contextmanager
 def _osmnx_tags() -> Iterator[Any]:
     """Temporarily extend OSMnx's kept node/way tags with fleetsim's (restored afterwards)."""

@@ -7,17 +7,15 @@ the run is interrupted with Ctrl-C or fails while rendering a figure).
 The folder of a run (:func:`run_files`):
 
 * ``summary.json``: the JSON contract (:attr:`sim.experiment.RunResult.summary`);
-* ``incidents.csv``: one row per incident per replication (:data:`INCIDENT_FIELDS`);
+* ``incidents.csv``: one row per incident per replication (:data:`sim.tables.INCIDENT_FIELDS`);
 * ``vehicles.csv``: one row per called vehicle per replication (opt-in, ``--vehicle-log``);
 * ``scenario.resolved.yaml``: the scenario with every default filled in, the seed, the
   replications, and the versions of fleetsim, Python and the libraries;
 * figures (PNG): ``map.png``, ``breakdown.png``, and per incident ``arrival-<name>.png`` and
   ``cdf-<name>.png``.
 
-The rows of ``incidents.csv`` and ``vehicles.csv`` come from :func:`incident_rows` and
-:func:`vehicle_rows`, which also build the DataFrames of
-:meth:`sim.experiment.RunResult.to_dataframe` (:func:`run_table`); :func:`typed_frame` gives
-tables built in memory and tables read back from CSV the same column types.
+The rows of ``incidents.csv`` and ``vehicles.csv`` come from :mod:`sim.tables`, which also
+builds the DataFrames of :meth:`sim.experiment.RunResult.to_dataframe`.
 
 The folder of a sweep (:func:`sweep_files`): ``summary.json`` (settings and rows),
 ``sites.csv``, ``sites.geojson`` (points in WGS84 that QGIS opens), ``scenario.resolved.yaml``
@@ -37,38 +35,24 @@ import platform
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim import __version__
 from sim.errors import ValidationError
-from sim.records import COUNT_KEYS, STAGES, VEHICLE_FIELDS
-from sim.vehicles import VEHICLE_CLASSES
+from sim.experiment import RunResult
+from sim.network import RoadNetwork
+from sim.plan import IncidentPlan
+from sim.scenario import Scenario
+from sim.sweeps import SweepResult, flat_rows
+from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS, incident_rows, vehicle_rows
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]
-
-_COUNTS = COUNT_KEYS
-
-#: Columns of ``incidents.csv``.
-INCIDENT_FIELDS: tuple[str, ...] = (
-    "incident",
-    "replication",
-    "tier",
-    "deadline_min",
-    "completion_min",
-    "met",
-    *(f"completion_{k}_min" for k in VEHICLE_CLASSES),
-    "critical_class",
-    *(f"{s}_min" for s in STAGES),
-    *_COUNTS,
-)
-
-#: Columns of ``vehicles.csv``.
-VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELDS, "depot_name")
 
 #: Libraries whose versions go into ``scenario.resolved.yaml``.
 LIBRARIES: tuple[str, ...] = ("simpy", "osmnx", "networkx", "numpy", "scipy", "matplotlib")
@@ -207,7 +191,7 @@ def versions() -> dict[str, str]:
 
 
 def resolved_scenario_yaml(
-    scenario: Any, *, seed: int, replications: int, extra: Mapping[str, Any] | None = None
+    scenario: Scenario, *, seed: int, replications: int, extra: Mapping[str, Any] | None = None
 ) -> str:
     """The scenario with every default filled in, as YAML.
 
@@ -227,8 +211,6 @@ def resolved_scenario_yaml(
         extra keys, and ``scenario`` (the full dataclass tree).
     """
     import yaml
-
-    from sim import __version__
 
     tree = plain(scenario)
     tree["seed"], tree["replications"] = seed, replications
@@ -264,7 +246,7 @@ def _cell(x: Any) -> Any:
     return x
 
 
-def resolved_incidents(network: Any, plans: Any) -> list[dict[str, Any]]:
+def resolved_incidents(network: RoadNetwork, plans: Sequence[IncidentPlan]) -> list[dict[str, Any]]:
     """What each incident resolved to: staging node, tier, deadline, vehicles requested.
 
     Parameters
@@ -303,63 +285,7 @@ def _csv(fields: tuple[str, ...] | list[str], rows: Any) -> str:
     return buf.getvalue()
 
 
-def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
-    """One row per incident per replication, in :data:`INCIDENT_FIELDS` order.
-
-    The single source of ``incidents.csv`` and of ``RunResult.to_dataframe("incidents")``.
-    Values are raw: completion ``inf`` where the target can never be met, ``None`` for a class
-    the incident does not request, ``NaN`` stage minutes where the target was never met.
-
-    Parameters
-    ----------
-    result
-        A :class:`sim.experiment.RunResult`.
-    """
-    for plan, reps in zip(result.plans, result.results, strict=True):
-        for r, rep in enumerate(reps):
-            yield (
-                plan.name,
-                r,
-                plan.tier,
-                plan.deadline_min,
-                rep.completion_min,
-                rep.completion_min <= plan.deadline_min,
-                *(rep.class_completion_min.get(k) for k in VEHICLE_CLASSES),
-                rep.critical_class,
-                *(rep.breakdown_min.get(s) for s in STAGES),
-                *(rep.counts.get(k) for k in _COUNTS),
-            )
-
-
-def vehicle_rows(result: Any) -> Iterator[tuple[Any, ...]]:
-    """One row per called vehicle per replication, in :data:`VEHICLE_LOG_FIELDS` order.
-
-    The single source of ``vehicles.csv`` and of ``RunResult.to_dataframe("vehicles")``.
-
-    Parameters
-    ----------
-    result
-        A :class:`sim.experiment.RunResult` run with ``log_vehicles=True``.
-
-    Raises
-    ------
-    ValidationError
-        When the run kept no vehicle log.
-    """
-    depots = [d.name for d in result.scenario.fleet.depots]
-    col = VEHICLE_FIELDS.index("depot")
-    for plan, reps in zip(result.plans, result.results, strict=True):
-        for r, rep in enumerate(reps):
-            if rep.vehicles is None:
-                raise ValidationError(
-                    "the run kept no vehicle log: run with log_vehicles=True "
-                    "(sim.run(..., log_vehicles=True), fleetsim run --vehicle-log)"
-                )
-            for v in rep.vehicles:
-                yield (plan.name, r, *v, depots[int(v[col])])
-
-
-def incidents_csv(result: Any) -> str:
+def incidents_csv(result: RunResult) -> str:
     """``incidents.csv``: one row per incident per replication (:func:`incident_rows`).
 
     Parameters
@@ -370,7 +296,7 @@ def incidents_csv(result: Any) -> str:
     return _csv(INCIDENT_FIELDS, incident_rows(result))
 
 
-def vehicles_csv(result: Any) -> str:
+def vehicles_csv(result: RunResult) -> str:
     """``vehicles.csv``: one row per called vehicle per replication (:func:`vehicle_rows`).
 
     Parameters
@@ -381,75 +307,7 @@ def vehicles_csv(result: Any) -> str:
     return _csv(VEHICLE_LOG_FIELDS, vehicle_rows(result))
 
 
-# ---------------------------------------------------------------------------------------------
-# DataFrames (the same rows as the CSV files)
-# ---------------------------------------------------------------------------------------------
-
-#: The tables of a run: kind → (columns, row builder). ``<kind>.csv`` is the file of each.
-TABLES: dict[str, tuple[tuple[str, ...], Callable[[Any], Iterator[tuple[Any, ...]]]]] = {
-    "incidents": (INCIDENT_FIELDS, incident_rows),
-    "vehicles": (VEHICLE_LOG_FIELDS, vehicle_rows),
-}
-
-_TEXT_COLUMNS = {
-    "incident", "tier", "critical_class", "vehicle_class", "outcome", "depot_name",
-    "site", "place", "zone", "bottleneck_class", "verdict", "note",
-}  # fmt: skip
-_INT_COLUMNS = {"replication", "vehicle", "depot", "node", *_COUNTS}
-
-
-def typed_frame(df: Any) -> Any:
-    """Give a table its column types, whether built in memory or read from a CSV file.
-
-    Identifiers and counts become ``int64``, ``met`` ``bool``, names text (missing: ``NaN``)
-    and everything else ``float64`` (missing: ``NaN``; never met: ``inf``).
-
-    Parameters
-    ----------
-    df
-        A ``pandas.DataFrame`` with the columns of ``incidents.csv``
-        (:data:`INCIDENT_FIELDS`), ``vehicles.csv`` (:data:`VEHICLE_LOG_FIELDS`) or
-        ``sites.csv`` (:data:`sim.sweeps.SITE_FIELDS`, the interval as two columns).
-    """
-    out = df.copy()
-    for c in out.columns:
-        s = out[c]
-        if c == "met":
-            out[c] = s.astype(bool)
-        elif c in _INT_COLUMNS:
-            out[c] = s.astype("int64")
-        elif c in _TEXT_COLUMNS:
-            out[c] = s.astype(object).where(s.notna(), np.nan).infer_objects()
-        else:
-            out[c] = s.astype("float64")
-    return out
-
-
-def run_table(result: Any, kind: str = "incidents") -> Any:
-    """A run's table as a ``pandas.DataFrame``: the rows of ``<kind>.csv``, unrounded.
-
-    Parameters
-    ----------
-    result
-        A :class:`sim.experiment.RunResult` (for ``vehicles``, run with ``log_vehicles=True``).
-    kind
-        ``incidents`` (one row per incident per replication) or ``vehicles`` (one row per
-        called vehicle per replication).
-
-    Raises
-    ------
-    ValidationError
-        For an unknown ``kind``, or ``vehicles`` of a run without a vehicle log.
-    """
-    import pandas as pd
-
-    if kind not in TABLES:
-        raise ValidationError(f"`kind` must be one of {tuple(TABLES)}, got {kind!r}")
-    fields, rows = TABLES[kind]
-    return typed_frame(pd.DataFrame.from_records(list(rows(result)), columns=list(fields)))
-
-
-def sites_csv(sweep: Any) -> str:
+def sites_csv(sweep: SweepResult) -> str:
     """``sites.csv``: one row per swept site (the interval as two columns).
 
     Parameters
@@ -457,14 +315,12 @@ def sites_csv(sweep: Any) -> str:
     sweep
         A :class:`sim.sweeps.SweepResult`.
     """
-    from sim.sweeps import flat_rows
-
     rows = flat_rows(sweep.rows)
     fields = list(rows[0]) if rows else []
     return _csv(fields, ([r[k] for k in fields] for r in rows))
 
 
-def sites_geojson(sweep: Any) -> str:
+def sites_geojson(sweep: SweepResult) -> str:
     """``sites.geojson``: a FeatureCollection of Point features (WGS84, RFC 7946).
 
     Each feature carries the row's properties (the interval as two properties).
@@ -474,8 +330,6 @@ def sites_geojson(sweep: Any) -> str:
     sweep
         A :class:`sim.sweeps.SweepResult`.
     """
-    from sim.sweeps import flat_rows
-
     features = [
         {
             "type": "Feature",
@@ -514,9 +368,8 @@ def _figure(make: Callable[[], Any]) -> Callable[[Path], None]:
 
 
 def run_files(
-    result: Any,
+    result: RunResult,
     *,
-    network: Any = None,
     vehicle_log: bool = False,
     figures: bool = True,
 ) -> dict[str, Content]:
@@ -525,20 +378,15 @@ def run_files(
     Parameters
     ----------
     result
-        A :class:`sim.experiment.RunResult`; for figures or ``vehicle_log`` run with
-        ``log_vehicles=True``.
-    network
-        The network the run used (with the scenario's closures; for the staging points and
-        the map); by default :func:`sim.experiment.scenario_network` of the scenario.
+        The run; for figures or ``vehicle_log`` run with ``log_vehicles=True``. Its network
+        (closures applied) gives the staging points and the map.
     vehicle_log
         Include ``vehicles.csv``.
     figures
         Include the PNG figures.
     """
-    from sim.experiment import scenario_network
-
     scenario = result.scenario
-    net = network if network is not None else scenario_network(scenario)
+    net = result.network
     files: dict[str, Content] = {
         "summary.json": json_text(result.summary),
         "incidents.csv": incidents_csv(result),
@@ -575,7 +423,9 @@ def run_files(
     return files
 
 
-def sweep_files(sweep: Any, scenario: Any, *, figures: bool = True) -> dict[str, Content]:
+def sweep_files(
+    sweep: SweepResult, scenario: Scenario, *, figures: bool = True
+) -> dict[str, Content]:
     """The files of a sweep's output folder.
 
     Parameters
@@ -606,24 +456,17 @@ def sweep_files(sweep: Any, scenario: Any, *, figures: bool = True) -> dict[str,
 
 
 __all__ = [
-    "INCIDENT_FIELDS",
     "LIBRARIES",
-    "TABLES",
-    "VEHICLE_LOG_FIELDS",
-    "incident_rows",
     "incidents_csv",
     "json_text",
     "plain",
     "resolved_incidents",
     "resolved_scenario_yaml",
     "run_files",
-    "run_table",
     "sites_csv",
     "sites_geojson",
     "slug",
     "sweep_files",
-    "typed_frame",
-    "vehicle_rows",
     "vehicles_csv",
     "versions",
     "write_outputs",

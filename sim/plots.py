@@ -27,6 +27,7 @@ from matplotlib.lines import Line2D
 from sim.errors import ValidationError
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
+from sim.planning import checkpoint_node, prepare, resolve_depots
 from sim.records import STAGES, VEHICLE_FIELDS, ReplicationResult
 from sim.scenario import Scenario
 from sim.vehicles import VEHICLE_CLASSES
@@ -307,11 +308,9 @@ _CHECKPOINT_MARKERS = {"checkpoint": "^", "toll": "D"}
 
 def _draw_checkpoints(ax: Any, network: RoadNetwork, scenario: Scenario) -> dict[str, int]:
     """Checkpoints (triangles) and toll plazas (diamonds); returns the count per kind."""
-    from sim.experiment import _checkpoint_node
-
     kinds: dict[str, list[int]] = {}
     for c in scenario.checkpoints:
-        kinds.setdefault(c.kind, []).append(_checkpoint_node(network, c))
+        kinds.setdefault(c.kind, []).append(checkpoint_node(network, c))
     for kind, nodes in kinds.items():
         ax.scatter(
             network.lon[nodes],
@@ -353,8 +352,6 @@ def network_map(
     depot_nodes
         Node index of every depot, if already resolved.
     """
-    from sim.experiment import prepare, resolve_depots
-
     fleet = scenario.fleet
     if depot_nodes is None:
         depot_nodes = resolve_depots(network, fleet)

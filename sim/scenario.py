@@ -62,7 +62,7 @@ from sim.fleet import (
     default_fleet,
     spread_total,
 )
-from sim.network import Closure, RoadNetwork
+from sim.network import Closure, RoadNetwork, cached_network
 from sim.plan import CheckpointSpec, StagingSpec
 from sim.schema import (
     DEFAULT_ALERT,
@@ -850,25 +850,6 @@ def _build(
 # Networks (cached per process: validation and run share one load)
 # ---------------------------------------------------------------------------------------------
 
-_NETWORKS: dict[tuple, RoadNetwork] = {}
-
-
-def _network(source: str) -> RoadNetwork:
-    from sim.network import load_network
-
-    try:
-        st = os.stat(source)
-        key: tuple = (source, st.st_mtime_ns, st.st_size)
-    except OSError:
-        key = (source,)
-    net = _NETWORKS.get(key)
-    if net is None:
-        net = load_network(source)
-        if len(_NETWORKS) >= 4:
-            _NETWORKS.pop(next(iter(_NETWORKS)))
-        _NETWORKS[key] = net
-    return net
-
 
 def _load_network_for(data: Mapping[str, Any], out: _Collector) -> RoadNetwork | None:
     raw = network_shorthand(data.get("network", "ordos"))
@@ -886,7 +867,7 @@ def _load_network_for(data: Mapping[str, Any], out: _Collector) -> RoadNetwork |
         )
         return None
     try:
-        return _network(source)
+        return cached_network(source)
     except (NetworkError, ValidationError) as exc:
         out.add(key, str(exc))
         return None

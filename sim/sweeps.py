@@ -37,15 +37,9 @@ from typing import Any
 import numpy as np
 
 from sim.errors import FleetsimError, ValidationError
-from sim.experiment import (
-    _checkpoint_node,
-    check_reps_seed,
-    prepare_incident,
-    resolve_depots,
-    run_plans,
-    scenario_network,
-)
+from sim.experiment import check_reps_seed, run_plans
 from sim.network import RoadNetwork
+from sim.planning import checkpoint_node, prepare_incident, resolve_depots, scenario_network
 from sim.results import summarize
 from sim.scenario import Incident, Scenario
 
@@ -267,7 +261,8 @@ def _template(scenario: Scenario, incident: str | None) -> Incident:
     )
 
 
-def _site_location(network: RoadNetwork, node: int) -> str:
+def site_location(network: RoadNetwork, node: int) -> str:
+    """The ``"LAT,LON"`` location of a sweep site at node index ``node`` (exact coordinates)."""
     return f"{float(network.lat[node])!r},{float(network.lon[node])!r}"
 
 
@@ -350,7 +345,7 @@ def sweep(
     if len(set(names)) != len(names):
         raise ValidationError("sweep: site names must be unique")
     depots = resolve_depots(network, scenario.fleet)
-    cps = [_checkpoint_node(network, c) for c in scenario.checkpoints]
+    cps = [checkpoint_node(network, c) for c in scenario.checkpoints]
     plans = []
     rows: list[dict[str, Any]] = []
     simulated: list[dict[str, Any]] = []
@@ -359,7 +354,7 @@ def sweep(
     for site in cands:
         row = _base_row(network, site)
         inc = Incident(
-            site.name, _site_location(network, site.node), template.demand, scope=template.scope
+            site.name, site_location(network, site.node), template.demand, scope=template.scope
         )
         note = None
         try:

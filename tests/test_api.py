@@ -16,8 +16,8 @@ import pytest
 import sim
 from sim.experiment import RunResult
 from sim.fleet import default_fleet
-from sim.outputs import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
 from sim.sweeps import SITE_FIELDS
+from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
 
 REPS = 4
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

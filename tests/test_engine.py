@@ -87,7 +87,7 @@ def test_reference_sweep_incident_on_the_road_network():
     # The incident of the benchmark's reference sweep (310 vehicles from the whole region:
     # three classes, many operators and re-calls).
     from sim.builtin import ordos_123
-    from sim.experiment import prepare, scenario_network
+    from sim.planning import prepare, scenario_network
     from sim.scenario import Incident
 
     demand = {"taxi": 220, "coach": 50, "freight": 40}
@@ -131,8 +131,8 @@ def test_checkpoints_without_background(green):
 
 def test_default_scenario_incidents_on_the_road_network():
     from sim.builtin import ordos_123
-    from sim.experiment import prepare
     from sim.network import load_network
+    from sim.planning import prepare
 
     for plan in prepare(load_network("ordos"), ordos_123()):
         assert_same(plan, reps=10)
@@ -180,13 +180,13 @@ def test_checkpoints_with_background_traffic(green, load):
 
 
 def test_default_checkpoint_and_toll_scenarios_on_the_road_network():
-    from sim.experiment import prepare
+    from sim.planning import prepare
     from sim.scenario import load_scenario_with_network
 
     root = Path(__file__).resolve().parents[1] / "scenarios"
     for name in ("checkpoints-2022.yaml", "checkpoints-2022-green.yaml", "g65-toll-removal.yaml"):
         scenario, network = load_scenario_with_network(root / name)
-        from sim.experiment import scenario_network
+        from sim.planning import scenario_network
 
         for plan in prepare(scenario_network(scenario, network), scenario):
             assert_same(plan, reps=4)

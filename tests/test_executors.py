@@ -17,13 +17,8 @@ from distributed import LocalCluster
 from sim.builtin import ordos_123
 from sim.cli import main
 from sim.errors import ValidationError
-from sim.experiment import (
-    DaskExecutor,
-    ProcessExecutor,
-    SerialExecutor,
-    make_executor,
-    run,
-)
+from sim.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from sim.experiment import run
 from sim.outputs import incidents_csv, json_text
 from sim.sweeps import sweep
 

@@ -10,8 +10,9 @@ import math
 import pytest
 
 from sim.builtin import OTOG_FRONT_ROAD_POINT, ordos_123
-from sim.experiment import prepare, run
+from sim.experiment import run
 from sim.network import load_network
+from sim.planning import prepare
 from sim.results import wilson_interval
 
 REPS = 40

@@ -13,16 +13,10 @@ import yaml
 from sim.builtin import ordos_123
 from sim.cli import main
 from sim.experiment import run
-from sim.outputs import (
-    INCIDENT_FIELDS,
-    LIBRARIES,
-    VEHICLE_LOG_FIELDS,
-    run_files,
-    sweep_files,
-    write_outputs,
-)
+from sim.outputs import LIBRARIES, run_files, sweep_files, write_outputs
 from sim.records import VEHICLE_FIELDS
 from sim.sweeps import sweep
+from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
 
 REPS = 6
 
@@ -247,7 +241,7 @@ def test_sites_geojson_opens_in_gis_readers(tmp_path, seats, scenario):
 
 
 def test_resolved_scenario_lists_what_each_incident_resolved_to(result, ordos):
-    data = yaml.safe_load(run_files(result, network=ordos, figures=False)["scenario.resolved.yaml"])
+    data = yaml.safe_load(run_files(result, figures=False)["scenario.resolved.yaml"])
     resolved = data["resolved_incidents"]
     assert [r["name"] for r in resolved] == [p.name for p in result.plans]
     assert [r["tier"] for r in resolved] == ["central", "banner", "region"]

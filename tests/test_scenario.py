@@ -448,7 +448,7 @@ def test_toll_plazas_sit_at_the_network_toll_nodes(tmp_path: Path) -> None:
 
 
 def test_closures_in_a_file_change_the_run(tmp_path: Path) -> None:
-    from sim.experiment import prepare, scenario_network
+    from sim.planning import prepare, scenario_network
 
     text = """\
         closures:
@@ -464,7 +464,7 @@ def test_closures_in_a_file_change_the_run(tmp_path: Path) -> None:
 
 
 def test_staging_point_differs_from_location(tmp_path: Path) -> None:
-    from sim.experiment import prepare
+    from sim.planning import prepare
 
     s, net = load_scenario_with_network(
         write(

@@ -1,0 +1,206 @@
+"""Executors: run tasks serially, on local processes or on a Dask cluster, results in order.
+
+Every replication depends only on the scenario seed, the incident's name and its index, and
+results are assembled in submission order, so the results are identical whichever executor
+runs them and however the work is chunked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from sim.errors import ValidationError
+
+#: Environment variable naming a Dask scheduler (read by the command line, as in Dask).
+DASK_SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+
+
+class Executor:
+    """Runs tasks and yields their results *in submission order*.
+
+    One abstraction for every way of running replications: :class:`SerialExecutor`,
+    :class:`ProcessExecutor` (local processes) and :class:`DaskExecutor` (an existing Dask
+    cluster). Since every replication depends only on the seed, the incident's name and its
+    index, and results are assembled in submission order, the results are identical
+    whichever executor runs them and however the work is chunked.
+
+    Attributes
+    ----------
+    slots : int
+        Tasks that run at the same time (used to size chunks; results do not depend on it).
+    """
+
+    slots: int = 1
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Yield ``fn(*task)`` for every task, in the order of ``tasks``.
+
+        Closing the iterator early (an error or Ctrl-C in the consumer) cancels the tasks not
+        yet started; only those already running are waited for.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the executor's resources (a no-op unless it owns a connection)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every task in this process, one after the other."""
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Yield ``fn(*task)`` for every task, computed lazily in order."""
+        for task in tasks:
+            yield fn(*task)
+
+
+class ProcessExecutor(Executor):
+    """Runs tasks on ``workers`` local processes (a fresh pool per :meth:`map`).
+
+    Parameters
+    ----------
+    workers
+        Number of worker processes (>= 1).
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.slots = check_workers(workers)
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Submit every task at once and yield the results in submission order."""
+        with ProcessPoolExecutor(max_workers=self.slots) as pool:
+            futures = [pool.submit(fn, *task) for task in tasks]
+            try:
+                for fut in futures:
+                    yield fut.result()
+            except BaseException:
+                # Ctrl-C, an error, or the consumer closing the iterator: cancel the queued
+                # tasks, so leaving the `with` waits only for the few already running.
+                # (shutdown(cancel_futures=True) is not enough: its manager thread may outlive
+                # the executor and then runs every queued task.)
+                for fut in futures:
+                    fut.cancel()
+                raise
+
+
+class DaskExecutor(Executor):
+    """Runs tasks on an existing Dask cluster (``pip install 'fleetsim[dask]'``).
+
+    The cluster's workers need fleetsim installed (the same version) to unpickle the tasks.
+
+    Parameters
+    ----------
+    scheduler
+        The scheduler's address, e.g. ``tcp://10.0.0.5:8786``, or a connected
+        ``distributed.Client`` (which is then left open by :meth:`close`).
+    timeout
+        Seconds to wait for the scheduler when connecting.
+
+    Raises
+    ------
+    ValidationError
+        When Dask (``distributed``) is not installed, or the scheduler cannot be reached.
+    """
+
+    def __init__(self, scheduler: Any, *, timeout: float = 10.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ValidationError(
+                "a Dask scheduler was given but Dask is not installed; install it with "
+                "`pip install 'fleetsim[dask]'` (or `pip install 'dask[distributed]'`)"
+            ) from None
+        if isinstance(scheduler, str):
+            try:
+                self.client = Client(scheduler, timeout=timeout, set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ValidationError(
+                    f"cannot connect to the Dask scheduler {scheduler!r}: {exc}"
+                ) from None
+            self._owns = True
+        elif isinstance(scheduler, Client):
+            self.client, self._owns = scheduler, False
+        else:
+            raise ValidationError(
+                "`scheduler` must be an address such as 'tcp://HOST:8786' or a "
+                f"distributed.Client, got {scheduler!r}"
+            )
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
+        """Submit every task to the cluster and yield the results in submission order."""
+        if not tasks:
+            return
+        # Send every distinct object argument (an incident plan) to the cluster once, so a
+        # sweep of many sites does not ship one large task graph; tasks refer to it.
+        shared: dict[int, Any] = {}
+        for task in tasks:
+            for arg in task:
+                if not isinstance(arg, _SCALARS):
+                    shared.setdefault(id(arg), arg)
+        refs: dict[int, Any] = {}
+        if shared:
+            scattered = self.client.scatter(list(shared.values()), hash=False)
+            refs = dict(zip(shared, scattered, strict=True))
+        args = [tuple(refs.get(id(a), a) for a in task) for task in tasks]
+        futures = self.client.map(fn, *zip(*args, strict=True), pure=False)
+        try:
+            for fut in futures:
+                yield fut.result()
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+    def close(self) -> None:
+        """Close the connection to the scheduler if this executor opened it."""
+        if self._owns:
+            self.client.close()
+
+
+_SCALARS = (bool, int, float, str, bytes, range, type(None))
+
+
+def check_workers(workers: object) -> int:
+    """Validate a worker count (an integer >= 1) and return it."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError(f"`workers` must be an integer >= 1, got {workers!r}")
+    return workers
+
+
+def make_executor(workers: int = 1, scheduler: Any = None) -> Executor:
+    """The executor for ``workers`` local processes or a Dask ``scheduler``.
+
+    Parameters
+    ----------
+    workers
+        1 runs serially; more uses that many local processes. Ignored with ``scheduler``.
+    scheduler
+        A Dask scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``: run on
+        that cluster instead.
+
+    Returns
+    -------
+    Executor
+        Close it after use (it is a context manager).
+    """
+    check_workers(workers)
+    if scheduler is not None and scheduler != "":
+        return DaskExecutor(scheduler)
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
+
+
+def default_workers() -> int:
+    """Worker processes used by default: the CPUs available to this process (at most 8)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(8, n))

@@ -1,0 +1,222 @@
+"""Planning: from a scenario and a road network to the plans the engines run.
+
+:func:`scenario_network` gives the network a run uses (the fleet's speed profiles and the
+scenario's closures, applied once); :func:`prepare` turns every incident into a
+:class:`sim.plan.IncidentPlan`: tier and deadline, eligible vehicles ranked by expected
+arrival, each depot's route cut into legs at the checkpoints on it. This is the per-incident
+work, done once; replications only sample and simulate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.errors import NetworkError, ValidationError
+from sim.fleet import Fleet
+from sim.network import RoadNetwork, load_network
+from sim.plan import ClassPlan, IncidentPlan
+from sim.scenario import CheckpointSite, Incident, Scenario
+from sim.targets import depots_in_scope
+
+
+def _locate(network: RoadNetwork, text: str, what: str) -> int:
+    try:
+        return network.locate(text)
+    except NetworkError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+
+
+def checkpoint_node(network: RoadNetwork, site: CheckpointSite) -> int:
+    """Node index of a checkpoint site: its graph node id when given, else its location."""
+    if site.node_id is not None:
+        try:
+            return network.index_of(site.node_id)
+        except NetworkError as exc:
+            raise ValidationError(f"checkpoint {site.name!r}: {exc}") from None
+    return _locate(network, site.location, f"checkpoint {site.name!r}: location")
+
+
+def prepare_incident(
+    network: RoadNetwork,
+    scenario: Scenario,
+    incident: Incident,
+    *,
+    depot_nodes: np.ndarray | None = None,
+    checkpoint_nodes: Sequence[int] | None = None,
+) -> IncidentPlan:
+    """Compute the per-incident plan: tier, eligible vehicles ranked, routes and checkpoints.
+
+    Parameters
+    ----------
+    network
+        The road network (with the scenario's speed profiles).
+    scenario
+        The scenario.
+    incident
+        The incident to plan.
+    depot_nodes, checkpoint_nodes
+        Node index of every depot / checkpoint site, if already resolved.
+
+    Raises
+    ------
+    ValidationError
+        On an unknown location, an incident outside the region, or a demand above the
+        vehicles in scope.
+    """
+    fleet = scenario.fleet
+    if depot_nodes is None:
+        depot_nodes = resolve_depots(network, fleet)
+    if checkpoint_nodes is None:
+        checkpoint_nodes = [checkpoint_node(network, c) for c in scenario.checkpoints]
+    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
+    assignment = scenario.rules.classify(network, where, tier=incident.tier)
+    node = where  # the staging point: the incident's node unless given
+    if incident.staging_point is not None:
+        node = _locate(
+            network, incident.staging_point, f"incident {incident.name!r}: staging_point"
+        )
+    deadline = incident.deadline_min or assignment.deadline_min
+    scope = incident.scope or assignment.scope
+    in_scope = depots_in_scope(network, depot_nodes, scope, assignment.zone)
+
+    cp_at_node: dict[int, list[int]] = {}
+    for i, n in enumerate(checkpoint_nodes):
+        cp_at_node.setdefault(int(n), []).append(i)
+
+    n_depots = len(fleet.depots)
+    legs: list[np.ndarray] = [np.zeros(0)] * n_depots
+    cps: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_depots
+    used_cps: dict[int, int] = {}
+    vehicle_depot = fleet.vehicle_depots()
+    depot_class = np.array([d.vehicle_class for d in fleet.depots])
+    ops = fleet.operator_index()
+    depot_operator = np.array([ops[d.operator] for d in fleet.depots], dtype=np.int64)
+    vehicle_operator = depot_operator[vehicle_depot]
+    period = scenario.period
+    classes: list[ClassPlan] = []
+    for k, d in incident.demand.items():
+        params = fleet.classes[k]
+        tree = network.tree_to(node, k)
+        eligible = np.flatnonzero(
+            in_scope & (depot_class == k) & np.isfinite(tree.time_s[depot_nodes])
+        )
+        for dep in eligible.tolist():
+            if not cp_at_node:  # one leg, the whole route: no need to walk the path
+                t0 = tree.time_s[depot_nodes[dep]] / 60.0
+                legs[dep] = np.maximum(np.diff(-np.array([t0, 0.0])), 0.0)
+                continue
+            path = tree.path(int(depot_nodes[dep]))
+            t = tree.time_s[path] / 60.0
+            stops = [
+                (pos, ci)
+                for pos, n in enumerate(path[:-1].tolist())
+                for ci in cp_at_node.get(n, ())
+            ]
+            marks = [0] + [pos for pos, _ in stops]
+            times = [t[p] for p in marks] + [0.0]
+            legs[dep] = np.maximum(np.diff(-np.array(times)), 0.0)
+            cps[dep] = np.array(
+                [used_cps.setdefault(ci, len(used_cps)) for _, ci in stops], dtype=np.int64
+            )
+        mean_mob = params.mobilisation(period).mean
+        expected = np.full(n_depots, np.nan)
+        expected[eligible] = mean_mob + tree.time_s[depot_nodes[eligible]] / 60.0
+        cand = np.flatnonzero(np.isin(vehicle_depot, eligible))
+        key = expected[vehicle_depot[cand]]
+        cand = cand[np.lexsort((cand, key))]
+        if d == "all":
+            requested, initial = int(cand.size), int(cand.size)
+        else:
+            requested = int(d)
+            if requested > cand.size:
+                raise ValidationError(
+                    f"incident {incident.name!r}: demand.{k} = {requested} exceeds the "
+                    f"{cand.size} {k} vehicles in scope '{scope}' that can reach it"
+                )
+            initial = min(cand.size, math.ceil(requested * scenario.over_request - 1e-9))
+        classes.append(
+            ClassPlan(
+                vehicle_class=k,
+                requested=requested,
+                all_in_scope=(d == "all"),
+                candidates=cand,
+                initial_calls=initial,
+                call=params.call,
+                mobilisation=params.mobilisation(period),
+                availability=params.availability,
+                reach=params.reach(period),
+                accept=params.accept,
+            )
+        )
+    # Keep only checkpoints that lie on some route, renumbered in order of first use.
+    order = sorted(used_cps, key=used_cps.__getitem__)
+    specs = tuple(scenario.checkpoints[i].spec(int(checkpoint_nodes[i])) for i in order)
+    return IncidentPlan(
+        name=incident.name,
+        node=node,
+        tier=assignment.tier,
+        deadline_min=float(deadline),
+        success_fraction=scenario.rules.success_fraction,
+        classes=tuple(classes),
+        vehicle_depot=vehicle_depot,
+        vehicle_operator=vehicle_operator,
+        operator_dispatchers=tuple(o.dispatchers for o in fleet.operators),
+        depot_legs_min=tuple(legs),
+        depot_checkpoints=tuple(cps),
+        checkpoints=specs,
+        staging=scenario.staging,
+        alert=scenario.alert,
+        trip_factor=scenario.trip_factor,
+        speed_factor=scenario.speed_factor,
+        warmup_min=scenario.warmup_min,
+    )
+
+
+def resolve_depots(network: RoadNetwork, fleet: Fleet) -> np.ndarray:
+    """Node index of every depot of ``fleet`` (errors name the depot)."""
+    return np.array(
+        [_locate(network, d.location, f"depot {d.name!r}: location") for d in fleet.depots],
+        dtype=np.int64,
+    )
+
+
+def prepare(network: RoadNetwork, scenario: Scenario) -> list[IncidentPlan]:
+    """Prepare every incident of ``scenario`` (locations resolved once)."""
+    depots = resolve_depots(network, scenario.fleet)
+    cps = [checkpoint_node(network, c) for c in scenario.checkpoints]
+    return [
+        prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps)
+        for inc in scenario.incidents
+    ]
+
+
+def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> RoadNetwork:
+    """The network a run of ``scenario`` uses: its fleet's speed profiles and its closures.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    network
+        A loaded network *without* the scenario's closures, to reuse; by default
+        ``load_network(scenario.network)``.
+
+    Raises
+    ------
+    ValidationError
+        When a closure cannot be placed on the network (unknown road or place).
+    """
+    profiles = {k: p.speed for k, p in scenario.fleet.classes.items()}
+    if network is None:
+        network = load_network(scenario.network, profiles=profiles)
+    elif dict(network.profiles) != profiles:
+        network = network.with_profiles(profiles)
+    if scenario.closures:
+        try:
+            network = network.with_closures(scenario.closures)
+        except NetworkError as exc:
+            raise ValidationError(f"closures: {exc}") from None
+    return network

@@ -1,0 +1,164 @@
+"""The tables of a run: one row per incident per replication, one row per called vehicle.
+
+:func:`incident_rows` and :func:`vehicle_rows` are the single source of ``incidents.csv``
+and ``vehicles.csv`` (:mod:`sim.outputs`) and of
+:meth:`sim.experiment.RunResult.to_dataframe` (:func:`run_table`); :func:`typed_frame` gives
+tables built in memory and tables read back from CSV the same column types.
+
+The functions take any object with the attributes of a :class:`sim.experiment.RunResult`
+(``scenario``, ``plans``, ``results``): this module sits below the experiment in the data flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from sim.errors import ValidationError
+from sim.records import COUNT_KEYS, STAGES, VEHICLE_FIELDS
+from sim.vehicles import VEHICLE_CLASSES
+
+_COUNTS = COUNT_KEYS
+
+#: Columns of ``incidents.csv``.
+INCIDENT_FIELDS: tuple[str, ...] = (
+    "incident",
+    "replication",
+    "tier",
+    "deadline_min",
+    "completion_min",
+    "met",
+    *(f"completion_{k}_min" for k in VEHICLE_CLASSES),
+    "critical_class",
+    *(f"{s}_min" for s in STAGES),
+    *_COUNTS,
+)
+
+#: Columns of ``vehicles.csv``.
+VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELDS, "depot_name")
+
+
+def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
+    """One row per incident per replication, in :data:`INCIDENT_FIELDS` order.
+
+    The single source of ``incidents.csv`` and of ``RunResult.to_dataframe("incidents")``.
+    Values are raw: completion ``inf`` where the target can never be met, ``None`` for a class
+    the incident does not request, ``NaN`` stage minutes where the target was never met.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult`.
+    """
+    for plan, reps in zip(result.plans, result.results, strict=True):
+        for r, rep in enumerate(reps):
+            yield (
+                plan.name,
+                r,
+                plan.tier,
+                plan.deadline_min,
+                rep.completion_min,
+                rep.completion_min <= plan.deadline_min,
+                *(rep.class_completion_min.get(k) for k in VEHICLE_CLASSES),
+                rep.critical_class,
+                *(rep.breakdown_min.get(s) for s in STAGES),
+                *(rep.counts.get(k) for k in _COUNTS),
+            )
+
+
+def vehicle_rows(result: Any) -> Iterator[tuple[Any, ...]]:
+    """One row per called vehicle per replication, in :data:`VEHICLE_LOG_FIELDS` order.
+
+    The single source of ``vehicles.csv`` and of ``RunResult.to_dataframe("vehicles")``.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult` run with ``log_vehicles=True``.
+
+    Raises
+    ------
+    ValidationError
+        When the run kept no vehicle log.
+    """
+    depots = [d.name for d in result.scenario.fleet.depots]
+    col = VEHICLE_FIELDS.index("depot")
+    for plan, reps in zip(result.plans, result.results, strict=True):
+        for r, rep in enumerate(reps):
+            if rep.vehicles is None:
+                raise ValidationError(
+                    "the run kept no vehicle log: run with log_vehicles=True "
+                    "(sim.run(..., log_vehicles=True), fleetsim run --vehicle-log)"
+                )
+            for v in rep.vehicles:
+                yield (plan.name, r, *v, depots[int(v[col])])
+
+
+# ---------------------------------------------------------------------------------------------
+# DataFrames (the same rows as the CSV files)
+# ---------------------------------------------------------------------------------------------
+
+#: The tables of a run: kind → (columns, row builder). ``<kind>.csv`` is the file of each.
+TABLES: dict[str, tuple[tuple[str, ...], Callable[[Any], Iterator[tuple[Any, ...]]]]] = {
+    "incidents": (INCIDENT_FIELDS, incident_rows),
+    "vehicles": (VEHICLE_LOG_FIELDS, vehicle_rows),
+}
+
+_TEXT_COLUMNS = {
+    "incident", "tier", "critical_class", "vehicle_class", "outcome", "depot_name",
+    "site", "place", "zone", "bottleneck_class", "verdict", "note",
+}  # fmt: skip
+_INT_COLUMNS = {"replication", "vehicle", "depot", "node", *_COUNTS}
+
+
+def typed_frame(df: Any) -> Any:
+    """Give a table its column types, whether built in memory or read from a CSV file.
+
+    Identifiers and counts become ``int64``, ``met`` ``bool``, names text (missing: ``NaN``)
+    and everything else ``float64`` (missing: ``NaN``; never met: ``inf``).
+
+    Parameters
+    ----------
+    df
+        A ``pandas.DataFrame`` with the columns of ``incidents.csv``
+        (:data:`INCIDENT_FIELDS`), ``vehicles.csv`` (:data:`VEHICLE_LOG_FIELDS`) or
+        ``sites.csv`` (:data:`sim.sweeps.SITE_FIELDS`, the interval as two columns).
+    """
+    out = df.copy()
+    for c in out.columns:
+        s = out[c]
+        if c == "met":
+            out[c] = s.astype(bool)
+        elif c in _INT_COLUMNS:
+            out[c] = s.astype("int64")
+        elif c in _TEXT_COLUMNS:
+            out[c] = s.astype(object).where(s.notna(), np.nan).infer_objects()
+        else:
+            out[c] = s.astype("float64")
+    return out
+
+
+def run_table(result: Any, kind: str = "incidents") -> Any:
+    """A run's table as a ``pandas.DataFrame``: the rows of ``<kind>.csv``, unrounded.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult` (for ``vehicles``, run with ``log_vehicles=True``).
+    kind
+        ``incidents`` (one row per incident per replication) or ``vehicles`` (one row per
+        called vehicle per replication).
+
+    Raises
+    ------
+    ValidationError
+        For an unknown ``kind``, or ``vehicles`` of a run without a vehicle log.
+    """
+    import pandas as pd
+
+    if kind not in TABLES:
+        raise ValidationError(f"`kind` must be one of {tuple(TABLES)}, got {kind!r}")
+    fields, rows = TABLES[kind]
+    return typed_frame(pd.DataFrame.from_records(list(rows(result)), columns=list(fields)))
