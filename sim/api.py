@@ -267,8 +267,9 @@ class Results:
     summary : dict
         ``summary.json``: the JSON contract of a run, or a sweep's settings and rows.
     scenario : dict
-        ``scenario.resolved.yaml``: the scenario as run with every default filled in, the
-        seed, the replications and the library versions (empty if the file is absent).
+        ``scenario.resolved.yaml``: the scenario as run, in the file language (every default
+        filled in, the seed and the replications; ``load_scenario`` reads the file back),
+        with the versions under ``provenance`` (empty if the file is absent).
     incidents, vehicles : pandas.DataFrame or None
         ``incidents.csv`` and ``vehicles.csv`` of a run (``None`` when absent), with the
         columns and types of :meth:`sim.experiment.RunResult.to_dataframe`.

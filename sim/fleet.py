@@ -407,6 +407,105 @@ def spread_total(depots: Sequence[Depot], vehicle_class: str, total: int) -> lis
     return out
 
 
+def resized(
+    depots: Sequence[Depot], *, scale: float = 1.0, totals: Mapping[str, int] | None = None
+) -> tuple[list[Depot], dict[str, str]]:
+    """Scale every class total and set some class totals, each spread over the class's depots.
+
+    The rule of ``fleet: {scale, totals}`` in a scenario file: a class's new total is
+    ``totals[class]`` when given, else ``round(current x scale)``, split over its depots in
+    proportion to their current counts (:func:`spread_total`).
+
+    Parameters
+    ----------
+    depots
+        The depots (of every class).
+    scale
+        Factor on every class total.
+    totals
+        Class → new total, instead of the scaled one.
+
+    Returns
+    -------
+    depots, problems
+        The depots in the same order, and class → message for every class whose new total
+        cannot be spread (it has no vehicle to spread it over); those classes are unchanged.
+    """
+    totals = dict(totals or {})
+    out = list(depots)
+    problems: dict[str, str] = {}
+    for k in dict.fromkeys([*(d.vehicle_class for d in depots), *totals]):
+        current = sum(d.count for d in out if d.vehicle_class == k)
+        target = totals[k] if k in totals else round(current * scale)
+        try:
+            out = spread_total(out, k, target)
+        except ValidationError as exc:
+            problems[k] = str(exc)
+    return out, problems
+
+
+def people_to_vehicles(
+    amount: float,
+    classes: Mapping[str, float | None] | Sequence[str],
+    fleet: Fleet,
+    *,
+    unit: Literal["persons", "tonnes"] = "persons",
+) -> dict[str, int]:
+    """Convert an amount to move (people or tonnes) into vehicles per class.
+
+    The rule: the amount is split over ``classes`` in proportion to their weights, and each
+    part becomes ``ceil(part / capacity)`` vehicles of that class. Weights not given (a list,
+    or ``None`` values) default to the class's capacity in the fleet, ``count x capacity``
+    (so 2,000 people by coach and bus go in proportion to the reserve's coach and bus seats).
+
+    Parameters
+    ----------
+    amount
+        People or tonnes to move (>= 0).
+    classes
+        Class names, or class → weight (``None`` = the class's fleet capacity).
+    fleet
+        The fleet (capacities and counts).
+    unit
+        ``persons`` or ``tonnes``: every class must carry that unit.
+
+    Returns
+    -------
+    dict
+        Vehicles per class (every listed class, possibly 0).
+
+    Raises
+    ------
+    ValidationError
+        For a class of the wrong unit, an empty list, or no capacity to split by.
+    """
+    weights = dict.fromkeys(classes) if not isinstance(classes, Mapping) else dict(classes)
+    if not weights:
+        raise ValidationError(f"no classes given to carry the {unit}")
+    if not (isinstance(amount, int | float) and math.isfinite(amount) and amount >= 0):
+        raise ValidationError(f"the amount to move must be >= 0, got {amount!r}")
+    counts = fleet.count_by_class()
+    for k in weights:
+        check_vehicle_class(k, parameter="classes")
+        if fleet.classes[k].capacity_unit != unit:
+            raise ValidationError(
+                f"class {k!r} carries {fleet.classes[k].capacity_unit}, not {unit}"
+            )
+    w = {
+        k: float(v) if v is not None else counts[k] * fleet.classes[k].capacity
+        for k, v in weights.items()
+    }
+    total = sum(w.values())
+    if total <= 0:
+        raise ValidationError(
+            f"no capacity to split {amount:g} {unit} over {', '.join(weights)}: the fleet has "
+            f"none of these vehicles; give weights ({{class: weight}})"
+        )
+    return {
+        k: math.ceil(amount * wk / total / fleet.classes[k].capacity - 1e-9) for k, wk in w.items()
+    }
+
+
 def default_fleet() -> Fleet:
     """Return the default 2,010-vehicle Ordos reserve fleet.
 

@@ -9,8 +9,10 @@ The folder of a run (:func:`run_files`):
 * ``summary.json``: the JSON contract (:attr:`sim.experiment.RunResult.summary`);
 * ``incidents.csv``: one row per incident per replication (:data:`sim.tables.INCIDENT_FIELDS`);
 * ``vehicles.csv``: one row per called vehicle per replication (opt-in, ``--vehicle-log``);
-* ``scenario.resolved.yaml``: the scenario with every default filled in, the seed, the
-  replications, and the versions of fleetsim, Python and the libraries;
+* ``scenario.resolved.yaml``: the scenario as run, a scenario file with every default filled
+  in, the seed and the replications (``fleetsim run`` on it reproduces ``summary.json``), and
+  under ``provenance`` the versions of fleetsim, Python and the libraries and what each
+  incident resolved to;
 * figures (PNG): ``map.png``, ``breakdown.png``, and per incident ``arrival-<name>.png`` and
   ``cdf-<name>.png``.
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import enum
 import io
 import json
 import math
@@ -47,6 +48,7 @@ from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
+from sim.resolved import scenario_to_file
 from sim.scenario import Scenario
 from sim.sweeps import SweepResult, flat_rows
 from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS, incident_rows, vehicle_rows
@@ -145,38 +147,8 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
 
 
 # ---------------------------------------------------------------------------------------------
-# Plain data
+# The resolved scenario
 # ---------------------------------------------------------------------------------------------
-
-
-def plain(obj: Any) -> Any:
-    """Convert a scenario's dataclass tree into plain YAML/JSON data.
-
-    Dataclasses become mappings of their init fields (private ``_`` fields skipped), tuples
-    and arrays lists, numpy scalars Python numbers, enums their value; mappings keep their
-    order.
-    """
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: plain(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if f.init and not f.name.startswith("_")
-        }
-    if isinstance(obj, Mapping):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set | frozenset):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [plain(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, enum.Enum):
-        return plain(obj.value)
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    return str(obj)
 
 
 def versions() -> dict[str, str]:
@@ -193,39 +165,42 @@ def versions() -> dict[str, str]:
 def resolved_scenario_yaml(
     scenario: Scenario, *, seed: int, replications: int, extra: Mapping[str, Any] | None = None
 ) -> str:
-    """The scenario with every default filled in, as YAML.
+    """The scenario as run, as a scenario file that reruns to the same results.
+
+    The file is :func:`sim.resolved.scenario_to_file` of ``scenario`` (every default filled
+    in, every rule applied) with the seed and replications actually used, so that ``fleetsim
+    run scenario.resolved.yaml`` reproduces ``summary.json``. Where it came from goes under
+    ``provenance``, which loading ignores.
 
     Parameters
     ----------
     scenario
         The :class:`~sim.scenario.Scenario` that was run.
     seed, replications
-        The values actually used (they replace the scenario's own in the output).
+        The values actually used (they replace the scenario's own).
     extra
-        More top-level keys (e.g. a sweep's settings).
+        More provenance (e.g. what each incident resolved to, a sweep's settings): plain data.
 
     Returns
     -------
     str
-        YAML text: ``fleetsim_version``, ``versions``, ``seed``, ``replications``, optional
-        extra keys, and ``scenario`` (the full dataclass tree).
+        YAML text: a comment, the scenario, and ``provenance`` with ``fleetsim_version``,
+        ``versions`` (Python and libraries), ``scenario_file`` (when loaded from one) and
+        ``extra``.
     """
     import yaml
 
-    tree = plain(scenario)
-    tree["seed"], tree["replications"] = seed, replications
-    data: dict[str, Any] = {
-        "fleetsim_version": __version__,
-        "versions": versions(),
-        "seed": seed,
-        "replications": replications,
-    }
-    if extra:
-        data.update(plain(dict(extra)))
-    data["scenario"] = tree
+    ran = dataclasses.replace(scenario, seed=seed, replications=replications)
+    data = scenario_to_file(ran)
+    provenance: dict[str, Any] = {"fleetsim_version": __version__, "versions": versions()}
+    if scenario.source is not None:
+        provenance["scenario_file"] = scenario.source
+    provenance.update(extra or {})
+    data["provenance"] = provenance
     head = (
-        "# fleetsim: the scenario as run, with every default filled in (durations in minutes,\n"
-        "# speeds in km/h; .inf = no cap). Written next to the results for reproducibility.\n"
+        "# fleetsim: the scenario as run, every default filled in and every rule applied\n"
+        "# (durations in minutes, speeds in km/h; .inf = no cap). A scenario file:\n"
+        "# `fleetsim run` on it reproduces the results next to it. `provenance` is not read.\n"
     )
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
@@ -459,7 +434,6 @@ __all__ = [
     "LIBRARIES",
     "incidents_csv",
     "json_text",
-    "plain",
     "resolved_incidents",
     "resolved_scenario_yaml",
     "run_files",

@@ -18,8 +18,9 @@ from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.network import RoadNetwork, load_network
 from sim.plan import ClassPlan, IncidentPlan
-from sim.scenario import CheckpointSite, Incident, Scenario
-from sim.targets import depots_in_scope
+from sim.scenario import Incident, Scenario
+from sim.siting import CheckpointSite
+from sim.targets import demand_shortfall, depots_in_scope
 
 
 def _locate(network: RoadNetwork, text: str, what: str) -> int:
@@ -92,6 +93,8 @@ def prepare_incident(
     used_cps: dict[int, int] = {}
     vehicle_depot = fleet.vehicle_depots()
     depot_class = np.array([d.vehicle_class for d in fleet.depots])
+    depot_count = np.array([d.count for d in fleet.depots], dtype=np.int64)
+    fleet_totals = fleet.count_by_class()
     ops = fleet.operator_index()
     depot_operator = np.array([ops[d.operator] for d in fleet.depots], dtype=np.int64)
     vehicle_operator = depot_operator[vehicle_depot]
@@ -131,11 +134,16 @@ def prepare_incident(
             requested, initial = int(cand.size), int(cand.size)
         else:
             requested = int(d)
-            if requested > cand.size:
-                raise ValidationError(
-                    f"incident {incident.name!r}: demand.{k} = {requested} exceeds the "
-                    f"{cand.size} {k} vehicles in scope '{scope}' that can reach it"
-                )
+            shortfall = demand_shortfall(
+                k,
+                requested,
+                reachable=int(cand.size),
+                in_scope=int(depot_count[in_scope & (depot_class == k)].sum()),
+                fleet_total=fleet_totals[k],
+                scope=scope,
+            )
+            if shortfall is not None:
+                raise ValidationError(f"incident {incident.name!r}: {shortfall}")
             initial = min(cand.size, math.ceil(requested * scenario.over_request - 1e-9))
         classes.append(
             ClassPlan(

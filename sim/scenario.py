@@ -34,17 +34,22 @@ matches:
    coverable by the vehicles in scope that can reach its staging point (after closures).
 
 Problems are raised together as one :class:`sim.errors.ScenarioError`.
+
+This module holds the runtime records and orchestrates the two phases; the language itself is
+:mod:`sim.schema`, the placement of checkpoints and toll plazas :mod:`sim.siting`, the fleet
+arithmetic (class totals, people to vehicles) :mod:`sim.fleet`, and the demand check
+:func:`sim.targets.demand_shortfall`. The inverse, a :class:`Scenario` written back as a file,
+is :func:`sim.resolved.scenario_to_file`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError as PydanticValidationError
@@ -60,17 +65,15 @@ from sim.fleet import (
     Operator,
     Period,
     default_fleet,
-    spread_total,
+    people_to_vehicles,
+    resized,
 )
 from sim.network import Closure, RoadNetwork, cached_network
-from sim.plan import CheckpointSpec, StagingSpec
+from sim.plan import StagingSpec
 from sim.schema import (
     DEFAULT_ALERT,
-    DEFAULT_CHECKPOINT_SERVICE,
     DEFAULT_TRIP_MEDIAN,
     DEFAULT_TRIP_SIGMA,
-    TOLL_STATIONS,
-    CheckpointsSpec,
     FleetSpec,
     IncidentSpec,
     ScenarioFile,
@@ -79,11 +82,11 @@ from sim.schema import (
     scenario_json_schema,
     schema_messages,
 )
-from sim.targets import SCOPES, RuleSet, depots_in_scope
-from sim.vehicles import VEHICLE_CLASSES, check_vehicle_class
+from sim.siting import CheckpointSite, checkpoint_sites
+from sim.targets import SCOPES, RuleSet, demand_shortfall, depots_in_scope
+from sim.vehicles import check_vehicle_class
 
 __all__ = [
-    "TOLL_STATIONS",
     "CheckpointSite",
     "Closure",
     "Incident",
@@ -92,8 +95,6 @@ __all__ = [
     "ScenarioFile",
     "load_scenario",
     "load_scenario_with_network",
-    "people_to_vehicles",
-    "resolved_file",
     "scenario_json_schema",
     "validate_file",
 ]
@@ -159,40 +160,6 @@ class Incident:
             raise ValidationError(
                 f"incident {self.name!r}: unknown scope {self.scope!r}; scopes: {SCOPES}"
             )
-
-
-@dataclass(frozen=True)
-class CheckpointSite:
-    """A checkpoint or toll plaza placed by location (resolved to a node when prepared).
-
-    ``node_id``, when given, is the graph node id and takes precedence over ``location``
-    (placement rules use it, so that a site never lands on a coincident node of another road).
-    """
-
-    name: str
-    location: str
-    lanes: int = 1
-    service: Dist = field(default_factory=lambda: DEFAULT_CHECKPOINT_SERVICE)
-    background_per_min: float = 0.0
-    background_service: Dist | None = None
-    green: str = "none"
-    green_lanes: int = 1
-    kind: str = "checkpoint"
-    node_id: int | None = None
-
-    def spec(self, node: int) -> CheckpointSpec:
-        """The model's checkpoint at node index ``node``."""
-        return CheckpointSpec(
-            name=self.name,
-            node=node,
-            lanes=self.lanes,
-            service=self.service,
-            background_per_min=self.background_per_min,
-            background_service=self.background_service,
-            green=self.green,
-            green_lanes=self.green_lanes,
-            kind=self.kind,
-        )
 
 
 @dataclass(frozen=True)
@@ -342,68 +309,6 @@ class _Collector:
 # ---------------------------------------------------------------------------------------------
 
 
-def people_to_vehicles(
-    amount: float,
-    classes: Mapping[str, float | None] | Sequence[str],
-    fleet: Fleet,
-    *,
-    unit: Literal["persons", "tonnes"] = "persons",
-) -> dict[str, int]:
-    """Convert an amount to move (people or tonnes) into vehicles per class.
-
-    The rule: the amount is split over ``classes`` in proportion to their weights, and each
-    part becomes ``ceil(part / capacity)`` vehicles of that class. Weights not given (a list,
-    or ``None`` values) default to the class's capacity in the fleet, ``count x capacity``
-    (so 2,000 people by coach and bus go in proportion to the reserve's coach and bus seats).
-
-    Parameters
-    ----------
-    amount
-        People or tonnes to move (>= 0).
-    classes
-        Class names, or class → weight (``None`` = the class's fleet capacity).
-    fleet
-        The fleet (capacities and counts).
-    unit
-        ``persons`` or ``tonnes``: every class must carry that unit.
-
-    Returns
-    -------
-    dict
-        Vehicles per class (every listed class, possibly 0).
-
-    Raises
-    ------
-    ValidationError
-        For a class of the wrong unit, an empty list, or no capacity to split by.
-    """
-    weights = dict.fromkeys(classes) if not isinstance(classes, Mapping) else dict(classes)
-    if not weights:
-        raise ValidationError(f"no classes given to carry the {unit}")
-    if not (isinstance(amount, int | float) and math.isfinite(amount) and amount >= 0):
-        raise ValidationError(f"the amount to move must be >= 0, got {amount!r}")
-    counts = fleet.count_by_class()
-    for k in weights:
-        check_vehicle_class(k, parameter="classes")
-        if fleet.classes[k].capacity_unit != unit:
-            raise ValidationError(
-                f"class {k!r} carries {fleet.classes[k].capacity_unit}, not {unit}"
-            )
-    w = {
-        k: float(v) if v is not None else counts[k] * fleet.classes[k].capacity
-        for k, v in weights.items()
-    }
-    total = sum(w.values())
-    if total <= 0:
-        raise ValidationError(
-            f"no capacity to split {amount:g} {unit} over {', '.join(weights)}: the fleet has "
-            f"none of these vehicles; give weights ({{class: weight}})"
-        )
-    return {
-        k: math.ceil(amount * wk / total / fleet.classes[k].capacity - 1e-9) for k, wk in w.items()
-    }
-
-
 def _build_classes(spec: ScenarioFile, out: _Collector) -> dict[str, ClassParams]:
     classes = dict(DEFAULT_CLASS_PARAMS)
     for k, over in spec.vehicle_classes.items():
@@ -439,20 +344,9 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
         base = default_fleet()
         operators, depots = list(base.operators), list(base.depots)
     if spec.scale != 1.0 or spec.totals:
-        for k in VEHICLE_CLASSES:
-            idx = [i for i, d in enumerate(depots) if d.vehicle_class == k]
-            current = sum(depots[i].count for i in idx)
-            target = spec.totals[k] if k in spec.totals else round(current * spec.scale)
-            if target == current:
-                continue
-            if not idx or current == 0:
-                out.add(
-                    (*p, "totals", k),
-                    f"cannot set {k} to {target}: the base fleet has no {k} depot to spread "
-                    "them over; list depots under fleet.depots",
-                )
-                continue
-            depots = spread_total(depots, k, target)
+        depots, unspread = resized(depots, scale=spec.scale, totals=spec.totals)
+        for k, message in unspread.items():
+            out.add((*p, "totals", k), f"{message}; list depots under fleet.depots")
     names = [d.name for d in depots]
     for name, count in spec.depot_counts.items():
         if name not in names:
@@ -529,136 +423,6 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
     except ValidationError as exc:
         out.add(p, str(exc))
         return None
-
-
-def _spread_sites(
-    network: RoadNetwork, spec: CheckpointsSpec, out: _Collector
-) -> list[CheckpointSite]:
-    """Place ``spec.count`` checkpoints evenly by road length (see :class:`CheckpointsSpec`)."""
-    graph = network.graph
-    ok = np.zeros(network.n_nodes, dtype=bool)
-    for i, node in enumerate(network.node_ids.tolist()):
-        data = graph.nodes[node]
-        ok[i] = (
-            data.get("kind") in (None, "road")
-            and str(network.zone[i]) != "outside"
-            and (spec.include_central or not bool(network.central[i]))
-        )
-    seen: dict[tuple[int, int], int] = {}
-    segments: list[tuple[int, int, float]] = []
-    for u, v, data in graph.edges(data=True):
-        a, b = network.index_of(u), network.index_of(v)
-        key = (min(a, b), max(a, b))
-        if a == b or not (ok[a] and ok[b]):
-            continue
-        length = float(data.get("length") or 0.0)
-        if key in seen:
-            j = seen[key]
-            segments[j] = (*segments[j][:2], min(segments[j][2], length))
-        else:
-            seen[key] = len(segments)
-            segments.append((a, b, length))
-    nodes = sorted({n for a, b, _ in segments for n in (a, b)})
-    if spec.count > len(nodes):
-        out.add(
-            ("checkpoints", "count"),
-            f"{spec.count} checkpoints, but only {len(nodes)} road nodes qualify for placement "
-            "(not named places, not outside the region"
-            + ("" if spec.include_central else ", not central")
-            + ")",
-        )
-        return []
-    positions, cand = [], []
-    s = 0.0
-    for a, b, length in segments:
-        positions += [s, s + length]
-        cand += [a, b]
-        s += length
-    pos, cand_arr = np.array(positions), np.array(cand, dtype=np.int64)
-    taken: set[int] = set()
-    sites = []
-    width = len(str(spec.count))
-    for k in range(spec.count):
-        target = (k + 0.5) * s / spec.count
-        for j in np.argsort(np.abs(pos - target), kind="stable").tolist():
-            node = int(cand_arr[j])
-            if node not in taken:
-                taken.add(node)
-                break
-        lat, lon = float(network.lat[node]), float(network.lon[node])
-        sites.append(
-            CheckpointSite(
-                name=f"checkpoint {k + 1:0{width}d}",
-                location=f"{lat:.6f},{lon:.6f}",
-                lanes=spec.lanes,
-                service=spec.service,
-                background_per_min=spec.background_per_min,
-                background_service=spec.background_service,
-                green=spec.green,
-                green_lanes=spec.green_lanes,
-                node_id=int(network.node_ids[node]),
-            )
-        )
-    return sites
-
-
-def _build_checkpoints(
-    spec: ScenarioFile, network: RoadNetwork | None, out: _Collector
-) -> list[CheckpointSite]:
-    cp = spec.checkpoints
-    sites: list[CheckpointSite] = []
-    if cp.count and network is not None:
-        sites += _spread_sites(network, cp, out)
-    for j, s in enumerate(cp.sites):
-        sites.append(
-            CheckpointSite(
-                name=s.name or s.location,
-                location=s.location,
-                lanes=s.lanes or cp.lanes,
-                service=s.service or cp.service,
-                background_per_min=(
-                    cp.background_per_min if s.background_per_min is None else s.background_per_min
-                ),
-                background_service=s.background_service or cp.background_service,
-                green=s.green or cp.green,
-                green_lanes=s.green_lanes or cp.green_lanes,
-            )
-        )
-        if sites[-1].name in [x.name for x in sites[:-1]]:
-            out.add(("checkpoints", "sites", j, "name"), f"duplicate name {sites[-1].name!r}")
-    tolls = spec.tolls
-    if tolls.enabled and network is not None:
-        by_toll = {
-            str(data.get("toll")): node
-            for node, data in network.graph.nodes(data=True)
-            if data.get("toll")
-        }
-        for j, station in enumerate(tolls.stations):
-            node = by_toll.get(station)
-            if node is None:
-                known = ", ".join(sorted(by_toll)) or "none"
-                out.add(
-                    ("tolls", "stations", j),
-                    f"network {network.source!r} has no toll station {station!r} (a node "
-                    f"tagged fleetsim:toll={station}); its toll stations: {known}",
-                )
-                continue
-            data = network.graph.nodes[node]
-            sites.append(
-                CheckpointSite(
-                    name=f"{data.get('name') or station} ({TOLL_STATIONS[station]})",
-                    location=data.get("name") or f"{data['y']},{data['x']}",
-                    lanes=tolls.lanes,
-                    service=tolls.service,
-                    background_per_min=tolls.background_per_min,
-                    background_service=tolls.background_service,
-                    green=tolls.green,
-                    green_lanes=tolls.green_lanes,
-                    kind="toll",
-                    node_id=int(node),
-                )
-            )
-    return sites
 
 
 def _build_incident(
@@ -745,29 +509,13 @@ def _check_demand(
             f"({', '.join(f'{k} {n}' for k, n in scoped.items())}) can get there",
         )
         return
+    totals = scenario.fleet.count_by_class()
     for k, d in incident.demand.items():
-        path = (*p, "demand", k) if k in spec.demand else (*p, "move")
-        if d == "all":
-            if reach[k] == 0:
-                out.add(
-                    path,
-                    f"'all' {k} vehicles in scope '{scope}' that can reach the staging point "
-                    f"are none ({scoped[k]} in scope)",
-                )
-            continue
-        if d > reach[k]:
-            total = scenario.fleet.count_by_class()[k]
-            cut = (
-                f" that can reach the staging point ({scoped[k]} in scope)"
-                if reach[k] < scoped[k]
-                else ""
-            )
-            whole = f" (the whole fleet has {total})" if total != reach[k] else ""
-            out.add(
-                path,
-                f"{k} demand {d} is above the {reach[k]} {k} vehicles in scope '{scope}'{cut}"
-                f"{whole}: lower the demand, widen the scope or add vehicles",
-            )
+        shortfall = demand_shortfall(
+            k, d, reachable=reach[k], in_scope=scoped[k], fleet_total=totals[k], scope=scope
+        )
+        if shortfall is not None:
+            out.add((*p, "demand", k) if k in spec.demand else (*p, "move"), shortfall)
 
 
 def _build(
@@ -794,7 +542,9 @@ def _build(
         closures.append(closure)
     if network is not None and closures and len(closures) == len(spec.closures):
         closed = network.with_closures(closures)
-    checkpoints = _build_checkpoints(spec, network, out)
+    checkpoints, problems = checkpoint_sites(spec.checkpoints, spec.tolls, network)
+    for path, message in problems:
+        out.add(path, message)
     rules = spec.rules
     ruleset = RuleSet(
         name=rules.name,
@@ -1016,30 +766,3 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         Listing every problem of the file (:func:`validate_file`).
     """
     return load_scenario_with_network(path)[0]
-
-
-def resolved_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return a scenario file in the file language with every default filled in.
-
-    ``extends`` is merged in, relative paths are absolute and the name is set, so the result,
-    written as YAML, loads back to the same :class:`Scenario` on its own (rules such as
-    ``checkpoints.count`` stay rules: they are deterministic).
-
-    Parameters
-    ----------
-    path
-        The scenario file.
-
-    Raises
-    ------
-    ScenarioError
-        Listing every problem of the file.
-    """
-    loaded = _resolve(path)
-    if loaded.problems or loaded.spec is None:
-        raise ScenarioError(loaded.problems or [Problem(str(path), "", "cannot be loaded")])
-    out = loaded.spec.model_dump(mode="python", exclude={"extends"})
-    rules, defaults = out["rules"], RuleSet()
-    rules["deadlines_min"] = {**defaults.deadlines_min, **rules["deadlines_min"]}
-    rules["scope"] = {**defaults.scope, **rules["scope"]}
-    return out

@@ -215,6 +215,16 @@ def _check_location(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _check_node(value: int, info: ValidationInfo) -> int:
+    network = _network_of(info)
+    if network is not None:
+        try:
+            network.index_of(value)
+        except NetworkError as exc:
+            raise _fail(str(exc)) from None
+    return value
+
+
 def _check_incident_location(value: str, info: ValidationInfo) -> str:
     _check_location(value, info)
     network = _network_of(info)
@@ -255,7 +265,35 @@ def dist_to_yaml(dist: Dist) -> float | dict[str, Any]:
         return {"lognormal": {"median": dist.value, "sigma": dist.sigma}}
     if dist.kind == "exponential":
         return {"exponential": {"mean": dist.value}}
-    return {"uniform": {"low": dist.value - dist.spread, "high": dist.value + dist.spread}}
+    low, high = _uniform_bounds(dist.value, dist.spread)
+    return {"uniform": {"low": low, "high": high}}
+
+
+def _uniform_bounds(value: float, spread: float) -> tuple[float, float]:
+    """``low`` and ``high`` that parse back to exactly ``value`` and ``spread``, if any.
+
+    ``value - spread`` and ``value + spread`` can be a rounding away from bounds that give
+    ``value`` and ``spread`` back (such bounds always exist for a distribution read from a
+    file); the neighbouring floats are tried too, and the shortest exact pair is kept.
+    """
+
+    def near(x: float) -> list[float]:
+        out = [x]
+        down = up = x
+        for _ in range(3):
+            down, up = math.nextafter(down, -math.inf), math.nextafter(up, math.inf)
+            out += [down, up]
+        return out
+
+    exact = [
+        (low, high)
+        for low in near(value - spread)
+        for high in near(value + spread)
+        if (low + high) / 2 == value and (high - low) / 2 == spread
+    ]
+    if not exact:
+        return value - spread, value + spread
+    return min(exact, key=lambda b: len(repr(b[0])) + len(repr(b[1])))
 
 
 DistField = Annotated[
@@ -290,6 +328,7 @@ Location = Annotated[
     AfterValidator(_check_location),
     Field(description='A place name of the network or "LAT,LON"'),
 ]
+NodeId = Annotated[int, AfterValidator(_check_node)]
 IncidentLocation = Annotated[
     str,
     AfterValidator(_check_incident_location),
@@ -439,6 +478,15 @@ class SiteSpec(_Spec):
 
     name: str | None = None
     location: Location
+    node: NodeId | None = Field(
+        None,
+        description="Graph node id of the site; takes precedence over `location` (fleetsim "
+        "writes it into scenario.resolved.yaml so that a site never moves to a coincident node "
+        "of another road)",
+    )
+    kind: Literal["checkpoint", "toll"] = Field(
+        "checkpoint", description="A label: toll plazas are drawn as such on the map"
+    )
     lanes: PositiveInt | None = None
     service: DistField | None = None
     background_per_min: NonNegFloat | None = None
@@ -576,6 +624,12 @@ class ScenarioFile(_Spec):
     incidents: Annotated[list[IncidentSpec], Field(min_length=1)]
     replications: PositiveInt = 200
     seed: Count = 20220630
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Where a results folder's scenario.resolved.yaml came from (fleetsim and "
+        "library versions, what each incident resolved to, a sweep's settings); written by "
+        "fleetsim, not read: it does not change the scenario",
+    )
 
 
 def scenario_json_schema() -> dict[str, Any]:

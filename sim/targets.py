@@ -162,3 +162,56 @@ def depots_in_scope(
     if scope == "banner":
         return network.zone[depot_nodes] == incident_zone
     raise ValidationError(f"scope: unknown scope {scope!r}; scopes: {SCOPES}")
+
+
+def demand_shortfall(
+    vehicle_class: str,
+    demand: int | str,
+    *,
+    reachable: int,
+    in_scope: int,
+    fleet_total: int,
+    scope: str,
+) -> str | None:
+    """Whether the vehicles in scope can cover one class's demand; the message when not.
+
+    The one demand check, used when a scenario is validated and when an incident is planned
+    (a sweep site's note).
+
+    Parameters
+    ----------
+    vehicle_class
+        The class.
+    demand
+        The count requested, or ``"all"``.
+    reachable
+        Vehicles of the class in scope that can reach the staging point.
+    in_scope
+        Vehicles of the class in scope.
+    fleet_total
+        Vehicles of the class in the whole fleet.
+    scope
+        The depot scope (``central``, ``banner`` or ``region``).
+
+    Returns
+    -------
+    str or None
+        ``None`` when ``reachable`` covers the demand (``all`` needs at least one vehicle),
+        else what is wrong and what to change.
+    """
+    k = vehicle_class
+    if demand == "all":
+        if reachable > 0:
+            return None
+        return (
+            f"'all' {k} vehicles in scope '{scope}' that can reach the staging point "
+            f"are none ({in_scope} in scope)"
+        )
+    if int(demand) <= reachable:
+        return None
+    cut = f" that can reach the staging point ({in_scope} in scope)" if reachable < in_scope else ""
+    whole = f" (the whole fleet has {fleet_total})" if fleet_total != reachable else ""
+    return (
+        f"{k} demand {demand} is above the {reachable} {k} vehicles in scope '{scope}'{cut}"
+        f"{whole}: lower the demand, widen the scope or add vehicles"
+    )

@@ -210,7 +210,7 @@ def _merge_marks(
 
 
 #: Keys that a file never inherits through ``extends`` (they describe the file itself).
-NOT_INHERITED: tuple[str, ...] = ("name", "description")
+NOT_INHERITED: tuple[str, ...] = ("name", "description", "provenance")
 
 
 def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
@@ -233,8 +233,8 @@ def load_tree(
 
     ``extends: FILE`` (relative to the file) loads FILE first and deep-merges this file over
     it: mappings merge key by key, lists and scalars replace. Chains are allowed; a cycle is a
-    problem. ``name`` and ``description`` are not inherited. Relative network paths are made
-    absolute against the file that wrote them, before merging.
+    problem. ``name``, ``description`` and ``provenance`` are not inherited. Relative network
+    paths are made absolute against the file that wrote them, before merging.
     """
     file = display(path)
     resolved = path.resolve()
@@ -260,7 +260,7 @@ def load_tree(
                 ),
             ],
         )
-    _resolve_paths(data, path.parent)
+    _resolve_paths(data, path.absolute().parent)
     if "extends" not in data:
         return data, marks, problems
     ext = data.pop("extends")

@@ -152,7 +152,8 @@ def test_a_run_folder_reads_back_as_the_tables(run_folder, result):
     assert saved.kind == "run" and saved.sites is None and saved.figures == ()
     assert saved.summary == json.loads(json.dumps(result.summary))
     assert saved.scenario["seed"] == result.seed and saved.scenario["replications"] == REPS
-    assert saved.scenario["scenario"]["name"] == "ordos-123"
+    assert saved.scenario["name"] == "ordos-123"
+    assert saved.scenario["provenance"]["fleetsim_version"] == sim.__version__
     for kind, table in (("incidents", saved.incidents), ("vehicles", saved.vehicles)):
         # The same rows and types as in memory, up to the CSV's 4 decimals.
         pd.testing.assert_frame_equal(table, result.to_dataframe(kind), atol=1e-4, rtol=0)
@@ -171,7 +172,7 @@ def test_a_sweep_folder_reads_back_as_the_frame(sweep_folder):
     saved = sim.read_results(out)
     assert saved.kind == "sweep" and saved.incidents is None
     assert saved.summary["sites"] == "seats" and len(saved.summary["rows"]) == 9
-    assert saved.scenario["sweep"]["sites"] == "seats"
+    assert saved.scenario["provenance"]["sweep"]["sites"] == "seats"
     # sites.csv keeps 4 decimals (lat/lon to ~10 m).
     pd.testing.assert_frame_equal(
         saved.sites.drop(columns="geometry"), frame.drop(columns="geometry"), atol=1e-4, rtol=0

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from sim.cli import main
 from sim.experiment import run
 from sim.outputs import LIBRARIES, run_files, sweep_files, write_outputs
 from sim.records import VEHICLE_FIELDS
+from sim.scenario import load_scenario, validate_file
 from sim.sweeps import sweep
 from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
 
@@ -133,18 +135,18 @@ def test_run_files_parse(tmp_path, result, scenario):
 
 def test_resolved_scenario_has_every_default_and_the_versions(tmp_path, result, scenario):
     files = run_files(result, figures=False)
-    data = yaml.safe_load(files["scenario.resolved.yaml"])
-    assert data["seed"] == scenario.seed and data["replications"] == REPS
-    assert data["fleetsim_version"]
-    assert set(data["versions"]) == {"python", *LIBRARIES}
-    s = data["scenario"]
-    assert s["name"] == "ordos-123" and s["seed"] == scenario.seed
+    s = yaml.safe_load(files["scenario.resolved.yaml"])
+    assert s["seed"] == scenario.seed and s["replications"] == REPS
+    assert s["provenance"]["fleetsim_version"]
+    assert set(s["provenance"]["versions"]) == {"python", *LIBRARIES}
+    assert s["name"] == "ordos-123"
     assert [i["name"] for i in s["incidents"]] == [i.name for i in scenario.incidents]
-    assert sum(d["count"] for d in s["fleet"]["depots"]) == 2010
-    assert s["fleet"]["classes"]["hazmat"]["speed"]["other_kmh"] == 60
-    assert s["fleet"]["classes"]["taxi"]["speed"]["other_kmh"] == math.inf
+    assert s["fleet"]["base"] == "none"
+    assert sum(n for d in s["fleet"]["depots"] for n in d["vehicles"].values()) == 2010
+    assert s["vehicle_classes"]["hazmat"]["speed"]["other_kmh"] == 60
+    assert s["vehicle_classes"]["taxi"]["speed"]["other_kmh"] == math.inf
     assert s["rules"]["deadlines_min"] == {"central": 60, "banner": 120, "region": 180}
-    assert {"alert", "trip_factor", "staging", "start_hour", "over_request"} <= set(s)
+    assert {"dispatch", "weather", "staging", "start", "warmup_min"} <= set(s)
 
 
 def test_cli_run_out_has_every_file(tmp_path, capsys):
@@ -224,7 +226,9 @@ def test_sweep_files_parse(tmp_path, seats, scenario):
     assert f["geometry"]["type"] == "Point"
     assert f["geometry"]["coordinates"] == [seats.rows[0]["lon"], seats.rows[0]["lat"]]
     resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text(encoding="utf-8"))
-    assert resolved["sweep"] == {"incident": "Kangbashi (central)", "sites": "seats"}
+    assert resolved["provenance"]["sweep"] == {"incident": "Kangbashi (central)", "sites": "seats"}
+    assert validate_file(out / "scenario.resolved.yaml") == []
+    assert load_scenario(out / "scenario.resolved.yaml") == replace(scenario, replications=3)
 
 
 def test_sites_geojson_opens_in_gis_readers(tmp_path, seats, scenario):
@@ -242,7 +246,7 @@ def test_sites_geojson_opens_in_gis_readers(tmp_path, seats, scenario):
 
 def test_resolved_scenario_lists_what_each_incident_resolved_to(result, ordos):
     data = yaml.safe_load(run_files(result, figures=False)["scenario.resolved.yaml"])
-    resolved = data["resolved_incidents"]
+    resolved = data["provenance"]["resolved_incidents"]
     assert [r["name"] for r in resolved] == [p.name for p in result.plans]
     assert [r["tier"] for r in resolved] == ["central", "banner", "region"]
     assert [r["deadline_min"] for r in resolved] == [60, 120, 180]

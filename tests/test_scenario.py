@@ -17,14 +17,13 @@ import pytest
 from sim.cli import main
 from sim.dists import Dist
 from sim.errors import ScenarioError, ValidationError
-from sim.fleet import default_fleet
+from sim.fleet import default_fleet, people_to_vehicles
 from sim.network import Closure
 from sim.scenario import (
     Problem,
     Scenario,
     load_scenario,
     load_scenario_with_network,
-    people_to_vehicles,
     scenario_json_schema,
     validate_file,
 )
@@ -650,3 +649,161 @@ def test_schema_and_whole_scenario_problems_are_reported_together(tmp_path):
     paths = [p.path for p in problems]
     assert paths == ["incidents[0].location", "incidents[2].demand.taxi"]
     assert problems[1].line == 4 and "99999" in problems[1].message
+
+
+# ---------------------------------------------------------------------------------------------
+# The file language as the one resolved form (issue 10; issue 11 item 4)
+# ---------------------------------------------------------------------------------------------
+
+
+def _dump(data: dict, path: Path) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_python_built_scenario_round_trips_through_the_file_language(tmp_path: Path) -> None:
+    from sim.fleet import Depot, Fleet, Operator
+    from sim.plan import StagingSpec
+    from sim.resolved import scenario_to_file
+    from sim.scenario import CheckpointSite, Incident
+    from sim.targets import RuleSet
+
+    base = default_fleet().with_totals(coach=100)
+    park = Operator("Ordos Logistics", "freight", 3)
+    classes = {
+        **base.classes,
+        "taxi": dataclasses.replace(
+            base.classes["taxi"],
+            # As read from {uniform: {low: 0.7, high: 1.4}}: value ± spread is a rounding off.
+            call=Dist("uniform", (0.7 + 1.4) / 2, spread=(1.4 - 0.7) / 2),
+            mobilisation_night=Dist.exponential(12.5),
+            accept=0.8,
+        ),
+    }
+    fleet = Fleet(
+        classes,
+        (*base.operators, park),
+        (*base.depots, Depot("Qipanjing park freight", "39.5,107.2", "freight", 7, park.name)),
+    )
+    scenario = Scenario(
+        name="built in Python",
+        incidents=(
+            Incident("A", "kangbashi", {"taxi": 30, "coach": 5}),
+            Incident(
+                "B", "xuejiawan", {"hazmat": "all"}, tier="region", deadline_min=150, scope="banner"
+            ),
+            Incident("C", "dongsheng", {"bus": 3}, staging_point="39.83,110.0"),
+        ),
+        fleet=fleet,
+        rules=RuleSet(name="strict", banner_radius_km=10.0, success_fraction=0.9),
+        start_hour=22.5,
+        alert=Dist.fixed(3.0),
+        over_request=1.25,
+        trip_factor=Dist.lognormal(1.1, 0.2),
+        speed_factor=0.8,
+        checkpoints=(
+            CheckpointSite("pinned", "kangbashi", lanes=2, background_per_min=0.5, node_id=66),
+            CheckpointSite("plaza", "dafanpu", kind="toll", green="priority"),
+        ),
+        staging=StagingSpec(4, Dist.lognormal(1.5, 0.2)),
+        warmup_min=30.0,
+        replications=17,
+        seed=5,
+        closures=(Closure(road="G18", between=("xuejiawan", "dafanpu"), name="spill"),),
+        description="every field away from its default",
+    )
+    data = scenario_to_file(scenario)
+    path = _dump(data, tmp_path / "python.yaml")
+    assert validate_file(path) == []
+    again = load_scenario(path)
+    assert again == scenario
+    assert again.description == scenario.description
+    assert again.fleet.classes["taxi"].call == scenario.fleet.classes["taxi"].call  # exactly
+    assert data["vehicle_classes"]["taxi"]["call"] == {"uniform": {"low": 0.7, "high": 1.4}}
+    assert [c.node_id for c in again.checkpoints] == [66, None]
+    assert scenario_to_file(again) == data
+
+
+def test_scenario_to_file_names_what_a_file_cannot_say() -> None:
+    from sim.fleet import Depot, Fleet, Operator
+    from sim.resolved import scenario_to_file
+    from sim.scenario import Incident
+
+    op = Operator("op", "coach", 1)
+    odd = Fleet(
+        default_fleet().classes, (op,), (Depot("Main garage", "dongsheng", "coach", 3, "op"),)
+    )
+    scenario = Scenario("odd", (Incident("A", "kangbashi", {"coach": 1}),), fleet=odd)
+    with pytest.raises(ValidationError, match=r"depot 'Main garage'.*'<label> <class>'"):
+        scenario_to_file(scenario)
+    fixed_trip = dataclasses.replace(scenario, fleet=default_fleet(), trip_factor=Dist.fixed(1))
+    with pytest.raises(ValidationError, match=r"lognormal trip-time factor.*got fixed"):
+        scenario_to_file(fixed_trip)
+    nothing = dataclasses.replace(
+        fixed_trip,
+        trip_factor=Dist.lognormal(1, 0),
+        incidents=(Incident("A", "kangbashi", {"coach": 0}),),
+    )
+    with pytest.raises(ValidationError, match=r"incidents\[0\].*requests nothing"):
+        scenario_to_file(nothing)
+
+
+def test_a_site_may_be_pinned_to_a_graph_node(tmp_path: Path) -> None:
+    text = """\
+        checkpoints:
+          sites:
+            - {name: pinned, location: kangbashi, node: %d, kind: toll}
+        incidents: [{location: kangbashi, demand: {taxi: 1}}]
+        """
+    s, net = load_scenario_with_network(write(tmp_path, text % 66))
+    (site,) = s.checkpoints
+    assert (site.node_id, site.kind) == (66, "toll")
+    assert net.locate("kangbashi") != net.index_of(66)  # the node wins over the location
+    (problem,) = validate_file(write(tmp_path, text % 987654321))
+    assert problem.path == "checkpoints.sites[0].node"
+    assert "node id 987654321 is not in the network" in problem.message
+
+
+def test_a_relative_network_path_is_made_absolute_whatever_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import resources
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "roads.osm").write_bytes(
+        resources.files("sim").joinpath("data", "ordos.osm").read_bytes()
+    )
+    write(
+        tmp_path, "network: maps/roads.osm\nincidents: [{location: kangbashi, demand: {taxi: 1}}]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario("s.yaml").network == str(maps / "roads.osm")
+    # So a results folder of it reruns from anywhere, to the same summary (network included).
+    assert main(["run", "s.yaml", "--reps", "2", "--out", "first", "--no-figures", "-q"]) == 0
+    monkeypatch.chdir(tmp_path / "first")
+    assert main(["run", "scenario.resolved.yaml", "--out", "../again", "--no-figures", "-q"]) == 0
+    summary = (tmp_path / "first" / "summary.json").read_bytes()
+    assert (tmp_path / "again" / "summary.json").read_bytes() == summary
+
+
+def test_the_demand_check_is_one_message_for_validation_and_planning(tmp_path: Path) -> None:
+    """The scenario loader and the planner (a sweep site's note) say the same thing."""
+    from sim.planning import prepare_incident
+    from sim.scenario import Incident
+
+    (problem,) = validate_file(BAD / "demand_above_fleet.yaml")
+    assert problem.path == "incidents[0].demand.taxi"
+    ok, net = load_scenario_with_network(
+        write(tmp_path, "incidents: [{location: kangbashi, demand: {taxi: 1}}]\n")
+    )
+    incident = Incident("kangbashi", "kangbashi", {"taxi": 5000})
+    with pytest.raises(ValidationError) as planned:
+        prepare_incident(net, dataclasses.replace(ok, incidents=(incident,)), incident)
+    assert str(planned.value) == f"incident 'kangbashi': {problem.message}"
+    assert problem.message == (
+        "taxi demand 5000 is above the 1300 taxi vehicles in scope 'region': lower the demand, "
+        "widen the scope or add vehicles"
+    )

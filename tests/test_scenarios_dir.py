@@ -113,12 +113,35 @@ def test_scenario_readme_fleet_and_incident_examples_validate(tmp_path: Path) ->
 def test_resolved_file_loads_back_to_the_same_scenario(path: Path, tmp_path: Path) -> None:
     import yaml
 
-    from sim.scenario import resolved_file
+    from sim.resolved import resolved_file
 
     resolved = resolved_file(path)
     assert "extends" not in resolved and resolved["name"] == path.stem
     assert set(resolved["rules"]["deadlines_min"]) == {"central", "banner", "region"}
+    assert resolved["fleet"]["base"] == "none" and "move" not in str(resolved["incidents"])
     copy = tmp_path / "elsewhere" / "resolved.yaml"
     copy.parent.mkdir()
     copy.write_text(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False), "utf-8")
     assert load_scenario(copy) == load_scenario(path)
+    assert resolved_file(copy) == resolved  # a fixed point: nothing is lost or added
+
+
+@pytest.mark.parametrize("scenario", [*FILES, "ordos-123"], ids=lambda p: getattr(p, "name", p))
+def test_a_results_folder_reruns_to_the_same_summary(
+    scenario: Path | str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 4: ``scenario.resolved.yaml`` validates and reruns byte-identically."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    code, _, err = _cli(
+        capsys, "run", scenario, "--reps", 3, "--seed", 7, "--out", first, "--no-figures", "-q"
+    )
+    assert code == 0, err
+    resolved = first / "scenario.resolved.yaml"
+    code, out, err = _cli(capsys, "validate", resolved)
+    assert code == 0 and " OK, " in out, out + err
+    code, _, err = _cli(capsys, "run", resolved, "--out", again, "--no-figures", "-q")
+    assert code == 0, err
+    summary = (first / "summary.json").read_bytes()
+    assert json.loads(summary)["seed"] == 7 and json.loads(summary)["replications"] == 3
+    assert (again / "summary.json").read_bytes() == summary
+    assert (again / "incidents.csv").read_bytes() == (first / "incidents.csv").read_bytes()
