@@ -286,14 +286,13 @@ def _cmd_network_table(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"travel time (min) / road km from each seat to {to_name} ({network.source})")
-    seat_width = max(len("seat"), *(len(r["seat"]) for r in rows))
-    header = f"{'seat':<{seat_width}}" + "".join(f"  {cls:>15}" for cls in network.classes)
-    print(header)
-    print("-" * len(header))
+    from sim.texttables import new_table, render, right
+
+    table = new_table("seat", *(right(cls) for cls in network.classes))
     for row in rows:
-        cells = "".join(f"  {_cell(row[cls]):>15}" for cls in network.classes)
-        print(f"{row['seat']:<{seat_width}}{cells}")
+        table.add_row(row["seat"], *(_cell(row[cls]) for cls in network.classes))
+    title = f"travel time (min) / road km from each seat to {to_name} ({network.source})"
+    print(render(title, table, ascii_only=_ascii_only()))
     return 0
 
 
@@ -326,7 +325,7 @@ def _cmd_route(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
         return 0
-    print(
+    _print_text(
         f"{_node_label(network, origin)} -> {_node_label(network, destination)} by {vehicle}: "
         f"{result['travel_time_s'] / 60.0:.1f} min, {result['length_m'] / 1000.0:.2f} km, "
         f"{len(path) - 1} hops"
@@ -373,7 +372,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(_json_text(summary), end="")
         return 0
-    print(verdict_table(summary))
+    print(verdict_table(summary, ascii_only=_ascii_only()))
     if not args.quiet:
         print(f"({elapsed:.1f} s on network {scenario.network!r})")
     return 0
@@ -558,7 +557,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.json:
         print(_json_text(result.to_json()), end="")
         return 0
-    print(sweep_table(result))
+    print(sweep_table(result, ascii_only=_ascii_only()))
     if not args.quiet:
         print(f"({elapsed:.1f} s with {workers} worker(s) on network {scenario.network!r})")
     return 0
@@ -584,7 +583,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(_json_text(result.to_json()), end="")
         return 0
-    print(comparison_table(result))
+    print(comparison_table(result, ascii_only=_ascii_only()))
     return 0
 
 
@@ -728,10 +727,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.update:
         print(f"updated {len(scenarios)} baselines in {args.baselines} ({elapsed:.1f} s)")
         return 0
-    print(format_report(lines))
+    print(format_report(lines, ascii_only=_ascii_only()))
     mode = "statistical" if args.statistical else "exact"
     print(f"({len(scenarios)} scenarios, {mode} mode, {elapsed:.1f} s)")
     return 1 if any(line.status == "WORSE" for line in lines) else 0
+
+
+def _ascii_only() -> bool:
+    """Whether stdout cannot carry the tables' box characters (``PYTHONIOENCODING=ascii``)."""
+    from sim.texttables import can_encode
+
+    return not can_encode(sys.stdout)
+
+
+def _print_text(text: str) -> None:
+    """Print a line of text to stdout, spelled in ASCII where stdout needs it."""
+    from sim.texttables import ascii_text
+
+    print(ascii_text(text) if _ascii_only() else text)
 
 
 def _json_text(data: Any) -> str:

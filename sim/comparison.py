@@ -14,26 +14,29 @@ Per matched incident:
   ``mean ± z · sd / sqrt(n)`` (clipped to [−1, 1]); exactly 0 with zero width when the
   indicators agree in every replication.
 * **Δp90**: p90 completion of B minus p90 of A, with a 95 % paired-bootstrap percentile
-  interval (the same resampled replications for A and B, a fixed RNG seeded from the seed and
-  the incident name); exactly 0 with zero width when the completion times agree in every
-  replication. ``None`` where a p90 is "never" (the target was missed for good in more than
-  10 % of the replications).
+  interval (:func:`scipy.stats.bootstrap` with ``paired=True``: the same resampled
+  replications for A and B, a NumPy generator seeded from the seed and the incident name);
+  exactly 0 with zero width when the completion times agree in every replication. ``None``
+  where a p90 is "never" (the target was missed for good in more than 10 % of the
+  replications).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import bootstrap, norm
 
 from sim.experiment import RunResult, check_reps_seed, incident_key, run
 from sim.network import RoadNetwork, load_network
 from sim.results import quantile
 from sim.scenario import Scenario
+from sim.texttables import new_table, render, right
 
 #: Bootstrap resamples for the Δp90 interval.
 BOOTSTRAP = 2000
@@ -168,17 +171,9 @@ def paired_difference(
         dp90, dp90_ci = None, [None, None]
     else:
         dp90 = pb - pa
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(incident_key(name),)))
-        idx = rng.integers(0, n, size=(resamples, n))
-        qa, qb = _p90(ca[idx], axis=1), _p90(cb[idx], axis=1)
-        with np.errstate(invalid="ignore"):
-            stats = qb - qa  # nan where both are "never"
-        alpha = (1 - confidence) / 2
-        if np.isnan(stats).any():
-            dp90_ci = [None, None]
-        else:
-            lo, hi = np.quantile(stats, [alpha, 1 - alpha], method="inverted_cdf")
-            dp90_ci = [float(lo), float(hi)]
+        dp90_ci = _p90_interval(
+            ca, cb, seed=seed, name=name, confidence=confidence, resamples=resamples
+        )
     return {
         "p_met_a": _r(float(ia.mean())),
         "p_met_b": _r(float(ib.mean())),
@@ -189,6 +184,40 @@ def paired_difference(
         "delta_p90": _r(dp90),
         "delta_p90_ci95": [_r(x) for x in dp90_ci],
     }
+
+
+def _p90_interval(
+    ca: np.ndarray, cb: np.ndarray, *, seed: int, name: str, confidence: float, resamples: int
+) -> list[float | None]:
+    """Paired-bootstrap percentile interval of p90(B) − p90(A) (:func:`scipy.stats.bootstrap`).
+
+    ``[None, None]`` when it is undefined: fewer than two replications, or a resample where
+    both p90 are "never" (the difference has no value there).
+    """
+    if ca.size < 2:
+        return [None, None]
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(incident_key(name),)))
+
+    def delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return _p90(b, axis=axis) - _p90(a, axis=axis)
+
+    # A resample may put p90 on "never": the difference is then ±inf, or nan where both are
+    # "never"; scipy warns about those values, which are handled below instead.
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = bootstrap(
+            (ca, cb),
+            delta,
+            paired=True,
+            vectorized=True,
+            n_resamples=resamples,
+            confidence_level=confidence,
+            method="percentile",
+            rng=rng,
+        )
+    if np.isnan(res.bootstrap_distribution).any():
+        return [None, None]
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
 def compare(
@@ -272,46 +301,59 @@ def _num(x: float | None, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def comparison_table(c: Comparison) -> str:
+def comparison_table(c: Comparison, *, ascii_only: bool = False) -> str:
     """Render a comparison as a text table (one row per matched incident).
 
     Parameters
     ----------
     c
         The comparison.
+    ascii_only
+        ASCII characters only (:func:`sim.texttables.render`).
     """
-    head = (
-        f"{'incident':<34} {'P(A)':>6} {'P(B)':>6} {'ΔP(holds)':>10} {'95% CI':>17}  "
-        f"{'p90 A':>6} {'p90 B':>6} {'Δp90':>7} {'95% CI':>17}"
+    table = new_table(
+        "incident",
+        right("P(A)"),
+        right("P(B)"),
+        right("ΔP(holds)"),
+        right("95% CI"),
+        right("p90 A"),
+        right("p90 B"),
+        right("Δp90"),
+        right("95% CI"),
     )
-    lines = [
-        f"B − A: {c.b.scenario.name} − {c.a.scenario.name} · seed {c.a.seed} · "
-        f"{c.a.replications} replications, common random numbers",
-        head,
-        "-" * len(head),
-    ]
+    notes = []
     for r in c.incidents:
         lo, hi = r["delta_p_met_ci95"]
-        p90_ci = "[{},{}]".format(*(_num(x, "+.1f") for x in r["delta_p90_ci95"]))
-        lines.append(
-            f"{r['name'][:34]:<34} {r['p_met_a']:>6.3f} {r['p_met_b']:>6.3f} "
-            f"{r['delta_p_met']:>+10.3f} {f'[{lo:+.3f},{hi:+.3f}]':>17}  "
-            f"{_num(r['p90_a'], '.1f'):>6} {_num(r['p90_b'], '.1f'):>6} "
-            f"{_num(r['delta_p90'], '+.1f'):>7} "
-            f"{p90_ci:>17}"
+        table.add_row(
+            r["name"],
+            f"{r['p_met_a']:.3f}",
+            f"{r['p_met_b']:.3f}",
+            f"{r['delta_p_met']:+.3f}",
+            f"[{lo:+.3f},{hi:+.3f}]",
+            _num(r["p90_a"], ".1f"),
+            _num(r["p90_b"], ".1f"),
+            _num(r["delta_p90"], "+.1f"),
+            "[{},{}]".format(*(_num(x, "+.1f") for x in r["delta_p90_ci95"])),
         )
         if r["tier_a"] != r["tier_b"] or r["deadline_a"] != r["deadline_b"]:
-            lines.append(
-                f"  note: tier/deadline differ: A {r['tier_a']} {r['deadline_a']:g} min, "
-                f"B {r['tier_b']} {r['deadline_b']:g} min"
+            notes.append(
+                f"note: {r['name']}: tier/deadline differ: A {r['tier_a']} "
+                f"{r['deadline_a']:g} min, B {r['tier_b']} {r['deadline_b']:g} min"
             )
     for label, names in (("only in A", c.only_in_a), ("only in B", c.only_in_b)):
         if names:
-            lines.append(f"{label}: {', '.join(names)}")
+            notes.append(f"{label}: {', '.join(names)}")
     if not c.incidents:
-        lines.append("(no incident name is common to A and B)")
-    lines.append("(ΔP: paired normal interval; Δp90: paired bootstrap, minutes; n/a: p90 never)")
-    return "\n".join(lines)
+        notes.append("(no incident name is common to A and B)")
+    return render(
+        f"B − A: {c.b.scenario.name} − {c.a.scenario.name} · seed {c.a.seed} · "
+        f"{c.a.replications} replications, common random numbers",
+        table,
+        *notes,
+        "(ΔP: paired normal interval; Δp90: paired bootstrap, minutes; n/a: p90 never)",
+        ascii_only=ascii_only,
+    )
 
 
 __all__ = ["BOOTSTRAP", "Comparison", "compare", "comparison_table", "paired_difference"]

@@ -115,13 +115,3 @@ class Dist:
     def scaled(self, factor: float) -> Dist:
         """Return the same distribution with its location multiplied by ``factor``."""
         return Dist(self.kind, self.value * factor, self.sigma, self.spread * factor)
-
-    def describe(self) -> str:
-        """Return a short human description, e.g. ``lognormal(median=10, sigma=0.5)``."""
-        if self.kind == "fixed":
-            return f"fixed({self.value:g})"
-        if self.kind == "exponential":
-            return f"exponential(mean={self.value:g})"
-        if self.kind == "uniform":
-            return f"uniform({self.value - self.spread:g}..{self.value + self.spread:g})"
-        return f"lognormal(median={self.value:g}, sigma={self.sigma:g})"

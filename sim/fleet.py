@@ -206,10 +206,6 @@ class Fleet:
             self._vehicles["depot"] = np.repeat(np.arange(len(self.depots)), counts)
         return self._vehicles["depot"]
 
-    def with_class_params(self, **changes: ClassParams) -> Fleet:
-        """Return a copy with some classes' parameters replaced."""
-        return replace(self, classes={**self.classes, **changes})
-
     def with_totals(self, **totals: int) -> Fleet:
         """Return a copy with new class totals, each spread over the class's depots.
 

@@ -1,20 +1,39 @@
-"""A small progress bar on stderr (no dependency).
+"""The progress bar on stderr, drawn by :mod:`rich.progress`.
 
 * Nothing is shown for the first ``delay`` seconds, so quick commands stay silent.
-* On a terminal: one line redrawn in place (at most ~8 times a second) and erased at the end.
-* Not a terminal (a log file, CI): at most a few plain lines, at 25 %, 50 %, 75 % and done.
+* On a terminal: one line (bar, percentage, done/total, elapsed time, ETA) redrawn in place by
+  rich four times a second, so the clock and the ETA move even while a long piece of work
+  runs, and erased at the end.
+* Not a terminal (a log file, CI): a plain line every ``every`` seconds (label, percentage,
+  done/total, elapsed time, ETA) and one at the end.
 * ``enabled=False`` (``--quiet``): nothing at all.
 
 The bar is a callable taking the number of units just finished, so it plugs straight into the
 ``progress`` argument of :func:`sim.experiment.run_plans`, :func:`sim.sweeps.sweep` and
-:func:`sim.comparison.compare`.
+:func:`sim.comparison.compare`. Use it as a context manager: leaving the block (normally or by
+an exception such as ``KeyboardInterrupt``) stops the drawing.
 """
 
 from __future__ import annotations
 
 import sys
-import time
+import threading
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+#: Terminal redraws per second (rich's refresh thread).
+REFRESH_PER_SECOND = 4
 
 
 class ProgressBar:
@@ -32,6 +51,8 @@ class ProgressBar:
         Where to write; ``sys.stderr`` by default.
     delay
         Seconds of silence before anything is shown.
+    every
+        Seconds between two lines when the stream is not a terminal.
     """
 
     def __init__(
@@ -42,78 +63,97 @@ class ProgressBar:
         enabled: bool = True,
         stream: TextIO | None = None,
         delay: float = 2.0,
+        every: float = 2.0,
     ) -> None:
         self.total = max(int(total), 1)
         self.label = label
         self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
         self.delay = delay
+        self.every = every
         self.done = 0
-        self._start = time.monotonic()
-        self._last_draw = 0.0
-        self._width = 0
-        self._quarters = 0
+        stream = stream if stream is not None else sys.stderr
         try:
-            self._tty = bool(self.stream.isatty())
+            self._tty = bool(stream.isatty())
         except (AttributeError, ValueError):
             self._tty = False
+        console = Console(
+            file=stream,
+            force_terminal=self._tty,
+            force_jupyter=False,
+            highlight=False,
+            markup=False,
+            emoji=False,
+        )
+        columns: list[ProgressColumn | str] = [
+            TextColumn("{task.description}" if self._tty else "{task.description}:"),
+            TaskProgressColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("elapsed, ETA"),
+            TimeRemainingColumn(),
+        ]
+        if self._tty:
+            columns.insert(1, BarColumn(bar_width=24))
+        self._progress = Progress(
+            *columns,
+            console=console,
+            transient=True,
+            refresh_per_second=REFRESH_PER_SECOND,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._progress.add_task(label, total=self.total)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._shown = False
+        self._ticker: threading.Thread | None = None
+        if enabled:
+            self._ticker = threading.Thread(target=self._tick, name="fleetsim-progress")
+            self._ticker.daemon = True
+            self._ticker.start()
 
     def __call__(self, n: int = 1) -> None:
-        """Record ``n`` more units done and redraw when due."""
+        """Record ``n`` more units done."""
         self.update(n)
 
     def update(self, n: int = 1) -> None:
-        """Record ``n`` more units done and redraw when due."""
+        """Record ``n`` more units done (drawn at the next refresh)."""
         self.done = min(self.total, self.done + int(n))
-        if not self.enabled:
+        self._progress.update(self._task, completed=self.done)
+
+    def _tick(self) -> None:
+        """Background thread: show the bar after ``delay``; off a terminal, print lines."""
+        if self._stop.wait(self.delay):
             return
-        now = time.monotonic()
-        if now - self._start < self.delay:
-            return
-        if self._tty:
-            if now - self._last_draw >= 0.125 or self.done == self.total:
-                self._last_draw = now
-                self._draw(now)
-        else:
-            quarter = 4 * self.done // self.total
-            if quarter > self._quarters:
-                self._quarters = quarter
-                self._write_line(now)
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._shown = True
+            if self._tty:
+                self._progress.start()  # rich's own thread redraws from now on
+                return
+        while True:
+            self._write_line()
+            if self._stop.wait(self.every):
+                return
 
-    def _eta(self, now: float) -> str:
-        elapsed = now - self._start
-        if self.done == 0:
-            return f"{elapsed:.0f} s"
-        left = elapsed * (self.total - self.done) / self.done
-        return f"{elapsed:.0f} s, ~{left:.0f} s left"
-
-    def _draw(self, now: float) -> None:
-        frac = self.done / self.total
-        cells = 24
-        full = int(frac * cells)
-        bar = "#" * full + "-" * (cells - full)
-        text = (
-            f"{self.label} [{bar}] {100 * frac:3.0f}% {self.done:,}/{self.total:,} "
-            f"({self._eta(now)})"
-        )
-        pad = " " * max(0, self._width - len(text))
-        self._width = len(text)
-        self.stream.write("\r" + text + pad)
-        self.stream.flush()
-
-    def _write_line(self, now: float) -> None:
-        frac = self.done / self.total
-        self.stream.write(
-            f"{self.label}: {100 * frac:.0f}% ({self.done:,}/{self.total:,}, {self._eta(now)})\n"
-        )
-        self.stream.flush()
+    def _write_line(self) -> None:
+        self._progress.console.print(self._progress.make_tasks_table(self._progress.tasks))
 
     def close(self) -> None:
-        """Erase the bar (terminal); nothing else is written."""
-        if self.enabled and self._tty and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
+        """Stop drawing: erase the bar (terminal) or write the last line (log)."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        with self._lock:
+            if not self._shown:
+                return
+            self._shown = False
+            if self._tty:
+                self._progress.stop()
+            else:
+                self._write_line()
 
     def __enter__(self) -> ProgressBar:
         return self

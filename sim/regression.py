@@ -36,9 +36,11 @@ from typing import Any
 
 import numpy as np
 import yaml
+from scipy.stats import bootstrap
 
 from sim.errors import ValidationError
 from sim.results import quantile
+from sim.texttables import new_table, render, right
 
 #: Tolerances per metric kind: P(holds) may drop by ``p_met`` (absolute); a completion time
 #: may grow by ``rel`` × baseline + ``abs_min`` minutes.
@@ -148,13 +150,25 @@ def _statistic(metric: str, deadline: float) -> Callable[[np.ndarray], np.ndarra
 def _difference_interval(
     new: np.ndarray, old: np.ndarray, stat: Callable[[np.ndarray], np.ndarray], alpha: float
 ) -> tuple[float, float]:
-    """Two-sample bootstrap interval of ``stat(new) - stat(old)`` (seeded, deterministic)."""
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    a = new[rng.integers(0, new.size, size=(BOOTSTRAP_SAMPLES, new.size))]
-    b = old[rng.integers(0, old.size, size=(BOOTSTRAP_SAMPLES, old.size))]
-    diff = stat(a) - stat(b)
-    lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    """Two-sample bootstrap interval of ``stat(new) - stat(old)`` (seeded, deterministic).
+
+    :func:`scipy.stats.bootstrap` resamples each sample on its own (``paired=False``) and
+    returns the percentile interval at level ``1 - alpha``.
+    """
+
+    def delta(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return stat(x) - stat(y)
+
+    res = bootstrap(
+        (new, old),
+        delta,
+        vectorized=True,
+        n_resamples=BOOTSTRAP_SAMPLES,
+        confidence_level=1 - alpha,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def compare_to_baseline(
@@ -312,32 +326,47 @@ def check(
     return lines
 
 
-def format_report(lines: Iterable[MetricCheck]) -> str:
-    """The check table: one line per metric with baseline, now, delta and tolerance."""
+def format_report(lines: Iterable[MetricCheck], *, ascii_only: bool = False) -> str:
+    """The check table: one line per metric with baseline, now, delta and tolerance.
+
+    Parameters
+    ----------
+    lines
+        The metric checks (:func:`check`).
+    ascii_only
+        ASCII characters only (:func:`sim.texttables.render`).
+    """
 
     def f(x: float | None, spec: str) -> str:
         return "never" if x is None else format(x, spec)
 
     rows = list(lines)
-    head = (
-        f"{'scenario':<28} {'incident':<32} {'metric':<16} {'baseline':>9} {'now':>9} "
-        f"{'delta':>8}  {'tolerance':<16} status"
+    table = new_table(
+        "scenario",
+        "incident",
+        "metric",
+        right("baseline"),
+        right("now"),
+        right("delta"),
+        "tolerance",
+        "status",
     )
-    out = [head, "-" * len(head)]
     for r in rows:
         spec = ".3f" if r.metric == "p_met" else ".2f"
-        scen = Path(r.scenario).stem
-        out.append(
-            f"{scen[:28]:<28} {r.incident[:32]:<32} {r.metric:<16} {f(r.baseline, spec):>9} "
-            f"{f(r.now, spec):>9} {f(r.delta, '+' + spec):>8}  {r.tolerance:<16} {r.status}"
+        table.add_row(
+            Path(r.scenario).stem,
+            r.incident,
+            r.metric,
+            f(r.baseline, spec),
+            f(r.now, spec),
+            f(r.delta, "+" + spec),
+            r.tolerance,
+            r.status,
         )
     worse = [r for r in rows if r.status == "WORSE"]
-    out.append(
-        f"{len(rows)} metrics, {len(worse)} worse than tolerance"
-        + (
-            ": " + ", ".join(f"{Path(r.scenario).stem}/{r.incident}/{r.metric}" for r in worse)
-            if worse
-            else ""
-        )
+    total = f"{len(rows)} metrics, {len(worse)} worse than tolerance" + (
+        ": " + ", ".join(f"{Path(r.scenario).stem}/{r.incident}/{r.metric}" for r in worse)
+        if worse
+        else ""
     )
-    return "\n".join(out)
+    return render(table, total, ascii_only=ascii_only)

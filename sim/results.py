@@ -8,14 +8,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import binomtest
 
 from sim.plan import IncidentPlan
 from sim.records import COUNT_KEYS, STAGES, ReplicationResult
+from sim.texttables import new_table, render, right
 from sim.vehicles import VEHICLE_CLASSES
 
 #: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.
@@ -23,14 +23,14 @@ HOLDS_AT, FAILS_BELOW = 0.95, 0.5
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion.
+    """Wilson score interval for a binomial proportion (:func:`scipy.stats.binomtest`).
 
     Parameters
     ----------
     successes
         Number of successes.
     n
-        Number of trials (> 0).
+        Number of trials; ``(0, 1)`` when there are none.
     confidence
         Two-sided confidence level.
 
@@ -41,12 +41,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     """
     if n <= 0:
         return (0.0, 1.0)
-    z = float(norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    ci = binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
@@ -106,18 +102,6 @@ def verdict(p_met: float) -> str:
     if p_met >= HOLDS_AT:
         return "holds"
     return "at risk" if p_met >= FAILS_BELOW else "fails"
-
-
-@dataclass(frozen=True)
-class IncidentSummary:
-    """The summary of one incident's replications (the JSON contract's incident object)."""
-
-    data: dict[str, Any]
-
-    @property
-    def p_met(self) -> float:
-        """P(target holds)."""
-        return float(self.data["p_met"])
 
 
 def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str, Any]:
@@ -197,29 +181,46 @@ def _fmt(x: float | None, spec: str = ".0f") -> str:
     return "never" if x is None else format(x, spec)
 
 
-def verdict_table(summary: Mapping[str, Any]) -> str:
-    """Render the verdict table a planner reads (one row per incident)."""
-    head = (
-        f"{'incident':<34} {'tier':<8} {'deadline':>8}  {'P(holds)':>8} {'95% CI':>13}  "
-        f"{'p50':>5} {'p90':>5}  {'bottleneck':<10} verdict"
+def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> str:
+    """Render the verdict table a planner reads (one row per incident).
+
+    Parameters
+    ----------
+    summary
+        The JSON contract (:func:`study_json`).
+    ascii_only
+        ASCII characters only (:func:`sim.texttables.render`).
+    """
+    table = new_table(
+        "incident",
+        "tier",
+        right("deadline"),
+        right("P(holds)"),
+        right("95% CI"),
+        right("p50"),
+        right("p90"),
+        "bottleneck",
+        "verdict",
     )
-    lines = [
-        f"scenario {summary['scenario']} · seed {summary['seed']} · "
-        f"{summary['replications']} replications per incident",
-        head,
-        "-" * len(head),
-    ]
     for inc in summary["incidents"]:
         lo, hi = inc["p_met_ci95"]
         c = inc["completion_min"]
-        lines.append(
-            f"{inc['name'][:34]:<34} {inc['tier']:<8} {inc['deadline_min']:>5.0f} min  "
-            f"{inc['p_met']:>8.3f} {f'[{lo:.3f},{hi:.3f}]':>13}  "
-            f"{_fmt(c['p50']):>5} {_fmt(c['p90']):>5}  {inc['bottleneck_class'] or '-':<10} "
-            f"{inc['verdict'].upper()}"
+        table.add_row(
+            inc["name"],
+            inc["tier"],
+            f"{inc['deadline_min']:.0f} min",
+            f"{inc['p_met']:.3f}",
+            f"[{lo:.3f},{hi:.3f}]",
+            _fmt(c["p50"]),
+            _fmt(c["p90"]),
+            inc["bottleneck_class"] or "-",
+            inc["verdict"].upper(),
         )
-    lines.append(
+    return render(
+        f"scenario {summary['scenario']} · seed {summary['seed']} · "
+        f"{summary['replications']} replications per incident",
+        table,
         f"(p50/p90: completion minutes, last requested vehicle registered; verdict HOLDS at "
-        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})"
+        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})",
+        ascii_only=ascii_only,
     )
-    return "\n".join(lines)

@@ -42,6 +42,7 @@ from sim.network import RoadNetwork
 from sim.planning import checkpoint_node, prepare_incident, resolve_depots, scenario_network
 from sim.results import summarize
 from sim.scenario import Incident, Scenario
+from sim.texttables import new_table, render, right
 
 #: Columns of a sweep row, in table / CSV order (``p_met_ci95`` is a ``[low, high]`` pair).
 SITE_FIELDS: tuple[str, ...] = (
@@ -537,41 +538,54 @@ def _fmt(x: float | None, spec: str = ".0f") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def sweep_table(result: SweepResult) -> str:
+def sweep_table(result: SweepResult, *, ascii_only: bool = False) -> str:
     """Render the sweep as a text table, failing sites first.
 
     Parameters
     ----------
     result
         The sweep.
+    ascii_only
+        ASCII characters only (:func:`sim.texttables.render`).
     """
     demand = ", ".join(f"{k} {v}" for k, v in result.demand.items())
-    width = max([len("site"), *(min(28, len(r["site"])) for r in result.rows)])
-    head = (
-        f"{'site':<{width}} {'lat':>9} {'lon':>10}  {'zone':<11} {'tier':<8} {'deadline':>8}  "
-        f"{'P(holds)':>8} {'95% CI':>13}  {'p90':>5}  note"
+    table = new_table(
+        "site",
+        right("lat"),
+        right("lon"),
+        "zone",
+        "tier",
+        right("deadline"),
+        right("P(holds)"),
+        right("95% CI"),
+        right("p90"),
+        "note",
     )
-    lines = [
-        f"scenario {result.scenario} · demand of {result.incident!r} ({demand}) · "
-        f"{len(result.rows)} sites ({result.sites}) · seed {result.seed} · "
-        f"{result.replications} replications per site",
-        head,
-        "-" * len(head),
-    ]
     for r in result.rows:
         lo, hi = r["p_met_ci95"]
         p90 = "never" if r["p90_min"] is None and r["note"] is None else _fmt(r["p90_min"])
-        lines.append(
-            f"{r['site'][:28]:<{width}} {r['lat']:>9.5f} {r['lon']:>10.5f}  {r['zone'][:11]:<11} "
-            f"{r['tier'] or '-':<8} {_fmt(r['deadline_min']):>4} min  {r['p_met']:>8.3f} "
-            f"{f'[{lo:.3f},{hi:.3f}]':>13}  {p90:>5}  {r['note'] or ''}".rstrip()
+        table.add_row(
+            r["site"],
+            f"{r['lat']:.5f}",
+            f"{r['lon']:.5f}",
+            r["zone"],
+            r["tier"] or "-",
+            f"{_fmt(r['deadline_min'])} min",
+            f"{r['p_met']:.3f}",
+            f"[{lo:.3f},{hi:.3f}]",
+            p90,
+            r["note"] or "",
         )
     held = sum(r["p_met"] >= 0.95 for r in result.rows)
-    lines.append(
+    return render(
+        f"scenario {result.scenario} · demand of {result.incident!r} ({demand}) · "
+        f"{len(result.rows)} sites ({result.sites}) · seed {result.seed} · "
+        f"{result.replications} replications per site",
+        table,
         f"({held} of {len(result.rows)} sites hold at P >= 0.95; p90: completion minutes; "
-        "failing sites first)"
+        "failing sites first)",
+        ascii_only=ascii_only,
     )
-    return "\n".join(lines)
 
 
 __all__ = [

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from sim.errors import ValidationError
 from sim.network import RoadNetwork
 
-Tier = Literal["central", "banner", "region"]
-Scope = Literal["central", "banner", "region"]
 TIERS: tuple[str, ...] = ("central", "banner", "region")
 SCOPES: tuple[str, ...] = ("central", "banner", "region")
 
@@ -128,10 +125,6 @@ class RuleSet:
             return False
         dist_m = network.road_distance_from(node)
         return bool(np.min(dist_m[seats]) <= self.banner_radius_km * 1000.0)
-
-    def required(self, requested: int) -> int:
-        """Number of vehicles that must be assembled out of ``requested``."""
-        return math.ceil(self.success_fraction * requested - 1e-9)
 
 
 def banner_seats(network: RoadNetwork) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -134,4 +135,9 @@ def test_cli_compare_x_x_reports_exact_zeros(capsys):
     assert main(["compare", "ordos-123", "ordos-123", "--reps", "6", "-q"]) == 0
     text = capsys.readouterr().out
     assert "ΔP(holds)" in text and "Δp90" in text
-    assert text.count("+0.000   [+0.000,+0.000]") == 3
+    # One row per incident: ΔP(holds) +0.000 [+0.000,+0.000] ... Δp90 +0.0 [+0.0,+0.0].
+    rows = [ln for ln in text.splitlines() if "[+0.000,+0.000]" in ln]
+    assert len(rows) == 3
+    for row in rows:
+        assert re.search(r" \+0\.000 +\[\+0\.000,\+0\.000\] ", row), row
+        assert re.search(r" \+0\.0 +\[\+0\.0,\+0\.0\]$", row), row

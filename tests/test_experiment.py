@@ -149,6 +149,24 @@ def test_p_met_is_consistent_with_completion_times(base):
         assert inc["p_met_ci95"] == [pytest.approx(lo, abs=1e-4), pytest.approx(hi, abs=1e-4)]
 
 
+def test_wilson_interval_matches_the_textbook_formula():
+    """scipy's Wilson interval against the closed form (Wilson 1927), to the last bits."""
+    z = 1.959963984540054
+    for n in (1, 2, 7, 40, 200, 1000):
+        for k in range(n + 1):
+            p = k / n
+            denom = 1 + z * z / n
+            centre = (p + z * z / (2 * n)) / denom
+            half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+            lo, hi = wilson_interval(k, n)
+            assert lo == pytest.approx(max(0.0, centre - half), abs=1e-12)
+            assert hi == pytest.approx(min(1.0, centre + half), abs=1e-12)
+            assert 0.0 <= lo <= p <= hi <= 1.0
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(5, 10, confidence=0.99)[0] < wilson_interval(5, 10)[0]
+
+
 def test_region_point_constant_is_on_the_network(network):
     node = network.locate(OTOG_FRONT_ROAD_POINT)
     assert network.zone[node] == "Otog Front"

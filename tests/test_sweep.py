@@ -233,38 +233,3 @@ def test_cli_sweep_out_is_complete(tmp_path, capsys):
     ]
     assert f"wrote {out}" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folder left
-
-
-def test_progress_bar_modes():
-    import io
-
-    from sim.progress import ProgressBar
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    term = Terminal()
-    with ProgressBar(50, "sweep", stream=term, delay=0) as bar:
-        for _ in range(50):
-            bar(1)
-    text = term.getvalue()
-    assert "\r" in text and "100%" in text and "\n" not in text
-    assert text.endswith("\r") and text.rsplit("\r", 2)[-2].strip() == ""  # erased at the end
-
-    log = io.StringIO()
-    with ProgressBar(50, "sweep", stream=log, delay=0) as bar:
-        for _ in range(50):
-            bar(1)
-    lines = log.getvalue().splitlines()
-    assert 1 <= len(lines) <= 4 and lines[-1].startswith("sweep: 100%")
-
-    for bar in (
-        ProgressBar(50, "quiet", stream=log, enabled=False, delay=0),
-        ProgressBar(50, "quick", stream=term, delay=60),
-    ):
-        before = (log.getvalue(), term.getvalue())
-        with bar:
-            for _ in range(50):
-                bar(1)
-        assert (log.getvalue(), term.getvalue()) == before
