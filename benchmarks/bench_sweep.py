@@ -54,7 +54,7 @@ from sim.experiment import replication_seed, run_replications
 from sim.network import load_network
 from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
 from sim.scenario import Incident
-from sim.sweeps import Site, site_location, candidate_sites, sweep
+from sim.sweeps import Site, candidate_sites, site_location, sweep
 from sim.vehicles import VEHICLE_CLASSES
 
 REFERENCE_REPS = 100
