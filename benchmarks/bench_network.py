@@ -28,7 +28,6 @@ import numpy as np
 import scipy
 
 from sim.network import RoadNetwork, load_network
-from sim.vehicles import VEHICLE_CLASSES
 
 FLEET_SIZE = 2010
 TREE_RUNS = 21
@@ -70,7 +69,7 @@ def _grid(side: int) -> nx.MultiDiGraph:
 def _bench_graph(name: str, net: RoadNetwork, target: int, nx_calls: int) -> dict[str, Any]:
     def all_classes() -> None:
         net._trees.clear()  # benchmark the Dijkstra, not the LRU cache
-        for vehicle in VEHICLE_CLASSES:
+        for vehicle in net.classes:
             net.tree_to(target, vehicle)
 
     tree_s = _median_time(all_classes, TREE_RUNS)
@@ -79,7 +78,7 @@ def _bench_graph(name: str, net: RoadNetwork, target: int, nx_calls: int) -> dic
     graph, target_id = net.graph, int(net.node_ids[target])
     start = time.perf_counter()
     for k, source in enumerate(sources):
-        weight = f"travel_time_{VEHICLE_CLASSES[k % len(VEHICLE_CLASSES)]}"
+        weight = f"travel_time_{net.classes[k % len(net.classes)]}"
         nx.shortest_path_length(graph, int(net.node_ids[source]), target_id, weight=weight)
     nx_sample_s = time.perf_counter() - start
     nx_fleet_s = nx_sample_s * FLEET_SIZE / nx_calls

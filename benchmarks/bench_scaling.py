@@ -36,7 +36,6 @@ from sim.network import RoadNetwork
 from sim.planning import scenario_network
 from sim.scenario import Incident
 from sim.sweeps import candidate_sites, sweep
-from sim.vehicles import VEHICLE_CLASSES
 
 FLEET_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000)
 NETWORK_SIZES = (10_000, 50_000, 200_000)
@@ -100,7 +99,7 @@ def network_curve(runs: int) -> list[dict[str, Any]]:
 
         def trees(net: RoadNetwork = net, target: int = target) -> None:
             net._trees.clear()  # the Dijkstra, not the cache
-            for k in VEHICLE_CLASSES:
+            for k in net.classes:
                 net.tree_to(target, k)
 
         wall, walls = median_time(trees, max(3, runs))

@@ -55,7 +55,6 @@ from sim.network import load_network
 from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
 from sim.scenario import Incident
 from sim.sweeps import Site, candidate_sites, site_location, sweep
-from sim.vehicles import VEHICLE_CLASSES
 
 REFERENCE_REPS = 100
 REFERENCE_WORKERS = 2
@@ -112,7 +111,7 @@ def bench_model(runs: int) -> dict[str, Any]:
 
     def trees() -> None:
         network._trees.clear()  # the Dijkstra, not the cache
-        for k in VEHICLE_CLASSES:
+        for k in network.classes:
             network.tree_to(central.node, k)
 
     out["trees_5_classes_s"], _ = median_time(trees, max(3, runs))

@@ -36,6 +36,7 @@ from typing import Any
 
 from sim import __version__
 from sim.errors import FleetsimError
+from sim.vehicles import DEFAULT_CLASSES, check_class
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +107,11 @@ def _build_parser() -> argparse.ArgumentParser:
     route.add_argument("--from", dest="origin", required=True, metavar="A", help="origin")
     route.add_argument("--to", dest="destination", required=True, metavar="B", help="destination")
     route.add_argument(
-        "--vehicle", required=True, metavar="CLASS", help="taxi, coach, bus, freight or hazmat"
+        "--vehicle",
+        required=True,
+        metavar="CLASS",
+        help=f"a default vehicle class: {', '.join(DEFAULT_CLASSES)} (a scenario file may "
+        "define more under vehicle_classes)",
     )
     _add_json_option(route)
     route.set_defaults(handler=_cmd_route)
@@ -306,10 +311,8 @@ def _cmd_network_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_route(args: argparse.Namespace) -> int:
-    from sim.vehicles import check_vehicle_class
-
-    vehicle = check_vehicle_class(args.vehicle, parameter="--vehicle")
     network = _load(args)
+    vehicle = check_class(args.vehicle, network.classes, parameter="--vehicle")
     origin = network.locate(args.origin)
     destination = network.locate(args.destination)
     tree = network.tree_to(destination, vehicle)

@@ -229,7 +229,10 @@ class RunResult:
             self.scenario.name,
             self.seed,
             self.replications,
-            [summaries.summarize(p, r) for p, r in zip(self.plans, self.results, strict=True)],
+            [
+                summaries.summarize(p, r, tuple(self.scenario.fleet.classes))
+                for p, r in zip(self.plans, self.results, strict=True)
+            ],
             extra={"fleetsim_version": __version__, "network": self.scenario.network},
         )
 
@@ -241,7 +244,7 @@ class RunResult:
         kind
             ``incidents``: one row per incident per replication (completion minutes, ``met``,
             completion per class, critical class, stage minutes of the vehicle that set the
-            completion, counts; :data:`sim.tables.INCIDENT_FIELDS`). ``vehicles``: one row
+            completion, counts; :func:`sim.tables.incident_fields`). ``vehicles``: one row
             per called vehicle per replication (:data:`sim.tables.VEHICLE_LOG_FIELDS`);
             needs a run with ``log_vehicles=True``.
 

@@ -1,4 +1,4 @@
-"""The reserve fleet: vehicle-class parameters, operators with dispatchers, depots.
+"""The reserve fleet: operators with dispatchers, depots, and the classes they run.
 
 The default is the 2,010-vehicle Ordos reserve of the founding article (2022). Its split by
 class and its depots are *assumptions*, documented next to each number below and in the
@@ -9,80 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import field, replace
+from typing import Annotated
 
 import numpy as np
 
-from sim.dists import Dist
 from sim.errors import ValidationError
-from sim.vehicles import DEFAULT_SPEED_PROFILES, VEHICLE_CLASSES, SpeedProfile, check_vehicle_class
-
-Period = Literal["day", "night"]
-
-
-def _check_probability(value: float, name: str) -> None:
-    if not isinstance(value, int | float) or math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise ValidationError(f"`{name}` must be a probability in [0, 1], got {value!r}")
+from sim.fields import AsTuple, CapacityUnit, ClassName, Count, PositiveInt, record
+from sim.vehicles import DEFAULT_CLASSES, ClassParams, check_class, class_problem
 
 
-@dataclass(frozen=True)
-class ClassParams:
-    """Operational parameters of one vehicle class.
-
-    Parameters
-    ----------
-    availability
-        Probability that a reserve vehicle is available when called (not on a long-haul trip
-        or in maintenance).
-    reach_day, reach_night
-        Probability that the driver answers the call, by day and by night.
-    accept
-        Probability that a reached driver accepts.
-    call
-        Dispatcher time for one call attempt, minutes (whatever its outcome).
-    mobilisation_day, mobilisation_night
-        From accepted call to vehicle rolling, minutes.
-    capacity
-        Persons (passenger classes) or tonnes (freight classes) per vehicle, for converting
-        "people/tonnes to move" into vehicles.
-    capacity_unit
-        ``"persons"`` or ``"tonnes"``.
-    speed
-        Legal speed caps (:class:`sim.vehicles.SpeedProfile`).
-    """
-
-    availability: float
-    reach_day: float
-    reach_night: float
-    accept: float
-    call: Dist
-    mobilisation_day: Dist
-    mobilisation_night: Dist
-    capacity: float
-    capacity_unit: Literal["persons", "tonnes"]
-    speed: SpeedProfile
-
-    def __post_init__(self) -> None:
-        for name in ("availability", "reach_day", "reach_night", "accept"):
-            _check_probability(getattr(self, name), name)
-        if not isinstance(self.capacity, int | float) or not self.capacity > 0:
-            raise ValidationError(f"`capacity` must be > 0, got {self.capacity!r}")
-        if self.capacity_unit not in ("persons", "tonnes"):
-            raise ValidationError(
-                f"`capacity_unit` must be 'persons' or 'tonnes', got {self.capacity_unit!r}"
-            )
-
-    def reach(self, period: Period) -> float:
-        """Probability that the driver answers, in ``period``."""
-        return self.reach_day if period == "day" else self.reach_night
-
-    def mobilisation(self, period: Period) -> Dist:
-        """Mobilisation-delay distribution in ``period``."""
-        return self.mobilisation_day if period == "day" else self.mobilisation_night
-
-
-@dataclass(frozen=True)
+@record(lambda v: f"operator {v.get('name')!r}")
 class Operator:
     """A company that dispatches reserve vehicles of one class.
 
@@ -97,19 +34,11 @@ class Operator:
     """
 
     name: str
-    vehicle_class: str
-    dispatchers: int
-
-    def __post_init__(self) -> None:
-        check_vehicle_class(self.vehicle_class, parameter=f"operator {self.name!r}: vehicle_class")
-        if not isinstance(self.dispatchers, int) or self.dispatchers < 1:
-            raise ValidationError(
-                f"operator {self.name!r}: `dispatchers` must be an integer >= 1, "
-                f"got {self.dispatchers!r}"
-            )
+    vehicle_class: ClassName
+    dispatchers: PositiveInt
 
 
-@dataclass(frozen=True)
+@record(lambda v: f"depot {v.get('name')!r}")
 class Depot:
     """Where reserve vehicles of one class and one operator wait.
 
@@ -129,37 +58,36 @@ class Depot:
 
     name: str
     location: str
-    vehicle_class: str
-    count: int
+    vehicle_class: ClassName
+    count: Count
     operator: str
 
-    def __post_init__(self) -> None:
-        check_vehicle_class(self.vehicle_class, parameter=f"depot {self.name!r}: vehicle_class")
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
-            raise ValidationError(
-                f"depot {self.name!r}: `count` must be an integer >= 0, got {self.count!r}"
-            )
 
-
-@dataclass(frozen=True)
+@record("fleet")
 class Fleet:
-    """The whole reserve: class parameters, operators and depots.
+    """The whole reserve: its vehicle classes, operators and depots.
 
-    Vehicles are numbered in a fixed order (depot order, then 0..count-1), so vehicle ``i``
-    is the same vehicle in every replication and every scenario variant that keeps the depots.
+    ``classes`` are the classes that exist in this fleet (usually
+    :data:`sim.vehicles.DEFAULT_CLASSES`, plus a scenario's own), in table and figure order;
+    every operator and depot runs one of them. Vehicles are numbered in a fixed order (depot
+    order, then 0..count-1), so vehicle ``i`` is the same vehicle in every replication and
+    every scenario variant that keeps the depots.
     """
 
-    classes: Mapping[str, ClassParams]
-    operators: tuple[Operator, ...]
-    depots: tuple[Depot, ...]
+    classes: Mapping[ClassName, ClassParams]
+    operators: Annotated[tuple[Operator, ...], AsTuple]
+    depots: Annotated[tuple[Depot, ...], AsTuple]
     _vehicles: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for k in self.classes:
-            check_vehicle_class(k, parameter="fleet.classes")
-        missing = [k for k in VEHICLE_CLASSES if k not in self.classes]
-        if missing:
-            raise ValidationError(f"fleet.classes: parameters missing for {missing}")
+        if not self.classes:
+            raise ValidationError("fleet: `classes` is empty")
+        for what, item in [("operator", o) for o in self.operators] + [
+            ("depot", d) for d in self.depots
+        ]:
+            problem = class_problem(item.vehicle_class, self.classes)
+            if problem:
+                raise ValidationError(f"{what} {item.name!r}: `vehicle_class`: {problem}")
         names = [o.name for o in self.operators]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -190,7 +118,7 @@ class Fleet:
 
     def count_by_class(self) -> dict[str, int]:
         """Number of reserve vehicles per class (every class present, possibly 0)."""
-        out = dict.fromkeys(VEHICLE_CLASSES, 0)
+        out = dict.fromkeys(self.classes, 0)
         for d in self.depots:
             out[d.vehicle_class] += d.count
         return out
@@ -238,7 +166,7 @@ class Fleet:
         """
         depots = list(self.depots)
         for k, total in totals.items():
-            check_vehicle_class(k, parameter="with_totals")
+            check_class(k, self.classes, parameter="with_totals")
             if isinstance(total, bool) or not isinstance(total, int) or total < 0:
                 raise ValidationError(f"`{k}` must be an integer >= 0, got {total!r}")
             depots = spread_total(depots, k, total)
@@ -248,76 +176,6 @@ class Fleet:
 # --------------------------------------------------------------------------------------------
 # The default Ordos fleet. Every number below is an ASSUMPTION unless a source is named.
 # --------------------------------------------------------------------------------------------
-
-#: Default class parameters. Reasoning in the README, "Model and assumptions".
-DEFAULT_CLASS_PARAMS: dict[str, ClassParams] = {
-    # Taxis are in service in town: high availability, dispatched by platform push with a
-    # short confirmation (Ordos runs a city-wide platform, seed article "科技赋能").
-    "taxi": ClassParams(
-        availability=0.92,
-        reach_day=0.95,
-        reach_night=0.85,
-        accept=0.95,
-        call=Dist.lognormal(0.5, 0.3),
-        mobilisation_day=Dist.lognormal(10.0, 0.5),
-        mobilisation_night=Dist.lognormal(18.0, 0.5),
-        capacity=4,
-        capacity_unit="persons",
-        speed=DEFAULT_SPEED_PROFILES["taxi"],
-    ),
-    # Coaches wait at bus stations or run scheduled long-distance trips; drivers come in.
-    "coach": ClassParams(
-        availability=0.85,
-        reach_day=0.95,
-        reach_night=0.85,
-        accept=0.97,
-        call=Dist.lognormal(1.5, 0.3),
-        mobilisation_day=Dist.lognormal(25.0, 0.4),
-        mobilisation_night=Dist.lognormal(40.0, 0.4),
-        capacity=45,
-        capacity_unit="persons",
-        speed=DEFAULT_SPEED_PROFILES["coach"],
-    ),
-    # City buses are in line service: finish the run, unload, come (state-run companies).
-    "bus": ClassParams(
-        availability=0.90,
-        reach_day=0.97,
-        reach_night=0.85,
-        accept=0.98,
-        call=Dist.lognormal(1.0, 0.3),
-        mobilisation_day=Dist.lognormal(20.0, 0.4),
-        mobilisation_night=Dist.lognormal(35.0, 0.4),
-        capacity=30,
-        capacity_unit="persons",
-        speed=DEFAULT_SPEED_PROFILES["bus"],
-    ),
-    # General freight: often away on a haul (Ordos moved 221 Mt by road in Q1-Q3 2022).
-    "freight": ClassParams(
-        availability=0.75,
-        reach_day=0.90,
-        reach_night=0.80,
-        accept=0.90,
-        call=Dist.lognormal(2.0, 0.3),
-        mobilisation_day=Dist.lognormal(30.0, 0.45),
-        mobilisation_night=Dist.lognormal(45.0, 0.45),
-        capacity=20,
-        capacity_unit="tonnes",
-        speed=DEFAULT_SPEED_PROFILES["freight"],
-    ),
-    # Dangerous goods: pre-trip safety checks and an escort make mobilisation the slowest.
-    "hazmat": ClassParams(
-        availability=0.80,
-        reach_day=0.90,
-        reach_night=0.80,
-        accept=0.90,
-        call=Dist.lognormal(2.0, 0.3),
-        mobilisation_day=Dist.lognormal(40.0, 0.4),
-        mobilisation_night=Dist.lognormal(60.0, 0.4),
-        capacity=25,
-        capacity_unit="tonnes",
-        speed=DEFAULT_SPEED_PROFILES["hazmat"],
-    ),
-}
 
 #: 2020 census population by banner/district (../shared/data/ordos/banners.csv). Uxin, Hanggin
 #: and Otog Front are not found separately: their derived combined total 361,914 is split in
@@ -445,7 +303,7 @@ def people_to_vehicles(
     classes: Mapping[str, float | None] | Sequence[str],
     fleet: Fleet,
     *,
-    unit: Literal["persons", "tonnes"] = "persons",
+    unit: CapacityUnit = "persons",
 ) -> dict[str, int]:
     """Convert an amount to move (people or tonnes) into vehicles per class.
 
@@ -482,7 +340,7 @@ def people_to_vehicles(
         raise ValidationError(f"the amount to move must be >= 0, got {amount!r}")
     counts = fleet.count_by_class()
     for k in weights:
-        check_vehicle_class(k, parameter="classes")
+        check_class(k, fleet.classes, parameter="classes")
         if fleet.classes[k].capacity_unit != unit:
             raise ValidationError(
                 f"class {k!r} carries {fleet.classes[k].capacity_unit}, not {unit}"
@@ -562,4 +420,4 @@ def default_fleet() -> Fleet:
         add("freight", banner, n, f"{banner} freight haulier", 2)
     for banner, n in hazmat.items():
         add("hazmat", banner, n, f"{banner} hazmat carrier", 1)
-    return Fleet(DEFAULT_CLASS_PARAMS, tuple(operators), tuple(depots))
+    return Fleet(DEFAULT_CLASSES, tuple(operators), tuple(depots))

@@ -63,12 +63,12 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from sim.errors import NetworkError, ValidationError
+from sim.fields import class_name_problem
 from sim.vehicles import (
     DEFAULT_SPEED_PROFILES,
     EXPRESSWAY_HIGHWAYS,
-    VEHICLE_CLASSES,
     SpeedProfile,
-    check_vehicle_class,
+    check_class,
 )
 
 __all__ = [
@@ -339,8 +339,9 @@ class RoadNetwork:
     source
         A label for where the graph came from (shown by :meth:`info`).
     profiles
-        Speed profiles per vehicle class; classes not given keep
-        :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`.
+        Speed profiles per vehicle class; the default classes not given keep
+        :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`, and a class that is not a default one
+        (a scenario's own) is routed too.
 
     Attributes
     ----------
@@ -352,7 +353,8 @@ class RoadNetwork:
         (``str`` or ``None``); edge attributes ``length`` (m, after circuity), ``highway``
         (str), ``ref`` (str or ``None``), ``speed_kph`` and ``travel_time_<class>`` (s).
     classes : tuple of str
-        The vehicle classes, :data:`sim.vehicles.VEHICLE_CLASSES`.
+        The vehicle classes it routes: the default classes, then any other class of
+        ``profiles``.
     profiles : Mapping[str, SpeedProfile]
         The speed profile of every class.
     dropped_nodes : int
@@ -390,7 +392,7 @@ class RoadNetwork:
     def _init(self, base: _Base, profiles: dict[str, SpeedProfile]) -> None:
         self._base = base
         self._profiles = profiles
-        self._classes = {cls: _class_arrays(base, profiles[cls]) for cls in VEHICLE_CLASSES}
+        self._classes = {cls: _class_arrays(base, profile) for cls, profile in profiles.items()}
         self._graph: nx.MultiDiGraph | None = None
         if not nx.is_frozen(base.graph):
             # The network that builds the base owns its graph: write its times and freeze it.
@@ -449,7 +451,7 @@ class RoadNetwork:
 
     @property
     def classes(self) -> tuple[str, ...]:
-        return VEHICLE_CLASSES
+        return tuple(self._profiles)
 
     @property
     def profiles(self) -> Mapping[str, SpeedProfile]:
@@ -612,14 +614,14 @@ class RoadNetwork:
         target
             Node index of the target.
         vehicle
-            Vehicle class, one of :data:`sim.vehicles.VEHICLE_CLASSES`.
+            Vehicle class, one of :attr:`classes`.
 
         Raises
         ------
         ValidationError
             For an unknown class or a node index out of range.
         """
-        vehicle = check_vehicle_class(vehicle)
+        vehicle = check_class(vehicle, self._profiles)
         target = _check_index(target, self.n_nodes, "target")
         key = (target, vehicle)
         with self._lock:
@@ -668,7 +670,7 @@ class RoadNetwork:
             Shape ``(len(targets), n_nodes)``; row ``k`` holds the time from every node to
             ``targets[k]`` (``inf`` if unreachable), from a single scipy ``dijkstra`` call.
         """
-        vehicle = check_vehicle_class(vehicle)
+        vehicle = check_class(vehicle, self._profiles)
         idx = np.asarray([_check_index(t, self.n_nodes, "targets") for t in targets], np.int64)
         if idx.size == 0:
             return np.empty((0, self.n_nodes))
@@ -689,7 +691,7 @@ class RoadNetwork:
 
         Parallel edges are reduced to the fastest; zero-time entries are real edges.
         """
-        vehicle = check_vehicle_class(vehicle)
+        vehicle = check_class(vehicle, self._profiles)
         return self._classes[vehicle].forward.copy()
 
     def with_profiles(self, profiles: Mapping[str, SpeedProfile]) -> RoadNetwork:
@@ -698,8 +700,8 @@ class RoadNetwork:
         Parameters
         ----------
         profiles
-            Profiles per class; classes not given keep
-            :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`.
+            Profiles per class; the default classes not given keep
+            :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`, other classes are added.
         """
         resolved = _resolve_profiles(profiles)
         net = RoadNetwork.__new__(RoadNetwork)
@@ -904,8 +906,8 @@ def load_network(
         ``.osm.bz2``, ``.osm.xml`` (OSM XML) or ``.graphml`` (OSMnx GraphML), or
         ``"place:<name>"`` for an online OSMnx ``graph_from_place`` query (needs internet).
     profiles
-        Speed profiles per vehicle class; classes not given keep
-        :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`.
+        Speed profiles per vehicle class; the default classes not given keep
+        :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`, other classes are added.
 
     Returns
     -------
@@ -1343,13 +1345,15 @@ def _resolve_profiles(profiles: Mapping[str, SpeedProfile] | None) -> dict[str, 
                 f"`profiles` must map vehicle class to SpeedProfile, got {type(profiles).__name__}"
             )
         for cls, profile in profiles.items():
-            check_vehicle_class(cls, parameter=f"profiles[{cls!r}]")
+            problem = class_name_problem(cls)
+            if problem:
+                raise ValidationError(f"`profiles[{cls!r}]`: {problem}")
             if not isinstance(profile, SpeedProfile):
                 raise ValidationError(
                     f"`profiles[{cls!r}]` must be a SpeedProfile, got {type(profile).__name__}"
                 )
             merged[cls] = profile
-    return {cls: merged[cls] for cls in VEHICLE_CLASSES}
+    return merged
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ the run is interrupted with Ctrl-C or fails while rendering a figure).
 The folder of a run (:func:`run_files`):
 
 * ``summary.json``: the JSON contract (:attr:`sim.experiment.RunResult.summary`);
-* ``incidents.csv``: one row per incident per replication (:data:`sim.tables.INCIDENT_FIELDS`);
+* ``incidents.csv``: one row per incident per replication (:func:`sim.tables.incident_fields`);
 * ``vehicles.csv``: one row per called vehicle per replication (opt-in, ``--vehicle-log``);
 * ``scenario.resolved.yaml``: the scenario as run, a scenario file with every default filled
   in, the seed and the replications (``fleetsim run`` on it reproduces ``summary.json``), and
@@ -51,7 +51,7 @@ from sim.plan import IncidentPlan
 from sim.resolved import scenario_to_file
 from sim.scenario import Scenario
 from sim.sweeps import SweepResult, flat_rows
-from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS, incident_rows, vehicle_rows
+from sim.tables import VEHICLE_LOG_FIELDS, columns, incident_rows, vehicle_rows
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]
@@ -268,7 +268,7 @@ def incidents_csv(result: RunResult) -> str:
     result
         A :class:`sim.experiment.RunResult`.
     """
-    return _csv(INCIDENT_FIELDS, incident_rows(result))
+    return _csv(columns(result, "incidents"), incident_rows(result))
 
 
 def vehicles_csv(result: RunResult) -> str:

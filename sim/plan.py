@@ -10,16 +10,16 @@ scenario and a road network; nothing here knows about either.
 from __future__ import annotations
 
 import enum
-import math
 import zlib
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
 from sim.dists import Dist
-from sim.errors import ValidationError
+from sim.fields import Count, DistField, Green, NonNegFloat, PositiveInt, record
 
-GREEN_CHANNELS: tuple[str, ...] = ("none", "priority", "dedicated")
+GREEN_CHANNELS: tuple[str, ...] = get_args(Green)
 
 
 class Outcome(enum.IntEnum):
@@ -37,7 +37,7 @@ class Outcome(enum.IntEnum):
     IN_CALL = 5
 
 
-@dataclass(frozen=True)
+@record(lambda v: f"checkpoint {v.get('name')!r}")
 class CheckpointSpec:
     """A checkpoint or toll plaza at a network node.
 
@@ -69,36 +69,14 @@ class CheckpointSpec:
     """
 
     name: str
-    node: int
-    lanes: int = 1
-    service: Dist = field(default_factory=lambda: Dist.fixed(1.0))
-    background_per_min: float = 0.0
-    background_service: Dist | None = None
-    green: str = "none"
-    green_lanes: int = 1
+    node: Count
+    lanes: PositiveInt = 1
+    service: DistField = field(default_factory=lambda: Dist.fixed(1.0))
+    background_per_min: NonNegFloat = 0.0
+    background_service: DistField | None = None
+    green: Green = "none"
+    green_lanes: PositiveInt = 1
     kind: str = "checkpoint"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.lanes, int) or self.lanes < 1:
-            raise ValidationError(
-                f"checkpoint {self.name!r}: `lanes` must be >= 1, got {self.lanes!r}"
-            )
-        if not isinstance(self.background_per_min, int | float) or not (
-            0 <= self.background_per_min < math.inf
-        ):
-            raise ValidationError(
-                f"checkpoint {self.name!r}: `background_per_min` must be >= 0, "
-                f"got {self.background_per_min!r}"
-            )
-        if self.green not in GREEN_CHANNELS:
-            raise ValidationError(
-                f"checkpoint {self.name!r}: `green` must be one of {GREEN_CHANNELS}, "
-                f"got {self.green!r}"
-            )
-        if not isinstance(self.green_lanes, int) or self.green_lanes < 1:
-            raise ValidationError(
-                f"checkpoint {self.name!r}: `green_lanes` must be >= 1, got {self.green_lanes!r}"
-            )
 
     @property
     def bg_service(self) -> Dist:
@@ -106,16 +84,12 @@ class CheckpointSpec:
         return self.background_service if self.background_service is not None else self.service
 
 
-@dataclass(frozen=True)
+@record("staging")
 class StagingSpec:
     """Registration at the staging point: ``lanes`` parallel lanes, ``service`` minutes each."""
 
-    lanes: int = 8
-    service: Dist = field(default_factory=lambda: Dist.lognormal(1.0, 0.3))
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.lanes, int) or self.lanes < 1:
-            raise ValidationError(f"staging: `lanes` must be >= 1, got {self.lanes!r}")
+    lanes: PositiveInt = 8
+    service: DistField = field(default_factory=lambda: Dist.lognormal(1.0, 0.3))
 
 
 @dataclass(frozen=True)

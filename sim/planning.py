@@ -220,7 +220,7 @@ def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> 
     profiles = {k: p.speed for k, p in scenario.fleet.classes.items()}
     if network is None:
         network = load_network(scenario.network, profiles=profiles)
-    elif dict(network.profiles) != profiles:
+    elif any(network.profiles.get(k) != p for k, p in profiles.items()):
         network = network.with_profiles(profiles)
     if scenario.closures:
         try:

@@ -30,16 +30,8 @@ from sim.plan import IncidentPlan
 from sim.planning import checkpoint_node, prepare, resolve_depots
 from sim.records import STAGES, VEHICLE_FIELDS, ReplicationResult
 from sim.scenario import Scenario
-from sim.vehicles import VEHICLE_CLASSES
+from sim.vehicles import class_colours
 
-#: Colour of every vehicle class (colour-blind-safe Okabe–Ito hues).
-CLASS_COLOURS: dict[str, str] = {
-    "taxi": "#E69F00",
-    "coach": "#0072B2",
-    "bus": "#009E73",
-    "freight": "#8C564B",
-    "hazmat": "#D55E00",
-}
 #: Colour of every stage in the time breakdown.
 STAGE_COLOURS: dict[str, str] = {
     "alert": "#999999",
@@ -213,11 +205,19 @@ def _depots_by_node(scenario: Scenario, depot_nodes: np.ndarray) -> dict[int, di
 
 
 def _draw_depots(
-    ax: Any, network: RoadNetwork, by_node: dict[int, dict[str, int]], ring: float, scale: float
+    ax: Any,
+    network: RoadNetwork,
+    by_node: dict[int, dict[str, int]],
+    ring: float,
+    scale: float,
+    colours: Mapping[str, str],
 ) -> None:
-    """Discs of area ∝ vehicles; several classes at one node are fanned out on a ring."""
+    """Discs of area ∝ vehicles; several classes at one node are fanned out on a ring.
+
+    ``colours`` maps every class to its colour, in the fleet's class order.
+    """
     for node, classes in sorted(by_node.items()):
-        present = [k for k in VEHICLE_CLASSES if k in classes]
+        present = [k for k in colours if k in classes]
         lat, lon = float(network.lat[node]), float(network.lon[node])
         for i, k in enumerate(present):
             dx = dy = 0.0
@@ -229,7 +229,7 @@ def _draw_depots(
                 lon + dx,
                 lat + dy,
                 s=20 + scale * classes[k],
-                color=CLASS_COLOURS[k],
+                color=colours[k],
                 alpha=0.8,
                 edgecolors="black",
                 linewidths=0.4,
@@ -358,6 +358,7 @@ def network_map(
     if plans is None:
         plans = prepare(network, scenario)
     by_node = _depots_by_node(scenario, depot_nodes)
+    colours = class_colours(fleet.classes)
     biggest = max((c for v in by_node.values() for c in v.values()), default=1)
     scale = 500.0 / biggest
     south, west, north, east = network.bbox
@@ -369,7 +370,7 @@ def network_map(
     _map_axes(ax, network)
     has_central = _central_area(ax, network)
     _draw_roads(ax, network, by_zone=True)
-    _draw_depots(ax, network, by_node, 0.012 * extent, scale)
+    _draw_depots(ax, network, by_node, 0.012 * extent, scale, colours)
     _zone_labels(ax, network)
     cp_kinds = _draw_checkpoints(ax, network, scenario)
     depot_xy = np.array([[network.lon[n], network.lat[n]] for n in sorted(by_node)])
@@ -395,15 +396,15 @@ def network_map(
             inset.set_yticks([])
             _central_area(inset, network)
             _draw_roads(inset, network, by_zone=True)
-            _draw_depots(inset, network, by_node, 0.1 * half, scale * 0.5)
+            _draw_depots(inset, network, by_node, 0.1 * half, scale * 0.5, colours)
             _draw_checkpoints(inset, network, scenario)
             _draw_incidents(inset, network, scenario, plans, full=False)
             inset.set_title("central urban area, enlarged", fontsize=8, pad=2)
             ax.indicate_inset_zoom(inset, edgecolor="#555555")
 
     handles = [
-        Line2D([], [], ls="", marker="o", ms=8, mfc=CLASS_COLOURS[k], mec="black", label=k)
-        for k in VEHICLE_CLASSES
+        Line2D([], [], ls="", marker="o", ms=8, mfc=colours[k], mec="black", label=k)
+        for k in colours
         if any(k in c for c in by_node.values())
     ]
     handles += [
@@ -723,7 +724,6 @@ def sweep_map(result: Any) -> Figure:
 
 
 __all__ = [
-    "CLASS_COLOURS",
     "STAGE_COLOURS",
     "arrival_curve",
     "completion_cdf",

@@ -17,7 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sim.errors import ValidationError
 from sim.scenario import Scenario, format_path, load_scenario
-from sim.schema import ScenarioFile, schema_messages
+from sim.schema import schema_messages, validate_file_data
 
 __all__ = ["resolved_file", "scenario_to_file"]
 
@@ -161,7 +161,7 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
         "seed": scenario.seed,
     }
     try:
-        spec = ScenarioFile.model_validate(data)
+        spec = validate_file_data(data, None)
     except PydanticValidationError as exc:
         raise ValidationError(
             f"scenario {scenario.name!r} cannot be written as a scenario file: "

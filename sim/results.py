@@ -16,7 +16,6 @@ from scipy.stats import binomtest
 from sim.plan import IncidentPlan
 from sim.records import COUNT_KEYS, STAGES, ReplicationResult
 from sim.texttables import new_table, render, right
-from sim.vehicles import VEHICLE_CLASSES
 
 #: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.
 HOLDS_AT, FAILS_BELOW = 0.95, 0.5
@@ -104,7 +103,9 @@ def verdict(p_met: float) -> str:
     return "at risk" if p_met >= FAILS_BELOW else "fails"
 
 
-def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str, Any]:
+def summarize(
+    plan: IncidentPlan, reps: Sequence[ReplicationResult], classes: Sequence[str]
+) -> dict[str, Any]:
     """Summarise one incident's replications into the JSON contract's incident object.
 
     Parameters
@@ -113,6 +114,9 @@ def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str
         The incident plan.
     reps
         Its replications.
+    classes
+        The scenario's vehicle classes in their order (``scenario.fleet.classes``): the
+        bottleneck class is the most frequent critical class, ties going to the first.
 
     Returns
     -------
@@ -134,7 +138,7 @@ def summarize(plan: IncidentPlan, reps: Sequence[ReplicationResult]) -> dict[str
     crit = [r.breakdown_min for r in reps if math.isfinite(r.completion_min)]
     breakdown = {s: (_r(float(np.mean([b[s] for b in crit]))) if crit else None) for s in STAGES}
     tally = Counter(r.critical_class for r in reps if r.critical_class is not None)
-    order = {c: i for i, c in enumerate(VEHICLE_CLASSES)}
+    order = {c: i for i, c in enumerate(classes)}
     bottleneck = min(tally, key=lambda c: (-tally[c], order[c])) if tally else None
     count_keys = COUNT_KEYS
     counts = {key: _r(float(np.mean([r.counts[key] for r in reps]))) for key in count_keys}

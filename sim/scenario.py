@@ -26,20 +26,23 @@ Loading is in two phases, and each reports *every* problem it finds, with the fi
 the key path (``incidents[1].demand.coach``), the bad value and the allowed values or close
 matches:
 
-1. **schema**: YAML syntax (line and column), unknown keys, types, ranges, unknown vehicle
-   classes, and every place name or ``LAT,LON`` checked against the network (the network is
-   loaded first, from the file's ``network`` key);
-2. **meaning** (once the schema holds): the fleet is built and must not be empty; closures,
+1. **schema**: YAML syntax (line and column), unknown keys, types, ranges, vehicle classes
+   against the file's classes (the defaults and those under ``vehicle_classes``), and every
+   place name or ``LAT,LON`` checked against the network (the network is loaded first, from
+   the file's ``network`` key);
+2. **meaning** (once the schema holds): the file's own classes are complete (or start from
+   another with ``like``); the fleet is built and must not be empty; closures,
    checkpoints and toll stations are placed on the network; every incident's demand must be
    coverable by the vehicles in scope that can reach its staging point (after closures).
 
 Problems are raised together as one :class:`sim.errors.ScenarioError`.
 
 This module holds the runtime records and orchestrates the two phases; the language itself is
-:mod:`sim.schema`, the placement of checkpoints and toll plazas :mod:`sim.siting`, the fleet
-arithmetic (class totals, people to vehicles) :mod:`sim.fleet`, and the demand check
-:func:`sim.targets.demand_shortfall`. The inverse, a :class:`Scenario` written back as a file,
-is :func:`sim.resolved.scenario_to_file`.
+:mod:`sim.schema` (the value rules it shares with the records: :mod:`sim.fields`; the vehicle
+classes: :mod:`sim.vehicles`), the placement of checkpoints and toll plazas
+:mod:`sim.siting`, the fleet arithmetic (class totals, people to vehicles) :mod:`sim.fleet`,
+and the demand check :func:`sim.targets.demand_shortfall`. The inverse, a :class:`Scenario`
+written back as a file, is :func:`sim.resolved.scenario_to_file`.
 """
 
 from __future__ import annotations
@@ -49,25 +52,31 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, InstanceOf
 from pydantic import ValidationError as PydanticValidationError
 
 from sim import yamlio
 from sim.dists import Dist
 from sim.errors import NetworkError, ScenarioError, ValidationError
-from sim.fleet import (
-    DEFAULT_CLASS_PARAMS,
-    ClassParams,
-    Depot,
-    Fleet,
-    Operator,
-    Period,
-    default_fleet,
-    people_to_vehicles,
-    resized,
+from sim.fields import (
+    AsTuple,
+    Count,
+    DemandValue,
+    DistField,
+    Hour,
+    NonNegFloat,
+    OverRequest,
+    PositiveFloat,
+    PositiveInt,
+    ScopeName,
+    Tier,
+    did_you_mean,
+    record,
 )
+from sim.fleet import Depot, Fleet, Operator, default_fleet, people_to_vehicles, resized
 from sim.network import Closure, RoadNetwork, cached_network
 from sim.plan import StagingSpec
 from sim.schema import (
@@ -77,14 +86,14 @@ from sim.schema import (
     FleetSpec,
     IncidentSpec,
     ScenarioFile,
-    did_you_mean,
     network_shorthand,
     scenario_json_schema,
     schema_messages,
+    validate_file_data,
 )
 from sim.siting import CheckpointSite, checkpoint_sites
-from sim.targets import SCOPES, RuleSet, demand_shortfall, depots_in_scope
-from sim.vehicles import check_vehicle_class
+from sim.targets import RuleSet, demand_shortfall, depots_in_scope
+from sim.vehicles import DEFAULT_CLASSES, ClassParams, Period, build_class, class_problem
 
 __all__ = [
     "CheckpointSite",
@@ -99,15 +108,12 @@ __all__ = [
     "validate_file",
 ]
 
-Demand = Mapping[str, int | str]
-
-
 # ---------------------------------------------------------------------------------------------
 # Runtime dataclasses
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(lambda v: f"incident {v.get('name')!r}")
 class Incident:
     """One incident: where, what is requested, and optionally its tier or deadline.
 
@@ -120,6 +126,7 @@ class Incident:
         point is its nearest node unless ``staging_point`` is given.
     demand
         Vehicles requested per class: a count, or ``"all"`` (every reserve vehicle in scope).
+        The classes are checked against the fleet's by the :class:`Scenario`.
     tier
         Force a tier instead of deriving it from the location.
     deadline_min
@@ -132,97 +139,53 @@ class Incident:
 
     name: str
     location: str
-    demand: Demand
-    tier: str | None = None
-    deadline_min: float | None = None
-    scope: str | None = None
+    demand: Annotated[Mapping[str, DemandValue], Field(min_length=1)]
+    tier: Tier | None = None
+    deadline_min: PositiveFloat | None = None
+    scope: ScopeName | None = None
     staging_point: str | None = None
 
-    def __post_init__(self) -> None:
-        if not self.demand:
-            raise ValidationError(f"incident {self.name!r}: `demand` is empty")
-        for k, d in self.demand.items():
-            check_vehicle_class(k, parameter=f"incident {self.name!r}: demand")
-            if d == "all":
-                continue
-            if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-                raise ValidationError(
-                    f"incident {self.name!r}: `demand.{k}` must be an integer >= 0 or 'all', "
-                    f"got {d!r}"
-                )
-        if self.deadline_min is not None and not (
-            isinstance(self.deadline_min, int | float) and self.deadline_min > 0
-        ):
-            raise ValidationError(
-                f"incident {self.name!r}: `deadline_min` must be > 0, got {self.deadline_min!r}"
-            )
-        if self.scope is not None and self.scope not in SCOPES:
-            raise ValidationError(
-                f"incident {self.name!r}: unknown scope {self.scope!r}; scopes: {SCOPES}"
-            )
 
-
-@dataclass(frozen=True)
+@record("scenario")
 class Scenario:
     """Everything a run needs besides the road network itself.
 
     The defaults are the documented Ordos assumptions (README, "Model and assumptions").
-    ``closures`` are applied to the network by :func:`sim.experiment.run`.
+    ``closures`` are applied to the network by :func:`sim.experiment.run`. The vehicle
+    classes are the fleet's (``fleet.classes``): every incident's demand names some of them.
     """
 
     name: str
-    incidents: tuple[Incident, ...]
+    incidents: Annotated[tuple[Incident, ...], AsTuple, Field(min_length=1)]
     network: str = "ordos"
     fleet: Fleet = field(default_factory=default_fleet)
     rules: RuleSet = field(default_factory=RuleSet)
-    start_hour: float = 10.0
-    alert: Dist = field(default_factory=lambda: DEFAULT_ALERT)
-    over_request: float = 1.1
-    trip_factor: Dist = field(
+    start_hour: Hour = 10.0
+    alert: DistField = field(default_factory=lambda: DEFAULT_ALERT)
+    over_request: OverRequest = 1.1
+    trip_factor: DistField = field(
         default_factory=lambda: Dist.lognormal(DEFAULT_TRIP_MEDIAN, DEFAULT_TRIP_SIGMA)
     )
-    speed_factor: float = 1.0
-    checkpoints: tuple[CheckpointSite, ...] = ()
+    speed_factor: PositiveFloat = 1.0
+    checkpoints: Annotated[tuple[InstanceOf[CheckpointSite], ...], AsTuple] = ()
     staging: StagingSpec = field(default_factory=StagingSpec)
-    warmup_min: float = 60.0
-    replications: int = 200
-    seed: int = 20220630
-    closures: tuple[Closure, ...] = ()
+    warmup_min: NonNegFloat = 60.0
+    replications: PositiveInt = 200
+    seed: Count = 20220630
+    closures: Annotated[tuple[InstanceOf[Closure], ...], AsTuple] = ()
     description: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.incidents:
-            raise ValidationError("scenario: `incidents` is empty")
         names = [i.name for i in self.incidents]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValidationError(f"scenario: duplicate incident names {dup}")
-        if not (isinstance(self.start_hour, int | float) and 0 <= self.start_hour < 24):
-            raise ValidationError(
-                f"scenario: `start_hour` must be in [0, 24), got {self.start_hour!r}"
-            )
-        if not (isinstance(self.over_request, int | float) and self.over_request >= 1):
-            raise ValidationError(
-                f"scenario: `over_request` must be >= 1, got {self.over_request!r}"
-            )
-        if not (isinstance(self.speed_factor, int | float) and self.speed_factor > 0):
-            raise ValidationError(
-                f"scenario: `speed_factor` must be > 0, got {self.speed_factor!r}"
-            )
-        if isinstance(self.replications, bool) or not (
-            isinstance(self.replications, int) and self.replications >= 1
-        ):
-            raise ValidationError(
-                f"scenario: `replications` must be an integer >= 1, got {self.replications!r}"
-            )
-        if isinstance(self.seed, bool) or not (isinstance(self.seed, int) and self.seed >= 0):
-            raise ValidationError(f"scenario: `seed` must be an integer >= 0, got {self.seed!r}")
-        for c in self.closures:
-            if not isinstance(c, Closure):
-                raise ValidationError(
-                    f"scenario: `closures` must hold Closure objects, got {type(c).__name__}"
-                )
+        for inc in self.incidents:
+            for k in inc.demand:
+                problem = class_problem(k, self.fleet.classes)
+                if problem:
+                    raise ValidationError(f"incident {inc.name!r}: `demand`: {problem}")
 
     @property
     def period(self) -> Period:
@@ -310,27 +273,11 @@ class _Collector:
 
 
 def _build_classes(spec: ScenarioFile, out: _Collector) -> dict[str, ClassParams]:
-    classes = dict(DEFAULT_CLASS_PARAMS)
+    """The default classes with the file's overrides, then the file's own classes."""
+    classes = dict(DEFAULT_CLASSES)
     for k, over in spec.vehicle_classes.items():
-        changes = {
-            name: getattr(over, name)
-            for name in type(over).model_fields
-            if name not in ("speed", "mobilisation_factor") and getattr(over, name) is not None
-        }
-        base = classes[k]
-        if over.mobilisation_factor is not None:
-            for name in ("mobilisation_day", "mobilisation_night"):
-                dist = changes.get(name, getattr(base, name))
-                changes[name] = dist.scaled(over.mobilisation_factor)
-        if over.speed is not None:
-            speed = {
-                n: getattr(over.speed, n)
-                for n in type(over.speed).model_fields
-                if getattr(over.speed, n) is not None
-            }
-            changes["speed"] = replace(base.speed, **speed)
         try:
-            classes[k] = replace(base, **changes)
+            classes[k] = build_class(k, over, classes)
         except ValidationError as exc:
             out.add(("vehicle_classes", k), str(exc))
     return classes
@@ -343,8 +290,17 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
     if spec.base == "default":
         base = default_fleet()
         operators, depots = list(base.operators), list(base.depots)
+    # The total of a class found only under fleet.depots (a class of the file's own) is
+    # spread over those depots once they are added.
+    listed = {k for d in spec.depots for k in d.vehicles}
+    later = {
+        k: n
+        for k, n in spec.totals.items()
+        if k in listed and not any(d.vehicle_class == k for d in depots)
+    }
     if spec.scale != 1.0 or spec.totals:
-        depots, unspread = resized(depots, scale=spec.scale, totals=spec.totals)
+        totals = {k: n for k, n in spec.totals.items() if k not in later}
+        depots, unspread = resized(depots, scale=spec.scale, totals=totals)
         for k, message in unspread.items():
             out.add((*p, "totals", k), f"{message}; list depots under fleet.depots")
     names = [d.name for d in depots]
@@ -411,6 +367,10 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
                     (*p, "depots", j, "operators", k),
                     f"an operator for {k!r}, but the depot has no {k} vehicles",
                 )
+    if later:
+        depots, unspread = resized(depots, totals=later)
+        for k, message in unspread.items():
+            out.add((*p, "totals", k), message)
     if sum(d.count for d in depots) == 0:
         out.add(
             p,
@@ -521,8 +481,10 @@ def _check_demand(
 def _build(
     spec: ScenarioFile, name: str, source: str, network: RoadNetwork | None, out: _Collector
 ) -> Scenario | None:
+    before = len(out.problems)
     classes = _build_classes(spec, out)
-    fleet = _build_fleet(spec.fleet, classes, out)
+    # A fleet of a class that could not be defined would only repeat that problem.
+    fleet = _build_fleet(spec.fleet, classes, out) if len(out.problems) == before else None
     closures: list[Closure] = []
     closed = network
     for j, c in enumerate(spec.closures):
@@ -542,6 +504,9 @@ def _build(
         closures.append(closure)
     if network is not None and closures and len(closures) == len(spec.closures):
         closed = network.with_closures(closures)
+    if closed is not None and fleet is not None and set(fleet.classes) - set(closed.classes):
+        # The file defines classes of its own: route them too.
+        closed = closed.with_profiles({k: c.speed for k, c in fleet.classes.items()})
     checkpoints, problems = checkpoint_sites(spec.checkpoints, spec.tolls, network)
     for path, message in problems:
         out.add(path, message)
@@ -647,7 +612,7 @@ def _resolve(path: str | os.PathLike[str]) -> _Loaded:
         return _Loaded(problems=out.problems)
     network = _load_network_for(data, out)
     try:
-        spec = ScenarioFile.model_validate(data, context={"network": network})
+        spec = validate_file_data(data, network)
     except PydanticValidationError as exc:
         messages = schema_messages(exc)
         for loc, message in messages:
@@ -700,7 +665,7 @@ def _check_other_incidents(
         return
     reduced = {**data, "incidents": [incidents[i] for i in keep]}
     try:
-        spec = ScenarioFile.model_validate(reduced, context={"network": network})
+        spec = validate_file_data(reduced, network)
     except PydanticValidationError:
         return
     name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")

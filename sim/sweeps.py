@@ -403,8 +403,10 @@ def sweep(
         plans.append(plan)
         simulated.append(row)
 
+    classes = tuple(scenario.fleet.classes)
+
     def finished(i: int, res: list[Any]) -> None:
-        simulated[i].update(_simulated_fields(plans[i], res))
+        simulated[i].update(_simulated_fields(plans[i], res, classes))
         if cache is not None:
             cache.store(plans[i], simulated[i])
 
@@ -433,9 +435,9 @@ def sweep(
     )
 
 
-def _simulated_fields(plan: Any, reps: Sequence[Any]) -> dict[str, Any]:
+def _simulated_fields(plan: Any, reps: Sequence[Any], classes: Sequence[str]) -> dict[str, Any]:
     """The row fields of a simulated site, from its replications."""
-    summ = summarize(plan, reps)
+    summ = summarize(plan, reps, classes)
     return {
         "tier": summ["tier"],
         "deadline_min": summ["deadline_min"],

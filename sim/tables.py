@@ -11,37 +11,46 @@ The functions take any object with the attributes of a :class:`sim.experiment.Ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from sim.errors import ValidationError
 from sim.records import COUNT_KEYS, STAGES, VEHICLE_FIELDS
-from sim.vehicles import VEHICLE_CLASSES
 
 _COUNTS = COUNT_KEYS
 
-#: Columns of ``incidents.csv``.
-INCIDENT_FIELDS: tuple[str, ...] = (
-    "incident",
-    "replication",
-    "tier",
-    "deadline_min",
-    "completion_min",
-    "met",
-    *(f"completion_{k}_min" for k in VEHICLE_CLASSES),
-    "critical_class",
-    *(f"{s}_min" for s in STAGES),
-    *_COUNTS,
-)
+
+def incident_fields(classes: Iterable[str]) -> tuple[str, ...]:
+    """Columns of ``incidents.csv`` for a scenario with these vehicle classes.
+
+    Parameters
+    ----------
+    classes
+        The scenario's classes in their order (``scenario.fleet.classes``): one
+        ``completion_<class>_min`` column each.
+    """
+    return (
+        "incident",
+        "replication",
+        "tier",
+        "deadline_min",
+        "completion_min",
+        "met",
+        *(f"completion_{k}_min" for k in classes),
+        "critical_class",
+        *(f"{s}_min" for s in STAGES),
+        *_COUNTS,
+    )
+
 
 #: Columns of ``vehicles.csv``.
 VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELDS, "depot_name")
 
 
 def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
-    """One row per incident per replication, in :data:`INCIDENT_FIELDS` order.
+    """One row per incident per replication, in :func:`incident_fields` order.
 
     The single source of ``incidents.csv`` and of ``RunResult.to_dataframe("incidents")``.
     Values are raw: completion ``inf`` where the target can never be met, ``None`` for a class
@@ -52,6 +61,7 @@ def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
     result
         A :class:`sim.experiment.RunResult`.
     """
+    classes = tuple(result.scenario.fleet.classes)
     for plan, reps in zip(result.plans, result.results, strict=True):
         for r, rep in enumerate(reps):
             yield (
@@ -61,7 +71,7 @@ def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
                 plan.deadline_min,
                 rep.completion_min,
                 rep.completion_min <= plan.deadline_min,
-                *(rep.class_completion_min.get(k) for k in VEHICLE_CLASSES),
+                *(rep.class_completion_min.get(k) for k in classes),
                 rep.critical_class,
                 *(rep.breakdown_min.get(s) for s in STAGES),
                 *(rep.counts.get(k) for k in _COUNTS),
@@ -100,11 +110,36 @@ def vehicle_rows(result: Any) -> Iterator[tuple[Any, ...]]:
 # DataFrames (the same rows as the CSV files)
 # ---------------------------------------------------------------------------------------------
 
-#: The tables of a run: kind → (columns, row builder). ``<kind>.csv`` is the file of each.
-TABLES: dict[str, tuple[tuple[str, ...], Callable[[Any], Iterator[tuple[Any, ...]]]]] = {
-    "incidents": (INCIDENT_FIELDS, incident_rows),
-    "vehicles": (VEHICLE_LOG_FIELDS, vehicle_rows),
+#: The tables of a run: kind → (columns of a run, row builder). ``<kind>.csv`` is the file
+#: of each.
+TABLES: dict[
+    str,
+    tuple[Callable[[Any], tuple[str, ...]], Callable[[Any], Iterator[tuple[Any, ...]]]],
+] = {
+    "incidents": (lambda result: incident_fields(result.scenario.fleet.classes), incident_rows),
+    "vehicles": (lambda result: VEHICLE_LOG_FIELDS, vehicle_rows),
 }
+
+
+def columns(result: Any, kind: str = "incidents") -> tuple[str, ...]:
+    """The columns of a run's ``<kind>.csv`` (``incidents`` or ``vehicles``).
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult`.
+    kind
+        ``incidents`` or ``vehicles``.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown ``kind``.
+    """
+    if kind not in TABLES:
+        raise ValidationError(f"`kind` must be one of {tuple(TABLES)}, got {kind!r}")
+    return TABLES[kind][0](result)
+
 
 _TEXT_COLUMNS = {
     "incident", "tier", "critical_class", "vehicle_class", "outcome", "depot_name",
@@ -123,7 +158,7 @@ def typed_frame(df: Any) -> Any:
     ----------
     df
         A ``pandas.DataFrame`` with the columns of ``incidents.csv``
-        (:data:`INCIDENT_FIELDS`), ``vehicles.csv`` (:data:`VEHICLE_LOG_FIELDS`) or
+        (:func:`incident_fields`), ``vehicles.csv`` (:data:`VEHICLE_LOG_FIELDS`) or
         ``sites.csv`` (:data:`sim.sweeps.SITE_FIELDS`, the interval as two columns).
     """
     out = df.copy()
@@ -158,7 +193,6 @@ def run_table(result: Any, kind: str = "incidents") -> Any:
     """
     import pandas as pd
 
-    if kind not in TABLES:
-        raise ValidationError(f"`kind` must be one of {tuple(TABLES)}, got {kind!r}")
-    fields, rows = TABLES[kind]
+    fields = columns(result, kind)
+    rows = TABLES[kind][1]
     return typed_frame(pd.DataFrame.from_records(list(rows(result)), columns=list(fields)))

@@ -9,16 +9,17 @@ within 180. "Banner level" is read as the urban area of a banner seat, taken as 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 
 from sim.errors import ValidationError
+from sim.fields import Fraction, NonNegFloat, PositiveFloat, ScopeName, Tier, record
 from sim.network import RoadNetwork
 
-TIERS: tuple[str, ...] = ("central", "banner", "region")
-SCOPES: tuple[str, ...] = ("central", "banner", "region")
+TIERS: tuple[str, ...] = get_args(Tier)
+SCOPES: tuple[str, ...] = get_args(ScopeName)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class TierAssignment:
     scope: str
 
 
-@dataclass(frozen=True)
+@record("rules")
 class RuleSet:
     """Tier rules, depot scope and the success criterion.
 
@@ -52,36 +53,20 @@ class RuleSet:
     """
 
     name: str = "ordos-123"
-    deadlines_min: dict[str, float] = field(
+    deadlines_min: dict[Tier, PositiveFloat] = field(
         default_factory=lambda: {"central": 60.0, "banner": 120.0, "region": 180.0}
     )
-    banner_radius_km: float = 15.0
-    scope: dict[str, str] = field(
+    banner_radius_km: NonNegFloat = 15.0
+    scope: dict[Tier, ScopeName] = field(
         default_factory=lambda: {"central": "region", "banner": "region", "region": "region"}
     )
-    success_fraction: float = 1.0
+    success_fraction: Fraction = 1.0
 
     def __post_init__(self) -> None:
-        for tier in TIERS:
-            if tier not in self.deadlines_min:
-                raise ValidationError(f"rules.deadlines_min: missing tier {tier!r}")
-            if tier not in self.scope:
-                raise ValidationError(f"rules.scope: missing tier {tier!r}")
-        for tier, d in self.deadlines_min.items():
-            if tier not in TIERS:
-                raise ValidationError(f"rules.deadlines_min: unknown tier {tier!r}; tiers: {TIERS}")
-            if not isinstance(d, int | float) or math.isnan(d) or d <= 0:
-                raise ValidationError(f"rules.deadlines_min.{tier} must be > 0, got {d!r}")
-        for tier, s in self.scope.items():
-            if s not in SCOPES:
-                raise ValidationError(f"rules.scope.{tier}: unknown scope {s!r}; scopes: {SCOPES}")
-        if not isinstance(self.banner_radius_km, int | float) or self.banner_radius_km < 0:
-            raise ValidationError(
-                f"rules.banner_radius_km must be >= 0, got {self.banner_radius_km!r}"
-            )
-        f = self.success_fraction
-        if not isinstance(f, int | float) or math.isnan(f) or not 0.0 < f <= 1.0:
-            raise ValidationError(f"rules.success_fraction must be in (0, 1], got {f!r}")
+        for key, given in (("deadlines_min", self.deadlines_min), ("scope", self.scope)):
+            missing = [t for t in TIERS if t not in given]
+            if missing:
+                raise ValidationError(f"rules: `{key}`: missing tier {missing[0]!r}")
 
     def classify(
         self, network: RoadNetwork, node: int, *, tier: str | None = None

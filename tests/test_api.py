@@ -17,7 +17,7 @@ import sim
 from sim.experiment import RunResult
 from sim.fleet import default_fleet
 from sim.sweeps import SITE_FIELDS
-from sim.tables import INCIDENT_FIELDS, VEHICLE_LOG_FIELDS
+from sim.tables import VEHICLE_LOG_FIELDS, incident_fields
 
 REPS = 4
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -111,7 +111,7 @@ def test_scenario_arguments(tmp_path):
 
 def test_incidents_table(result):
     df = result.to_dataframe("incidents")
-    assert tuple(df.columns) == INCIDENT_FIELDS
+    assert tuple(df.columns) == incident_fields(result.scenario.fleet.classes)
     assert len(df) == 3 * REPS
     assert df["met"].dtype == bool and df["called"].dtype == "int64"
     assert list(df["replication"][:REPS]) == list(range(REPS))

@@ -15,7 +15,7 @@ import pytest
 
 from sim.cli import main
 from sim.network import RoadNetwork, load_network
-from sim.vehicles import VEHICLE_CLASSES
+from sim.vehicles import DEFAULT_CLASSES
 
 ROUTE_KEYS = {"from_node", "to_node", "vehicle", "travel_time_s", "length_m", "path"}
 
@@ -117,7 +117,7 @@ def test_network_table_on_ordos(capsys: pytest.CaptureFixture[str], ordos: RoadN
     assert code == 0
     table = json.loads(out)
     assert table["to_node"] == int(ordos.node_ids[ordos.locate("Kangbashi")])
-    assert table["classes"] == list(VEHICLE_CLASSES)
+    assert table["classes"] == list(DEFAULT_CLASSES)
     rows = {row["seat"]: row for row in table["rows"]}
     assert len(rows) == 9
     assert rows["Kangbashi"]["taxi"] == {"minutes": 0.0, "km": 0.0}
@@ -125,7 +125,7 @@ def test_network_table_on_ordos(capsys: pytest.CaptureFixture[str], ordos: RoadN
         assert row["hazmat"]["minutes"] >= row["taxi"]["minutes"]
     code, out, _ = _run(capsys, "network", "table", "--to", "Aoleqi")
     assert code == 0 and "Aoleqi" in out.splitlines()[0]
-    assert all(cls in out for cls in VEHICLE_CLASSES)
+    assert all(cls in out for cls in DEFAULT_CLASSES)
 
 
 def test_route_on_ordos(capsys: pytest.CaptureFixture[str], ordos: RoadNetwork) -> None:

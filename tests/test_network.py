@@ -29,7 +29,7 @@ from sim.network import (
     export,
     load_network,
 )
-from sim.vehicles import VEHICLE_CLASSES, SpeedProfile
+from sim.vehicles import DEFAULT_CLASSES, SpeedProfile
 
 N_PAIRS = 30
 
@@ -125,7 +125,7 @@ def test_routing_matches_networkx(any_network: RoadNetwork) -> None:
     net = any_network
     for source, target in _pairs(net):
         s_id, t_id = int(net.node_ids[source]), int(net.node_ids[target])
-        for vehicle in VEHICLE_CLASSES:
+        for vehicle in DEFAULT_CLASSES:
             tree = net.tree_to(int(target), vehicle)
             expected = nx.shortest_path_length(
                 net.graph, s_id, t_id, weight=f"travel_time_{vehicle}"
@@ -136,7 +136,7 @@ def test_routing_matches_networkx(any_network: RoadNetwork) -> None:
 def test_paths_follow_edges_and_lengths_are_exact(any_network: RoadNetwork) -> None:
     net = any_network
     for source, target in _pairs(net, seed=7)[:10]:
-        for vehicle in VEHICLE_CLASSES:
+        for vehicle in DEFAULT_CLASSES:
             tree = net.tree_to(int(target), vehicle)
             path = tree.path(int(source))
             assert path[0] == source and path[-1] == target
@@ -322,7 +322,7 @@ def test_real_extracts_are_cleaned(real_network: RoadNetwork) -> None:
     for _, _, data in net.graph.edges(data=True):
         assert isinstance(data["highway"], str) and data["speed_kph"] > 0
         assert data["length"] >= 0
-        for vehicle in VEHICLE_CLASSES:
+        for vehicle in DEFAULT_CLASSES:
             assert math.isfinite(data[f"travel_time_{vehicle}"])
     assert set(net.zone.tolist()) == {""} and not net.central.any()
     assert info["road_km"] > 0
@@ -358,7 +358,7 @@ def test_ordos_size_zones_and_seats(ordos: RoadNetwork) -> None:
 
 def test_ordos_every_seat_reaches_every_seat(ordos: RoadNetwork) -> None:
     seats = _seats(ordos)
-    for vehicle in VEHICLE_CLASSES:
+    for vehicle in DEFAULT_CLASSES:
         times = ordos.times_to(seats, vehicle)[:, seats]
         assert np.isfinite(times).all()
 
@@ -537,9 +537,24 @@ def test_with_profiles_scales_one_class_and_shares_arrays(ordos: RoadNetwork) ->
     assert slow.profiles["taxi"].factor == 0.5 and ordos.profiles["taxi"].factor == 1.0
 
 
+def test_a_class_of_its_own_is_routed_after_the_defaults(ordos: RoadNetwork) -> None:
+    tank = ordos.with_profiles({"tank": SpeedProfile(expressway_kmh=50.0, other_kmh=50.0)})
+    assert tank.classes == (*DEFAULT_CLASSES, "tank") and "tank" not in ordos.classes
+    for _, _, data in list(tank.graph.edges(data=True))[:200]:
+        speed = min(float(data["speed_kph"]), 50.0)
+        assert data["travel_time_tank"] == pytest.approx(data["length"] / (speed / 3.6))
+        assert data["travel_time_tank"] >= data["travel_time_hazmat"] - 1e-9
+    target = ordos.locate("Kangbashi")
+    slow, fast = tank.tree_to(target, "tank").time_s, tank.tree_to(target, "taxi").time_s
+    assert np.array_equal(np.isfinite(slow), np.isfinite(fast))
+    assert (slow[np.isfinite(slow)] >= fast[np.isfinite(fast)] - 1e-6).all()
+    with pytest.raises(ValidationError, match=r"unknown vehicle class 'tank'.*classes: taxi"):
+        ordos.tree_to(target, "tank")
+
+
 def test_profiles_are_validated(ordos: RoadNetwork) -> None:
-    with pytest.raises(ValidationError, match="tank"):
-        ordos.with_profiles({"tank": SpeedProfile(expressway_kmh=50.0)})
+    with pytest.raises(ValidationError, match=r"vehicle class name.*'two words'"):
+        ordos.with_profiles({"two words": SpeedProfile(expressway_kmh=50.0)})
     with pytest.raises(ValidationError, match="SpeedProfile"):
         ordos.with_profiles({"taxi": 50})  # type: ignore[dict-item]
 
@@ -555,7 +570,7 @@ def test_network_is_immutable_and_trees_are_cached(ordos: RoadNetwork) -> None:
     times = ordos.edge_times("bus")
     times.data[:] = 0.0  # a copy: the network is unaffected
     assert ordos.edge_times("bus").data.max() > 0
-    assert ordos.classes == VEHICLE_CLASSES
+    assert ordos.classes == tuple(DEFAULT_CLASSES)
 
 
 def test_info(ordos: RoadNetwork) -> None:
@@ -582,7 +597,7 @@ def test_graphml_export_reloads_with_same_travel_times(
     np.testing.assert_array_equal(again.zone, any_network.zone)
     np.testing.assert_array_equal(again.central, any_network.central)
     assert again.places == any_network.places and again.n_edges == any_network.n_edges
-    for vehicle in VEHICLE_CLASSES:
+    for vehicle in DEFAULT_CLASSES:
         a, b = any_network.edge_times(vehicle), again.edge_times(vehicle)
         np.testing.assert_array_equal(a.indptr, b.indptr)
         np.testing.assert_array_equal(a.indices, b.indices)
@@ -605,7 +620,7 @@ def test_geopackage_export_is_readable(ordos: RoadNetwork, tmp_path: Path) -> No
     edges = pyogrio.read_dataframe(path, layer="edges")
     assert len(nodes) == ordos.n_nodes and len(edges) == ordos.n_edges
     assert set(nodes["zone"]) == set(ordos.zone.tolist())
-    assert {f"travel_time_{v}" for v in VEHICLE_CLASSES} <= set(edges.columns)
+    assert {f"travel_time_{v}" for v in DEFAULT_CLASSES} <= set(edges.columns)
 
 
 def test_export_rejects_unknown_suffix(ordos: RoadNetwork, tmp_path: Path) -> None:

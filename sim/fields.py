@@ -1,0 +1,432 @@
+"""Value types shared by the scenario file language and the runtime records.
+
+Each rule on a single value is written once, here, as an annotated type: a probability lies in
+[0, 1], a count is an integer >= 0, a distribution is one of four forms, a green channel is one
+of three words. The file language (:mod:`sim.schema`, :mod:`sim.vehicles`) and the runtime
+records (:class:`~sim.vehicles.ClassParams`, :class:`~sim.fleet.Depot`,
+:class:`~sim.scenario.Scenario`, :class:`~sim.plan.CheckpointSpec`, ...) declare their fields
+with these types, so a bad value gets the same verdict and the same message whether it comes
+from a YAML file or from Python.
+
+:func:`record` makes such a runtime record: a frozen dataclass validated by pydantic whose bad
+values raise :class:`sim.errors.ValidationError` naming the record, the parameter and the value
+(``depot 'A': `count`: must be >= 0, got -3``). Rules that tie several values together (the
+depots' operators exist, incident names are unique) stay in the record's ``__post_init__``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, TypeVar
+
+import pydantic.dataclasses
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticCustomError
+
+from sim.dists import Dist
+from sim.errors import ValidationError
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> PydanticCustomError:
+    """An error for a validator to raise: pydantic reports ``message`` as it is."""
+    return PydanticCustomError("fleetsim", message)
+
+
+def did_you_mean(value: object, options: Sequence[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest ``options`` to ``value``, or ``""``."""
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.5)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers, words and names
+# ---------------------------------------------------------------------------------------------
+
+
+def _probability(value: float) -> float:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise fail(f"must be a probability in [0, 1], got {value!r}")
+    return value
+
+
+Probability = Annotated[
+    float,
+    AfterValidator(_probability),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}, mode="validation"),
+]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: A speed cap (km/h): > 0, ``inf`` for none.
+SpeedCap = Annotated[float, Field(gt=0)]
+#: A share of the requested vehicles, in (0, 1].
+Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+#: Call ``ceil(demand x over_request)`` vehicles at once: >= 1.
+OverRequest = Annotated[float, Field(ge=1, allow_inf_nan=False)]
+#: An hour of the day, in [0, 24).
+Hour = Annotated[float, Field(ge=0, lt=24)]
+Count = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+Tier = Literal["central", "banner", "region"]
+ScopeName = Literal["central", "banner", "region"]
+Green = Literal["none", "priority", "dedicated"]
+CapacityUnit = Literal["persons", "tonnes"]
+
+_CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+
+
+def class_name_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as the name of a vehicle class (``None``: nothing)."""
+    if isinstance(value, str) and _CLASS_NAME.match(value):
+        return None
+    return (
+        "a vehicle class name is a letter followed by at most 31 letters, digits or _ "
+        f"(it names table columns such as completion_<class>_min), got {value!r}"
+    )
+
+
+def _class_name(value: str) -> str:
+    problem = class_name_problem(value)
+    if problem:
+        raise fail(problem)
+    return value
+
+
+#: The name of a vehicle class (its spelling only; which classes exist is the scenario's).
+ClassName = Annotated[
+    str,
+    AfterValidator(_class_name),
+    WithJsonSchema(
+        {"type": "string", "pattern": _CLASS_NAME.pattern, "description": "A vehicle class name"},
+        mode="validation",
+    ),
+]
+
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def _colour(value: str) -> str:
+    if not _COLOUR.match(value):
+        raise fail(f'a colour is "#RRGGBB" (hexadecimal), got {value!r}')
+    return value
+
+
+#: A colour for figures, ``"#RRGGBB"``.
+Colour = Annotated[
+    str,
+    AfterValidator(_colour),
+    WithJsonSchema({"type": "string", "pattern": _COLOUR.pattern}, mode="validation"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Demands and distributions
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise fail(f"{what} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _demand(value: Any) -> int | str:
+    if value == "all" and isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        hint = did_you_mean(value, ["all"]) if isinstance(value, str) else ""
+        raise fail(f"a demand is a count (integer >= 0) or 'all'{hint}, got {value!r}")
+    if value < 0:
+        raise fail(f"a demand must be >= 0, got {value!r}")
+    return value
+
+
+#: Vehicles requested of one class: a count, or ``"all"`` (every vehicle in scope).
+DemandValue = Annotated[
+    Any,
+    AfterValidator(_demand),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0}, {"const": "all"}]}, mode="validation"
+    ),
+]
+
+DIST_FORMS = (
+    "a number (fixed), {fixed: X}, {lognormal: {median: M, sigma: S}}, "
+    "{exponential: {mean: M}} or {uniform: {low: A, high: B}}"
+)
+_DIST_KEYS = {
+    "fixed": (),
+    "lognormal": ("median", "sigma"),
+    "exponential": ("mean",),
+    "uniform": ("low", "high"),
+}
+
+
+def parse_dist(value: Any) -> Dist:
+    """A distribution from its file form: a number (fixed) or a one-key mapping naming the kind.
+
+    A :class:`~sim.dists.Dist` passes unchanged.
+    """
+    if isinstance(value, Dist):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Dist.fixed(_number(value, "a fixed value"))
+    if not isinstance(value, dict) or len(value) != 1:
+        raise fail(f"a distribution is {DIST_FORMS}; got {value!r}")
+    ((kind, params),) = value.items()
+    if kind not in _DIST_KEYS:
+        raise fail(
+            f"unknown distribution {kind!r}{did_you_mean(kind, list(_DIST_KEYS))}; "
+            f"a distribution is {DIST_FORMS}"
+        )
+    if kind == "fixed":
+        return Dist.fixed(_number(params, "fixed"))
+    keys = _DIST_KEYS[kind]
+    if not isinstance(params, dict):
+        raise fail(f"{kind} needs a mapping {{{', '.join(keys)}}}, got {params!r}")
+    unknown = [k for k in params if k not in keys]
+    missing = [k for k in keys if k not in params]
+    if unknown or missing:
+        bits = [f"unknown key {k!r}{did_you_mean(k, keys)}" for k in unknown]
+        bits += [f"missing key {k!r}" for k in missing]
+        raise fail(f"{kind}: {'; '.join(bits)}; {kind} takes {', '.join(keys)}")
+    p = {k: _number(params[k], f"{kind}.{k}") for k in keys}
+    if kind == "lognormal":
+        return Dist.lognormal(p["median"], p["sigma"])
+    if kind == "exponential":
+        return Dist.exponential(p["mean"])
+    if p["high"] < p["low"]:
+        raise fail(f"uniform: `high` ({p['high']:g}) must be >= `low` ({p['low']:g})")
+    return Dist("uniform", (p["low"] + p["high"]) / 2, spread=(p["high"] - p["low"]) / 2)
+
+
+def dist_to_yaml(dist: Dist) -> float | dict[str, Any]:
+    """The file-language form of a distribution (the inverse of :func:`parse_dist`)."""
+    if dist.kind == "fixed":
+        return dist.value
+    if dist.kind == "lognormal":
+        return {"lognormal": {"median": dist.value, "sigma": dist.sigma}}
+    if dist.kind == "exponential":
+        return {"exponential": {"mean": dist.value}}
+    low, high = _uniform_bounds(dist.value, dist.spread)
+    return {"uniform": {"low": low, "high": high}}
+
+
+def _uniform_bounds(value: float, spread: float) -> tuple[float, float]:
+    """``low`` and ``high`` that parse back to exactly ``value`` and ``spread``, if any.
+
+    ``value - spread`` and ``value + spread`` can be a rounding away from bounds that give
+    ``value`` and ``spread`` back (such bounds always exist for a distribution read from a
+    file); the neighbouring floats are tried too, and the shortest exact pair is kept.
+    """
+
+    def near(x: float) -> list[float]:
+        out = [x]
+        down = up = x
+        for _ in range(3):
+            down, up = math.nextafter(down, -math.inf), math.nextafter(up, math.inf)
+            out += [down, up]
+        return out
+
+    exact = [
+        (low, high)
+        for low in near(value - spread)
+        for high in near(value + spread)
+        if (low + high) / 2 == value and (high - low) / 2 == spread
+    ]
+    if not exact:
+        return value - spread, value + spread
+    return min(exact, key=lambda b: len(repr(b[0])) + len(repr(b[1])))
+
+
+_NUM = {"type": "number", "minimum": 0}
+_DIST_SCHEMA = {
+    "description": "A distribution (minutes, or a factor): " + DIST_FORMS,
+    "anyOf": [
+        _NUM,
+        {
+            "type": "object",
+            "properties": {"fixed": _NUM},
+            "required": ["fixed"],
+            "additionalProperties": False,
+        },
+        *(
+            {
+                "type": "object",
+                "properties": {
+                    kind: {
+                        "type": "object",
+                        "properties": dict.fromkeys(keys, _NUM),
+                        "required": list(keys),
+                        "additionalProperties": False,
+                    }
+                },
+                "required": [kind],
+                "additionalProperties": False,
+            }
+            for kind, keys in _DIST_KEYS.items()
+            if keys
+        ),
+    ],
+}
+
+#: A distribution: a :class:`~sim.dists.Dist`, or its file form (:data:`DIST_FORMS`).
+DistField = Annotated[
+    Dist,
+    BeforeValidator(parse_dist),
+    PlainSerializer(dist_to_yaml),
+    WithJsonSchema(_DIST_SCHEMA, mode="validation"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# File models and runtime records
+# ---------------------------------------------------------------------------------------------
+
+
+class FileModel(BaseModel):
+    """Base of the file language's mappings: unknown keys rejected, strict types, frozen."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, arbitrary_types_allowed=True, frozen=True
+    )
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "string_type": "a text string",
+    "bool_type": "true or false",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "list_type": "a list",
+    "tuple_type": "a tuple",
+    "finite_number": "a finite number",
+}
+_BOUNDS = {
+    "greater_than_equal": ">=",
+    "greater_than": ">",
+    "less_than_equal": "<=",
+    "less_than": "<",
+}
+
+
+def describe(err: Mapping[str, Any]) -> str:
+    """One planner-readable message for one pydantic error: the rule and the bad value."""
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]}, got {value!r}"
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values())) if ctx else "?"
+        return f"must be {_BOUNDS[kind]} {bound:g}, got {value!r}"
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"got {value!r}{did_you_mean(value, options)}; allowed values: {', '.join(options)}"
+    if kind == "too_short" and "min_length" in ctx:
+        n = ctx["min_length"]
+        return f"must have at least {n} item{'s' if n != 1 else ''}, got {value!r}"
+    if kind == "too_long" and "max_length" in ctx:
+        n = ctx["max_length"]
+        return f"must have at most {n} item{'s' if n != 1 else ''}, got {value!r}"
+    if kind == "fleetsim":
+        return str(err["msg"])
+    if kind == "unexpected_keyword_argument":
+        return f"no such parameter, got {value!r}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return f"{err['msg']}, got {value!r}"
+
+
+def error_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:
+    """A pydantic error location without its ``[key]`` markers."""
+    return tuple(p for p in loc if p != "[key]")
+
+
+_RECORD_CONFIG = ConfigDict(strict=True, arbitrary_types_allowed=True, extra="forbid")
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+#: A tuple field of a record that also takes a list (and keeps a tuple).
+AsTuple = BeforeValidator(_tuple)
+
+
+def record(
+    label: str | Callable[[Mapping[str, Any]], str] | None = None,
+) -> Callable[[type[T]], type[T]]:
+    """Make a frozen, validated runtime record of a class with annotated fields.
+
+    The class becomes a pydantic dataclass (strict types: ``True`` is not a count, ``"3"`` is
+    not a number), so :func:`dataclasses.replace`, :func:`dataclasses.fields` and pickling work
+    as for any frozen dataclass. A bad value raises :class:`sim.errors.ValidationError`
+    (not pydantic's) naming the record, the parameter and the value; an error raised by the
+    class's ``__post_init__`` passes through unchanged.
+
+    Parameters
+    ----------
+    label
+        How messages name the record: a text, or a function of the given arguments
+        (``lambda v: f"depot {v.get('name')!r}"``).
+    """
+
+    def wrap(cls: type[T]) -> type[T]:
+        made: Any = pydantic.dataclasses.dataclass(frozen=True, config=_RECORD_CONFIG)(cls)
+        init = made.__init__
+        names = [f.name for f in dataclasses.fields(made) if f.init]
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                init(self, *args, **kwargs)
+            except PydanticValidationError as exc:
+                given = {**dict(zip(names, args, strict=False)), **kwargs}
+                raise _record_error(label, names, given, exc) from None
+
+        made.__init__ = __init__
+        return made
+
+    return wrap
+
+
+def _record_error(
+    label: str | Callable[[Mapping[str, Any]], str] | None,
+    names: Sequence[str],
+    given: Mapping[str, Any],
+    exc: PydanticValidationError,
+) -> Exception:
+    errors = exc.errors()
+    if len(errors) == 1 and isinstance((errors[0].get("ctx") or {}).get("error"), ValidationError):
+        return errors[0]["ctx"]["error"]  # raised by __post_init__: already says it all
+    name = label(given) if callable(label) else label
+    parts = []
+    for err in errors:
+        loc = error_path(err["loc"])
+        if loc and isinstance(loc[0], int) and loc[0] < len(names):  # a positional argument
+            loc = (names[loc[0]], *loc[1:])
+        path = ".".join(str(p) for p in loc)
+        text = "missing" if err["type"] in ("missing", "missing_argument") else describe(err)
+        parts.append(f"`{path}`: {text}" if path else text)
+    text = "; ".join(parts)
+    return ValidationError(f"{name}: {text}" if name else text)
