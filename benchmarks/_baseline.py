@@ -64,7 +64,7 @@ def route(network: RoadNetwork, scenario: Scenario, name: str, node: int) -> Set
     assignment = scenario.rules.classify(network, node)
     scope = incident.scope or assignment.scope
     fleet = scenario.fleet
-    depot_nodes = [network.locate(d.location) for d in fleet.depots]
+    depot_nodes = [network.places.locate(d.location) for d in fleet.depots]
     in_scope = _in_scope(network, depot_nodes, scope, assignment.zone)
     classes = []
     vehicle = 0

@@ -27,7 +27,8 @@ import networkx as nx
 import numpy as np
 import scipy
 
-from sim.network import RoadNetwork, load_network
+from sim.netload import from_graph, load_network
+from sim.network import RoadNetwork
 
 FLEET_SIZE = 2010
 TREE_RUNS = 21
@@ -114,7 +115,7 @@ def main() -> dict[str, Any]:
             lambda: load_network("ordos"), LOAD_RUNS
         )
         ordos = load_network("ordos")
-        cases.append(("ordos (embedded default)", ordos, ordos.locate("Kangbashi"), 200))
+        cases.append(("ordos (embedded default)", ordos, ordos.places.locate("Kangbashi"), 200))
     except Exception as exc:  # the embedded file may not be generated yet
         results["load_network_ordos_s_median"] = None
         print(f"skipping the embedded default: {exc}")
@@ -122,9 +123,9 @@ def main() -> dict[str, Any]:
     if extract.is_file():
         net = load_network(extract)
         south, west, north, east = net.bbox
-        centre = net.nearest_node((south + north) / 2, (west + east) / 2)
+        centre = net.places.nearest_node((south + north) / 2, (west + east) / 2)
         cases.append((f"{extract.name} (real extract)", net, centre, 200))
-    grid = RoadNetwork(_grid(150), source="grid 150x150 (synthetic)")
+    grid = from_graph(_grid(150), source="grid 150x150 (synthetic)")
     cases.append((grid.source, grid, grid.n_nodes // 2 + 75, 50))
 
     for name, net, target, calls in cases:

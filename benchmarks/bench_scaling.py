@@ -7,7 +7,7 @@
   2,010 times larger — swept over every 5th ``nodes`` site of the default network, 20
   replications each, ``workers=2`` (medians of 3 runs).
 * **Network size** (synthetic road-like graphs of about 10k, 50k and 200k nodes, see
-  ``benchmarks/_synthetic.py``, built with ``sim.network.RoadNetwork``): the per-incident
+  ``benchmarks/_synthetic.py``, built with ``sim.netload.from_graph``): the per-incident
   routing, ``tree_to`` for all 5 classes towards the centre node, cache cleared (medians of
   3 runs), with the time to build the network for reference.
 
@@ -32,6 +32,7 @@ from benchmarks._common import (
     write_results,
 )
 from benchmarks._synthetic import road_graph, scaled_fleet
+from sim.netload import from_graph
 from sim.network import RoadNetwork
 from sim.planning import scenario_network
 from sim.scenario import Incident
@@ -91,11 +92,11 @@ def network_curve(runs: int) -> list[dict[str, Any]]:
         graph = road_graph(size)
         built_graph = time.perf_counter() - start
         start = time.perf_counter()
-        net = RoadNetwork(graph, source=f"synthetic road grid ~{size:,} nodes")
+        net = from_graph(graph, source=f"synthetic road grid ~{size:,} nodes")
         built = time.perf_counter() - start
         del graph
         south, west, north, east = net.bbox
-        target = net.nearest_node((south + north) / 2, (west + east) / 2)
+        target = net.places.nearest_node((south + north) / 2, (west + east) / 2)
 
         def trees(net: RoadNetwork = net, target: int = target) -> None:
             net._trees.clear()  # the Dijkstra, not the cache

@@ -51,10 +51,10 @@ from benchmarks._common import (
 )
 from sim.builtin import ordos_123
 from sim.experiment import replication_seed, run_replications
-from sim.network import load_network
+from sim.netload import load_network
 from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
 from sim.scenario import Incident
-from sim.sweeps import Site, candidate_sites, site_location, sweep
+from sim.sweeps import Site, candidate_sites, sweep
 
 REFERENCE_REPS = 100
 REFERENCE_WORKERS = 2
@@ -272,7 +272,7 @@ def bench_baseline(runs: int, n_sites: int, reps: int) -> dict[str, Any]:
 
     def plan_of(site: Site) -> Any:
         inc = Incident(
-            site.name, site_location(network, site.node), template.demand, scope=template.scope
+            site.name, network.places.lat_lon(site.node), template.demand, scope=template.scope
         )
         return prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=[])
 

@@ -36,7 +36,8 @@ from typing import Any
 from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
-from sim.network import RoadNetwork, cached_network
+from sim.netload import cached_network
+from sim.network import RoadNetwork
 from sim.scenario import Scenario, load_scenario
 from sim.sweeps import Site
 

@@ -21,7 +21,7 @@ Commands::
     fleetsim validate       FILE
     fleetsim schema
 
-``SRC`` is anything :func:`sim.network.load_network` accepts (default ``ordos``); a place is a
+``SRC`` is anything :func:`sim.netload.load_network` accepts (default ``ordos``); a place is a
 name known to the network or ``"LAT,LON"``.
 """
 
@@ -205,7 +205,7 @@ def _add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from sim.network import load_network
+    from sim.netload import load_network
 
     return load_network(args.network)
 
@@ -261,13 +261,12 @@ def _cmd_network_table(args: argparse.Namespace) -> int:
         raise NetworkError(
             f"network {network.source!r} has no seat nodes (fleetsim:kind=seat) to tabulate"
         )
-    target = network.locate(args.to)
+    target = network.places.locate(args.to)
     trees = {cls: network.tree_to(target, cls) for cls in network.classes}
     rows = []
     for seat in seats:
-        data = network.graph.nodes[int(network.node_ids[seat])]
         row: dict[str, Any] = {
-            "seat": data["name"] or data["place"] or str(network.node_ids[seat]),
+            "seat": network.places.label(seat),
             "node": int(network.node_ids[seat]),
             "zone": str(network.zone[seat]),
         }
@@ -279,7 +278,7 @@ def _cmd_network_table(args: argparse.Namespace) -> int:
                 "km": round(length_m / 1000.0, 2) if reachable else None,
             }
         rows.append(row)
-    to_name = _node_label(network, target)
+    to_name = network.places.label(target, with_id=True)
     if args.json:
         _print_json(
             {
@@ -302,7 +301,7 @@ def _cmd_network_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_network_export(args: argparse.Namespace) -> int:
-    from sim.network import export
+    from sim.netexport import export
 
     network = _load(args)
     path = export(network, args.out)
@@ -313,8 +312,8 @@ def _cmd_network_export(args: argparse.Namespace) -> int:
 def _cmd_route(args: argparse.Namespace) -> int:
     network = _load(args)
     vehicle = check_class(args.vehicle, network.classes, parameter="--vehicle")
-    origin = network.locate(args.origin)
-    destination = network.locate(args.destination)
+    origin = network.places.locate(args.origin)
+    destination = network.places.locate(args.destination)
     tree = network.tree_to(destination, vehicle)
     path = tree.path(origin)
     result = {
@@ -328,8 +327,9 @@ def _cmd_route(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
         return 0
+    labels = [network.places.label(i, with_id=True) for i in (origin, destination)]
     _print_text(
-        f"{_node_label(network, origin)} -> {_node_label(network, destination)} by {vehicle}: "
+        f"{labels[0]} -> {labels[1]} by {vehicle}: "
         f"{result['travel_time_s'] / 60.0:.1f} min, {result['length_m'] / 1000.0:.2f} km, "
         f"{len(path) - 1} hops"
     )
@@ -340,7 +340,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import time
 
     from sim.experiment import run
-    from sim.network import cached_network
+    from sim.netload import cached_network
     from sim.results import verdict_table
 
     scenario = _load_scenario(args.scenario)
@@ -514,7 +514,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.errors import ValidationError
     from sim.executors import default_workers
     from sim.experiment import check_reps_seed
-    from sim.network import cached_network
+    from sim.netload import cached_network
     from sim.sweeps import candidate_sites, sweep, sweep_cache_dir, sweep_table
 
     scenario = _load_scenario(args.scenario)
@@ -752,13 +752,6 @@ def _print_text(text: str) -> None:
 
 def _json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _node_label(network: Any, index: int) -> str:
-    node = int(network.node_ids[index])
-    data = network.graph.nodes[node]
-    name = data.get("name") or data.get("place")
-    return f"{name} (node {node})" if name else f"node {node}"
 
 
 def _cell(value: dict[str, float | None]) -> str:

@@ -33,7 +33,8 @@ import numpy as np
 from scipy.stats import bootstrap, norm
 
 from sim.experiment import RunResult, check_reps_seed, incident_key, run
-from sim.network import RoadNetwork, load_network
+from sim.netload import load_network
+from sim.network import RoadNetwork
 from sim.results import quantile
 from sim.scenario import Scenario
 from sim.texttables import new_table, render, right

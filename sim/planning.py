@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.closures import with_closures
 from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
-from sim.network import RoadNetwork, load_network
+from sim.netload import load_network
+from sim.network import RoadNetwork
 from sim.plan import ClassPlan, IncidentPlan
 from sim.scenario import Incident, Scenario
 from sim.siting import CheckpointSite
@@ -25,7 +27,7 @@ from sim.targets import demand_shortfall, depots_in_scope
 
 def _locate(network: RoadNetwork, text: str, what: str) -> int:
     try:
-        return network.locate(text)
+        return network.places.locate(text)
     except NetworkError as exc:
         raise ValidationError(f"{what}: {exc}") from None
 
@@ -224,7 +226,7 @@ def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> 
         network = network.with_profiles(profiles)
     if scenario.closures:
         try:
-            network = network.with_closures(scenario.closures)
+            network = with_closures(network, scenario.closures)
         except NetworkError as exc:
             raise ValidationError(f"closures: {exc}") from None
     return network

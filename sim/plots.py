@@ -105,25 +105,25 @@ def _draw_roads(
     ax: Any, network: RoadNetwork, *, colour: str = "#9a9a9a", by_zone: bool = False
 ) -> None:
     """Draw every road once (wider for expressways); optionally coloured by zone."""
-    graph = network.graph
+    lat, lon, zone = network.lat, network.lon, network.zone
     zone_colour = _zone_colours(network) if by_zone else {}
     segments: dict[tuple[float, str], list[np.ndarray]] = {}
     seen: set[tuple[int, int]] = set()
-    for u, v, data in graph.edges(data=True):
+    for u, v, data in network.graph.edges(data=True):
         key = (min(u, v), max(u, v))
         if key in seen:
             continue
         seen.add(key)
-        a, b = graph.nodes[u], graph.nodes[v]
+        a, b = network.index_of(u), network.index_of(v)
         geom = data.get("geometry")
         if geom is not None and hasattr(geom, "coords"):
             xy = np.asarray(geom.coords, dtype=float)[:, :2]
         else:
-            xy = np.array([[a["x"], a["y"]], [b["x"], b["y"]]], dtype=float)
+            xy = np.array([[lon[a], lat[a]], [lon[b], lat[b]]], dtype=float)
         width = _HIGHWAY_WIDTH.get(str(data.get("highway")), 0.6)
         c = colour
-        if by_zone and a.get("zone") == b.get("zone"):
-            c = zone_colour.get(str(a.get("zone")), colour)
+        if by_zone and zone[a] == zone[b]:
+            c = zone_colour.get(str(zone[a]), colour)
         segments.setdefault((width, c), []).append(xy)
     for (width, c), segs in sorted(segments.items()):
         ax.add_collection(LineCollection(segs, colors=c, linewidths=width * 1.4, zorder=1))
@@ -697,7 +697,7 @@ def sweep_map(result: Any) -> Figure:
         else:
             for i in seats.tolist():
                 ax.annotate(
-                    str(network.graph.nodes[int(network.node_ids[i])].get("name") or ""),
+                    network.places.label(i),
                     (float(network.lon[i]), float(network.lat[i])),
                     xytext=(4, 3),
                     textcoords="offset points",

@@ -59,6 +59,7 @@ from pydantic import Field, InstanceOf
 from pydantic import ValidationError as PydanticValidationError
 
 from sim import yamlio
+from sim.closures import Closure, closure_edges, with_closures
 from sim.dists import Dist
 from sim.errors import NetworkError, ScenarioError, ValidationError
 from sim.fields import (
@@ -77,7 +78,8 @@ from sim.fields import (
     record,
 )
 from sim.fleet import Depot, Fleet, Operator, default_fleet, people_to_vehicles, resized
-from sim.network import Closure, RoadNetwork, cached_network
+from sim.netload import cached_network
+from sim.network import RoadNetwork
 from sim.plan import StagingSpec
 from sim.schema import (
     DEFAULT_ALERT,
@@ -443,14 +445,14 @@ def _check_demand(
 ) -> None:
     """Demand against the vehicles in scope that can reach the staging point."""
     p = ("incidents", j)
-    where = network.locate(incident.location)
+    where = network.places.locate(incident.location)
     try:
         tier = scenario.rules.classify(network, where, tier=incident.tier)
     except ValidationError as exc:
         out.add((*p, "location"), str(exc))
         return
     scope = incident.scope or tier.scope
-    staging = network.locate(incident.staging_point or incident.location)
+    staging = network.places.locate(incident.staging_point or incident.location)
     in_scope = depots_in_scope(network, depot_nodes, scope, tier.zone)
     depot_class = np.array([d.vehicle_class for d in scenario.fleet.depots])
     counts = np.array([d.count for d in scenario.fleet.depots])
@@ -497,13 +499,13 @@ def _build(
         )
         if network is not None:
             try:
-                network.closure_edges(closure)
+                closure_edges(network, closure)
             except NetworkError as exc:
                 out.add(("closures", j), str(exc))
                 continue
         closures.append(closure)
     if network is not None and closures and len(closures) == len(spec.closures):
-        closed = network.with_closures(closures)
+        closed = with_closures(network, closures)
     if closed is not None and fleet is not None and set(fleet.classes) - set(closed.classes):
         # The file defines classes of its own: route them too.
         closed = closed.with_profiles({k: c.speed for k, c in fleet.classes.items()})
@@ -555,7 +557,9 @@ def _build(
         out.add((), str(exc))
         return None
     if closed is not None:
-        depot_nodes = np.array([closed.locate(d.location) for d in fleet.depots], dtype=np.int64)
+        depot_nodes = np.array(
+            [closed.places.locate(d.location) for d in fleet.depots], dtype=np.int64
+        )
         for j, (inc_spec, inc) in enumerate(zip(spec.incidents, scenario.incidents, strict=True)):
             _check_demand(j, inc_spec, inc, scenario, closed, depot_nodes, out)
     return None if out.problems else scenario

@@ -133,7 +133,7 @@ def _check_location(value: str, info: ValidationInfo) -> str:
     network = _network_of(info)
     if network is not None:
         try:
-            network.locate(value)
+            network.places.locate(value)
         except (NetworkError, ValidationError) as exc:
             raise fail(str(exc)) from None
     return value
@@ -153,7 +153,7 @@ def _check_incident_location(value: str, info: ValidationInfo) -> str:
     _check_location(value, info)
     network = _network_of(info)
     if network is not None:
-        node = network.locate(value)
+        node = network.places.locate(value)
         if str(network.zone[node]) == "outside":
             raise fail(
                 f"{value!r} lies outside the region: its nearest road node "

@@ -85,18 +85,16 @@ def spread_sites(
         The sites (named ``checkpoint 01`` ...), or none and a problem when fewer road nodes
         qualify than ``count``.
     """
-    graph = network.graph
     ok = np.zeros(network.n_nodes, dtype=bool)
-    for i, node in enumerate(network.node_ids.tolist()):
-        data = graph.nodes[node]
+    for i in range(network.n_nodes):
         ok[i] = (
-            data.get("kind") in (None, "road")
+            network.node(i).get("kind") in (None, "road")
             and str(network.zone[i]) != "outside"
             and (spec.include_central or not bool(network.central[i]))
         )
     seen: dict[tuple[int, int], int] = {}
     segments: list[tuple[int, int, float]] = []
-    for u, v, data in graph.edges(data=True):
+    for u, v, data in network.graph.edges(data=True):
         a, b = network.index_of(u), network.index_of(v)
         key = (min(a, b), max(a, b))
         if a == b or not (ok[a] and ok[b]):
@@ -167,11 +165,8 @@ def toll_sites(network: RoadNetwork, spec: TollsSpec) -> tuple[list[CheckpointSi
         One site per station found (kind ``toll``), and a problem per station the network
         does not tag.
     """
-    by_toll = {
-        str(data.get("toll")): node
-        for node, data in network.graph.nodes(data=True)
-        if data.get("toll")
-    }
+    nodes = [network.node(i) for i in range(network.n_nodes)]
+    by_toll = {str(d.get("toll")): i for i, d in enumerate(nodes) if d.get("toll")}
     sites: list[CheckpointSite] = []
     problems: list[Problem] = []
     for j, station in enumerate(spec.stations):
@@ -186,11 +181,11 @@ def toll_sites(network: RoadNetwork, spec: TollsSpec) -> tuple[list[CheckpointSi
                 )
             )
             continue
-        data = network.graph.nodes[node]
+        name = network.node(node).get("name")
         sites.append(
             CheckpointSite(
-                name=f"{data.get('name') or station} ({TOLL_STATIONS[station]})",
-                location=data.get("name") or f"{data['y']},{data['x']}",
+                name=f"{name or station} ({TOLL_STATIONS[station]})",
+                location=name or network.places.lat_lon(node),
                 lanes=spec.lanes,
                 service=spec.service,
                 background_per_min=spec.background_per_min,
@@ -198,7 +193,7 @@ def toll_sites(network: RoadNetwork, spec: TollsSpec) -> tuple[list[CheckpointSi
                 green=spec.green,
                 green_lanes=spec.green_lanes,
                 kind="toll",
-                node_id=int(node),
+                node_id=int(network.node_ids[node]),
             )
         )
     return sites, problems

@@ -163,18 +163,13 @@ def flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _node_name(network: RoadNetwork, index: int) -> str:
-    data = network.graph.nodes[int(network.node_ids[index])]
-    return str(data.get("name") or data.get("place") or f"node {int(network.node_ids[index])}")
-
-
 def _named(network: RoadNetwork, indices: Sequence[int]) -> list[Site]:
-    names = [_node_name(network, i) for i in indices]
+    names = [network.places.label(i) for i in indices]
     seen: dict[str, int] = {}
     for n in names:
         seen[n] = seen.get(n, 0) + 1
     return [
-        Site(n if seen[n] == 1 else f"{n} (node {int(network.node_ids[i])})", int(i))
+        Site(n if seen[n] == 1 else network.places.label(i, with_id=True), int(i))
         for n, i in zip(names, indices, strict=True)
     ]
 
@@ -233,7 +228,7 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
                 f"--sites {sites!r}: {n_lat * n_lon:,} grid points; use a coarser spacing"
             )
         snapped = [
-            network.nearest_node(south + i * dlat, west + j * dlon)
+            network.places.nearest_node(south + i * dlat, west + j * dlon)
             for i in range(n_lat)
             for j in range(n_lon)
         ]
@@ -262,18 +257,12 @@ def _template(scenario: Scenario, incident: str | None) -> Incident:
     )
 
 
-def site_location(network: RoadNetwork, node: int) -> str:
-    """The ``"LAT,LON"`` location of a sweep site at node index ``node`` (exact coordinates)."""
-    return f"{float(network.lat[node])!r},{float(network.lon[node])!r}"
-
-
 def _base_row(network: RoadNetwork, site: Site) -> dict[str, Any]:
     n = site.node
-    data = network.graph.nodes[int(network.node_ids[n])]
     return {
         "site": site.name,
         "node": int(network.node_ids[n]),
-        "place": data.get("place") or None,
+        "place": network.node(n).get("place") or None,
         "lat": round(float(network.lat[n]), 6),
         "lon": round(float(network.lon[n]), 6),
         "zone": str(network.zone[n]),
@@ -355,7 +344,7 @@ def sweep(
     for site in cands:
         row = _base_row(network, site)
         inc = Incident(
-            site.name, site_location(network, site.node), template.demand, scope=template.scope
+            site.name, network.places.lat_lon(site.node), template.demand, scope=template.scope
         )
         note = None
         try:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.network import RoadNetwork, load_network
+from sim.netload import load_network
+from sim.network import RoadNetwork
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_OSM_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.network import RoadNetwork, load_network
+from sim.netload import load_network
+from sim.network import RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES
 
 ROUTE_KEYS = {"from_node", "to_node", "vehicle", "travel_time_s", "length_m", "path"}
@@ -116,7 +117,7 @@ def test_network_table_on_ordos(capsys: pytest.CaptureFixture[str], ordos: RoadN
     code, out, _ = _run(capsys, "network", "table", "--json")
     assert code == 0
     table = json.loads(out)
-    assert table["to_node"] == int(ordos.node_ids[ordos.locate("Kangbashi")])
+    assert table["to_node"] == int(ordos.node_ids[ordos.places.locate("Kangbashi")])
     assert table["classes"] == list(DEFAULT_CLASSES)
     rows = {row["seat"]: row for row in table["rows"]}
     assert len(rows) == 9

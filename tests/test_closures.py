@@ -1,4 +1,4 @@
-"""Road closures: ``RoadNetwork.with_closures`` removes exactly the selected edges, and routes
+"""Road closures: ``sim.closures.with_closures`` removes exactly the selected edges, and routes
 change exactly as networkx says on the same graph minus those edges."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sim.closures import Closure, closure_edges, with_closures
 from sim.errors import NetworkError, ValidationError
-from sim.network import Closure, RoadNetwork
+from sim.network import RoadNetwork
 from sim.vehicles import SpeedProfile
 
 PAIRS = [
@@ -41,16 +42,16 @@ def _nx_time(graph: nx.MultiDiGraph, a: int, b: int, vehicle: str) -> float:
 def test_closed_routes_match_networkx_minus_the_edges(
     ordos: RoadNetwork, closure: Closure, vehicle: str
 ) -> None:
-    removed = ordos.closure_edges(closure)
+    removed = closure_edges(ordos, closure)
     edges = list(ordos.graph.edges(keys=True))
     reference = nx.MultiDiGraph(ordos.graph)
     reference.remove_edges_from([edges[j] for j in removed.tolist()])
-    closed = ordos.with_closures([closure])
+    closed = with_closures(ordos, [closure])
     assert closed.n_edges == ordos.n_edges - removed.size
     assert closed.graph.number_of_edges() == closed.n_edges
     longer = 0
     for a, b in PAIRS:
-        ia, ib = ordos.locate(a), ordos.locate(b)
+        ia, ib = ordos.places.locate(a), ordos.places.locate(b)
         want = _nx_time(reference, int(ordos.node_ids[ia]), int(ordos.node_ids[ib]), vehicle)
         got = float(closed.tree_to(ib, vehicle).time_s[ia])
         before = float(ordos.tree_to(ib, vehicle).time_s[ia])
@@ -62,38 +63,38 @@ def test_closed_routes_match_networkx_minus_the_edges(
 
 def test_a_closure_closes_both_directions_and_every_parallel_edge(ordos: RoadNetwork) -> None:
     closure = Closure(road="G18", between=("xuejiawan", "dafanpu"))
-    removed = ordos.closure_edges(closure)
+    removed = closure_edges(ordos, closure)
     data = list(ordos.graph.edges(data=True))
     pairs = {(data[j][0], data[j][1]) for j in removed.tolist()}
     assert all((v, u) in pairs for u, v in pairs)
     assert all(data[j][2]["ref"] == "G18" for j in removed.tolist())
-    x, d = ordos.locate("xuejiawan"), ordos.locate("dafanpu")
+    x, d = ordos.places.locate("xuejiawan"), ordos.places.locate("dafanpu")
     ids = {int(ordos.node_ids[x]), int(ordos.node_ids[d])}
     touched = {n for pair in pairs for n in pair}
     assert ids <= touched  # the section runs from one place to the other
-    closed = ordos.with_closures([closure])
+    closed = with_closures(ordos, [closure])
     assert closed.road_distance_from(x)[d] > ordos.road_distance_from(x)[d]
 
 
 def test_radius_closure_isolates_a_point(ordos: RoadNetwork) -> None:
-    closed = ordos.with_closures([Closure(near="39.8396,110.3741", radius_km=1)])
-    node = ordos.locate("39.8396,110.3741")
-    assert math.isinf(closed.tree_to(node, "taxi").time_s[ordos.locate("dongsheng")])
+    closed = with_closures(ordos, [Closure(near="39.8396,110.3741", radius_km=1)])
+    node = ordos.places.locate("39.8396,110.3741")
+    assert math.isinf(closed.tree_to(node, "taxi").time_s[ordos.places.locate("dongsheng")])
     assert closed.n_nodes == ordos.n_nodes  # nodes are kept
 
 
 def test_with_closures_keeps_profiles_and_survives_with_profiles(ordos: RoadNetwork) -> None:
     slow = ordos.with_profiles({"taxi": SpeedProfile(expressway_kmh=120.0, factor=0.5)})
     closure = Closure(road="G65")
-    closed = slow.with_closures([closure])
+    closed = with_closures(slow, [closure])
     assert dict(closed.profiles) == dict(slow.profiles)
     again = closed.with_profiles(dict(ordos.profiles))
     assert again.n_edges == closed.n_edges
-    a, b = ordos.locate("shulinzhao"), ordos.locate("kangbashi")
+    a, b = ordos.places.locate("shulinzhao"), ordos.places.locate("kangbashi")
     t_slow = closed.tree_to(b, "taxi").time_s[a]
     t_fast = again.tree_to(b, "taxi").time_s[a]
     assert t_slow == pytest.approx(2 * t_fast)
-    assert ordos.with_closures([]) is ordos
+    assert with_closures(ordos, []) is ordos
     assert pickle.loads(pickle.dumps(closed)).n_edges == closed.n_edges
     assert np.array_equal(ordos.node_ids, closed.node_ids)
 
@@ -110,7 +111,7 @@ def test_with_closures_keeps_profiles_and_survives_with_profiles(ordos: RoadNetw
 )
 def test_closure_errors(ordos: RoadNetwork, closure: Closure, match: str) -> None:
     with pytest.raises(NetworkError, match=match):
-        ordos.with_closures([closure])
+        with_closures(ordos, [closure])
 
 
 def test_closure_arguments_are_validated() -> None:

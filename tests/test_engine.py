@@ -131,7 +131,7 @@ def test_checkpoints_without_background(green):
 
 def test_default_scenario_incidents_on_the_road_network():
     from sim.builtin import ordos_123
-    from sim.network import load_network
+    from sim.netload import load_network
     from sim.planning import prepare
 
     for plan in prepare(load_network("ordos"), ordos_123()):

@@ -11,7 +11,7 @@ import pytest
 
 from sim.builtin import OTOG_FRONT_ROAD_POINT, ordos_123
 from sim.experiment import run
-from sim.network import load_network
+from sim.netload import load_network
 from sim.planning import prepare
 from sim.results import wilson_interval
 
@@ -44,7 +44,7 @@ def test_default_scenario_has_one_incident_per_tier(network, scenario):
     assert any(c.all_in_scope for p in plans for c in p.classes)
     region = plans[2]
     assert network.zone[region.node] == "Otog Front"
-    seat = network.locate("aoleqi")
+    seat = network.places.locate("aoleqi")
     assert network.road_distance_from(seat)[region.node] >= 40_000
 
 
@@ -168,7 +168,7 @@ def test_wilson_interval_matches_the_textbook_formula():
 
 
 def test_region_point_constant_is_on_the_network(network):
-    node = network.locate(OTOG_FRONT_ROAD_POINT)
+    node = network.places.locate(OTOG_FRONT_ROAD_POINT)
     assert network.zone[node] == "Otog Front"
 
 
@@ -205,10 +205,8 @@ def test_one_vehicle_on_a_known_road_path(network):
         replications=3,
     )
     result = run(sc, network=network)
-    travel = (
-        network.tree_to(network.locate("kangbashi"), "coach").time_s[network.locate("dongsheng")]
-        / 60.0
-    )
+    kangbashi, dongsheng = (network.places.locate(p) for p in ("kangbashi", "dongsheng"))
+    travel = network.tree_to(kangbashi, "coach").time_s[dongsheng] / 60.0
     assert 10 < travel < 40
     for r in result.results[0]:
         assert r.completion_min == pytest.approx(5 + 2 + 10 + travel + 1, abs=1e-9)

@@ -1,4 +1,6 @@
-"""Tests of :mod:`sim.network`: loading, cleaning, class speeds, routing, lookup and export.
+"""Tests of the road network: loading and cleaning (:mod:`sim.netload`), class speeds and
+routing (:mod:`sim.network`), lookup and labels (:mod:`sim.places`) and export
+(:mod:`sim.netexport`).
 
 Routing is checked against networkx on the embedded default and on the three real OSM
 extracts; small hand-made graphs and OSM files pin down the corner cases (parallel edges,
@@ -19,16 +21,16 @@ import osmnx as ox
 import pytest
 
 from sim.errors import FleetsimError, NetworkError, ValidationError
-from sim.network import (
+from sim.netexport import export
+from sim.netload import (
     DEFAULT_SPEED_KPH,
     FALLBACK_SPEED_KPH,
-    PathTree,
-    RoadNetwork,
     _parse_maxspeed,
     _road_class,
-    export,
+    from_graph,
     load_network,
 )
+from sim.network import PathTree, RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES, SpeedProfile
 
 N_PAIRS = 30
@@ -183,7 +185,7 @@ def test_cleaned_network_is_strongly_connected(any_network: RoadNetwork) -> None
 def test_parallel_edges_keep_the_fastest(via: str, tmp_path: Path) -> None:
     graph = _parallel_graph()
     if via == "graph":
-        net = RoadNetwork(graph, source="parallel")
+        net = from_graph(graph, source="parallel")
     else:
         ox.save_graphml(graph, tmp_path / "parallel.graphml")
         net = load_network(tmp_path / "parallel.graphml")
@@ -206,7 +208,7 @@ def test_zero_length_edges_route_at_zero_cost() -> None:
     graph.add_node(4, x=109.78, y=39.62)  # same place as node 3
     graph.add_edge(3, 4, highway="residential", length=0.0)
     graph.add_edge(4, 3, highway="residential", length=0.0)
-    net = RoadNetwork(graph)
+    net = from_graph(graph)
     c, d = net.index_of(3), net.index_of(4)
     times = net.edge_times("taxi")
     assert times.nnz == 6 and times[c, d] == 0.0  # an explicit zero: still an edge
@@ -299,7 +301,7 @@ def test_osm_file_cleaning_tags_and_speeds(tiny_osm: Path) -> None:
     assert alpha["kind"] == "seat" and alpha["place"] == "alpha_id" and alpha["name"] == "Alpha"
     assert net.graph.nodes[2]["name"] is None and net.graph.nodes[2]["central"] is False
     assert net.zone.tolist() == [net.graph.nodes[int(n)]["zone"] for n in net.node_ids]
-    assert net.places == {"Alpha": net.index_of(1), "Gamma": net.index_of(3)}
+    assert net.places.names == {"Alpha": net.index_of(1), "Gamma": net.index_of(3)}
     assert net.info()["seats"] == ["Alpha", "Gamma"]
 
 
@@ -352,8 +354,8 @@ def test_ordos_size_zones_and_seats(ordos: RoadNetwork) -> None:
         "Ejin Horo",
     }  # fmt: skip
     assert all(ordos.zone != "")
-    assert ordos.central[ordos.locate("Kangbashi")]
-    assert not ordos.central[ordos.locate("Aoleqi")]
+    assert ordos.central[ordos.places.locate("Kangbashi")]
+    assert not ordos.central[ordos.places.locate("Aoleqi")]
 
 
 def test_ordos_every_seat_reaches_every_seat(ordos: RoadNetwork) -> None:
@@ -364,7 +366,9 @@ def test_ordos_every_seat_reaches_every_seat(ordos: RoadNetwork) -> None:
 
 
 def test_ordos_reference_travel_times(ordos: RoadNetwork) -> None:
-    dongsheng, aoleqi, kangbashi = (ordos.locate(p) for p in ("Dongsheng", "Aoleqi", "Kangbashi"))
+    dongsheng, aoleqi, kangbashi = (
+        ordos.places.locate(p) for p in ("Dongsheng", "Aoleqi", "Kangbashi")
+    )
     hours = ordos.tree_to(aoleqi, "taxi").time_s[dongsheng] / 3600
     assert 2.5 <= hours <= 4.5
     minutes = ordos.tree_to(dongsheng, "taxi").time_s[kangbashi] / 60
@@ -384,45 +388,45 @@ def test_ordos_hazmat_never_faster_than_taxi(ordos: RoadNetwork) -> None:
 
 
 def test_locate_names_aliases_and_points(ordos: RoadNetwork) -> None:
-    kangbashi = ordos.places["Kangbashi"]
+    kangbashi = ordos.places.names["Kangbashi"]
     for text in ("Kangbashi", "KANGBASHI", "  kangbashi ", "kangbashi", "康巴什区（滨河街道）",
                  "Binhe Subdistrict", "binhe-subdistrict"):  # fmt: skip
-        assert ordos.locate(text) == kangbashi
-    assert ordos.locate("altan_xire") == ordos.locate("Altan Xire")
+        assert ordos.places.locate(text) == kangbashi
+    assert ordos.places.locate("altan_xire") == ordos.places.locate("Altan Xire")
     lat, lon = ordos.lat[kangbashi], ordos.lon[kangbashi]
-    assert ordos.locate(f"{lat},{lon}") == kangbashi
-    assert ordos.locate(f" {lat + 1e-5} , {lon - 1e-5} ") == kangbashi
+    assert ordos.places.locate(f"{lat},{lon}") == kangbashi
+    assert ordos.places.locate(f" {lat + 1e-5} , {lon - 1e-5} ") == kangbashi
 
 
 def test_locate_unknown_name_suggests_close_matches(ordos: RoadNetwork) -> None:
     with pytest.raises(NetworkError, match="Kangbash") as info:
-        ordos.locate("Kangbashy")
+        ordos.places.locate("Kangbashy")
     assert "did you mean" in str(info.value)
     with pytest.raises(NetworkError, match="known places"):
-        ordos.locate("zzzzqqqq")
+        ordos.places.locate("zzzzqqqq")
 
 
 def test_locate_point_outside_bbox(ordos: RoadNetwork) -> None:
     with pytest.raises(NetworkError, match="outside") as info:
-        ordos.locate("48.1,11.5")
+        ordos.places.locate("48.1,11.5")
     message = str(info.value)
     assert "bounding box" in message and f"{ordos.bbox[0]:.5f}" in message
     with pytest.raises(ValidationError, match="latitude"):
-        ordos.locate("95,10")
+        ordos.places.locate("95,10")
 
 
 def test_locate_on_unnamed_network(real_network: RoadNetwork) -> None:
     with pytest.raises(NetworkError, match="LAT,LON"):
-        real_network.locate("Kangbashi")
+        real_network.places.locate("Kangbashi")
     south, west, north, east = real_network.bbox
-    node = real_network.locate(f"{(south + north) / 2},{(west + east) / 2}")
+    node = real_network.places.locate(f"{(south + north) / 2},{(west + east) / 2}")
     assert 0 <= node < real_network.n_nodes
 
 
 def test_nearest_node_of_a_node_is_itself(any_network: RoadNetwork) -> None:
     net = any_network
     for i in _pairs(net, seed=11)[:, 0]:
-        j = net.nearest_node(net.lat[i], net.lon[i])
+        j = net.places.nearest_node(net.lat[i], net.lon[i])
         assert j == i or (net.lat[j], net.lon[j]) == (net.lat[i], net.lon[i])
 
 
@@ -451,6 +455,57 @@ def test_index_of(ordos: RoadNetwork) -> None:
         assert ordos.index_of(ordos.node_ids[i]) == i
     with pytest.raises(NetworkError, match="not in the network"):
         ordos.index_of(-42)
+
+
+def _labelled_graph() -> nx.MultiDiGraph:
+    """A triangle of seats: one named, one with only a place id, one unnamed."""
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    graph.add_node(11, x=109.78, y=39.60, name="Alpha", **{"fleetsim:kind": "seat"})
+    graph.add_node(12, x=109.79, y=39.61, **{"fleetsim:place": "beta_id", "fleetsim:kind": "seat"})
+    graph.add_node(13, x=109.78, y=39.62, **{"fleetsim:kind": "seat", "fleetsim:zone": "Z"})
+    for u, v in ((11, 12), (12, 13), (13, 11)):
+        graph.add_edge(u, v, highway="primary", length=1000.0)
+        graph.add_edge(v, u, highway="primary", length=1000.0)
+    return graph
+
+
+def test_label_is_name_else_place_id_else_node_id() -> None:
+    net = from_graph(_labelled_graph())
+    a, b, c = (net.index_of(n) for n in (11, 12, 13))
+    assert [net.places.label(i) for i in (a, b, c)] == ["Alpha", "beta_id", "node 13"]
+    assert [net.places.label(i, with_id=True) for i in (a, b, c)] == [
+        "Alpha (node 11)",
+        "beta_id (node 12)",
+        "node 13",
+    ]
+    assert net.info()["seats"] == ["Alpha", "beta_id", "node 13"]
+    assert net.places.locate("beta id") == b  # a place id is a name too
+    with pytest.raises(NetworkError, match="unknown place 'node 13'"):
+        net.places.locate("node 13")  # a label is not a name
+
+
+def test_node_attributes_are_read_only(ordos: RoadNetwork) -> None:
+    seat = int(ordos.seats[0])
+    data = ordos.node(seat)
+    assert data["kind"] == "seat" and data["zone"] == ordos.zone[seat]
+    assert (data["x"], data["y"]) == (ordos.lon[seat], ordos.lat[seat])
+    with pytest.raises(TypeError):
+        data["kind"] = "road"  # type: ignore[index]
+    with pytest.raises(ValidationError, match="node index"):
+        ordos.node(ordos.n_nodes)
+
+
+def test_lat_lon_text_locates_its_node(ordos: RoadNetwork) -> None:
+    for i in [*ordos.seats.tolist(), 0, ordos.n_nodes - 1]:
+        text = ordos.places.lat_lon(i)
+        assert ordos.places.locate(text) == i
+        assert ordos.places.point(text) == (ordos.lat[i], ordos.lon[i])
+
+
+def test_without_no_edges_is_the_network_itself(ordos: RoadNetwork) -> None:
+    assert ordos.without_edges([]) is ordos
+    fewer = ordos.without_edges([0])
+    assert fewer.n_edges == ordos.n_edges - 1 and fewer.places is ordos.places
 
 
 def test_unreachable_path_raises() -> None:
@@ -500,15 +555,15 @@ def test_no_roads_is_an_error(tmp_path: Path) -> None:
 
 def test_graph_input_is_validated() -> None:
     with pytest.raises(NetworkError, match="MultiDiGraph"):
-        RoadNetwork(nx.DiGraph())  # type: ignore[arg-type]
+        from_graph(nx.DiGraph())  # type: ignore[arg-type]
     graph = _parallel_graph()
     graph.graph["crs"] = "epsg:32649"
     with pytest.raises(NetworkError, match="EPSG:4326"):
-        RoadNetwork(graph)
+        from_graph(graph)
     graph = _parallel_graph()
     del graph.nodes[3]["x"]
     with pytest.raises(NetworkError, match="numeric `x`"):
-        RoadNetwork(graph)
+        from_graph(graph)
 
 
 def test_errors_are_fleetsim_errors() -> None:
@@ -522,7 +577,7 @@ def test_errors_are_fleetsim_errors() -> None:
 
 def test_with_profiles_scales_one_class_and_shares_arrays(ordos: RoadNetwork) -> None:
     slow = ordos.with_profiles({"taxi": SpeedProfile(expressway_kmh=120.0, factor=0.5)})
-    target = ordos.locate("Kangbashi")
+    target = ordos.places.locate("Kangbashi")
     np.testing.assert_allclose(
         slow.tree_to(target, "taxi").time_s, 2 * ordos.tree_to(target, "taxi").time_s
     )
@@ -544,7 +599,7 @@ def test_a_class_of_its_own_is_routed_after_the_defaults(ordos: RoadNetwork) -> 
         speed = min(float(data["speed_kph"]), 50.0)
         assert data["travel_time_tank"] == pytest.approx(data["length"] / (speed / 3.6))
         assert data["travel_time_tank"] >= data["travel_time_hazmat"] - 1e-9
-    target = ordos.locate("Kangbashi")
+    target = ordos.places.locate("Kangbashi")
     slow, fast = tank.tree_to(target, "tank").time_s, tank.tree_to(target, "taxi").time_s
     assert np.array_equal(np.isfinite(slow), np.isfinite(fast))
     assert (slow[np.isfinite(slow)] >= fast[np.isfinite(fast)] - 1e-6).all()
@@ -596,7 +651,7 @@ def test_graphml_export_reloads_with_same_travel_times(
     np.testing.assert_array_equal(again.node_ids, any_network.node_ids)
     np.testing.assert_array_equal(again.zone, any_network.zone)
     np.testing.assert_array_equal(again.central, any_network.central)
-    assert again.places == any_network.places and again.n_edges == any_network.n_edges
+    assert again.places.names == any_network.places.names and again.n_edges == any_network.n_edges
     for vehicle in DEFAULT_CLASSES:
         a, b = any_network.edge_times(vehicle), again.edge_times(vehicle)
         np.testing.assert_array_equal(a.indptr, b.indptr)
@@ -610,7 +665,7 @@ def test_graphml_export_of_tiny_osm_keeps_circuity_once(tiny_osm: Path, tmp_path
     lengths = {(u, v): d["length"] for u, v, d in net.graph.edges(data=True)}
     for u, v, data in again.graph.edges(data=True):
         assert data["length"] == pytest.approx(lengths[(u, v)], rel=1e-12)
-    assert again.locate("first") == again.index_of(1)  # alt_name survives
+    assert again.places.locate("first") == again.index_of(1)  # alt_name survives
 
 
 def test_geopackage_export_is_readable(ordos: RoadNetwork, tmp_path: Path) -> None:
@@ -640,13 +695,13 @@ def test_export_to_unwritable_place_is_a_network_error(
 
 def test_network_pickles_for_process_pools(ordos: RoadNetwork) -> None:
     slow = ordos.with_profiles({"bus": SpeedProfile(expressway_kmh=80.0, other_kmh=50.0)})
-    target = ordos.locate("Aoleqi")
+    target = ordos.places.locate("Aoleqi")
     for net in (ordos, slow):
         again = pickle.loads(pickle.dumps(net))
         np.testing.assert_array_equal(
             again.tree_to(target, "bus").time_s, net.tree_to(target, "bus").time_s
         )
-        assert nx.is_frozen(again.graph) and again.places == net.places
+        assert nx.is_frozen(again.graph) and again.places.names == net.places.names
         u, v, k = next(iter(net.graph.edges(keys=True)))
         assert again.graph.edges[u, v, k] == net.graph.edges[u, v, k]
-        assert again.nearest_node(39.6, 109.8) == net.nearest_node(39.6, 109.8)
+        assert again.places.nearest_node(39.6, 109.8) == net.places.nearest_node(39.6, 109.8)

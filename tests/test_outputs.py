@@ -260,7 +260,7 @@ def test_resolved_scenario_lists_what_each_incident_resolved_to(result, ordos):
     assert [r["name"] for r in resolved] == [p.name for p in result.plans]
     assert [r["tier"] for r in resolved] == ["central", "banner", "region"]
     assert [r["deadline_min"] for r in resolved] == [60, 120, 180]
-    assert resolved[0]["staging_node"] == int(ordos.node_ids[ordos.locate("kangbashi")])
+    assert resolved[0]["staging_node"] == int(ordos.node_ids[ordos.places.locate("kangbashi")])
     assert resolved[1]["requested"]["hazmat"] == resolved[1]["candidates"]["hazmat"] > 0
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
+from sim.closures import Closure
 from sim.dists import Dist
 from sim.errors import ScenarioError, ValidationError
 from sim.fleet import default_fleet, people_to_vehicles
-from sim.network import Closure
 from sim.scenario import (
     Problem,
     Scenario,
@@ -477,7 +477,7 @@ def test_staging_point_differs_from_location(tmp_path: Path) -> None:
         )
     )
     (plan,) = prepare(net, s)
-    assert plan.node == net.locate("xuejiawan")
+    assert plan.node == net.places.locate("xuejiawan")
     assert plan.tier == "banner"
 
 
@@ -760,7 +760,7 @@ def test_a_site_may_be_pinned_to_a_graph_node(tmp_path: Path) -> None:
     s, net = load_scenario_with_network(write(tmp_path, text % 66))
     (site,) = s.checkpoints
     assert (site.node_id, site.kind) == (66, "toll")
-    assert net.locate("kangbashi") != net.index_of(66)  # the node wins over the location
+    assert net.places.locate("kangbashi") != net.index_of(66)  # the node wins over the location
     (problem,) = validate_file(write(tmp_path, text % 987654321))
     assert problem.path == "checkpoints.sites[0].node"
     assert "node id 987654321 is not in the network" in problem.message

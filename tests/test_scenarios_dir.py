@@ -82,7 +82,7 @@ def test_variants_differ_from_their_base_only_where_they_say() -> None:
     assert [c.road for c in spill.closures] == ["G18"]
     quarantine = load_scenario(SCENARIOS / "dongsheng-quarantine-transfer.yaml")
     assert dict(quarantine.incidents[0].demand) == {"coach": 25, "bus": 31}
-    assert net.zone[net.locate(quarantine.incidents[0].location)] == "Dongsheng"
+    assert net.zone[net.places.locate(quarantine.incidents[0].location)] == "Dongsheng"
 
 
 def test_scenario_readme_minimal_example_validates(tmp_path: Path) -> None:

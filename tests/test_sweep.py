@@ -96,7 +96,7 @@ def test_dataframe(seats):
 
 def test_a_site_does_not_depend_on_the_other_sites(ordos, scenario, seats):
     row = next(r for r in seats.rows if r["site"] == "Xini")
-    alone = sweep(scenario, [Site("Xini", ordos.locate("xini"))], network=ordos)
+    alone = sweep(scenario, [Site("Xini", ordos.places.locate("xini"))], network=ordos)
     assert alone.rows == [row]
 
 

@@ -1,0 +1,197 @@
+"""Road closures: which edges a :class:`Closure` closes, and the network without them.
+
+A closure names a numbered road (all of it, or the section between two places) or a radius
+around a point; :func:`closure_edges` turns it into edge positions on a network and
+:func:`with_closures` returns the network without those edges (through
+:meth:`sim.network.RoadNetwork.without_edges`, for every vehicle class)::
+
+    closed = with_closures(network, [Closure(road="G18", between=("xuejiawan", "dafanpu"))])
+
+Dependencies point one way: this module uses :mod:`sim.network` and :mod:`sim.places`; neither
+knows about closures.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from sim.errors import NetworkError, ValidationError
+from sim.geo import haversine_m, segment_distance_km
+from sim.network import RoadNetwork, parallel_min
+from sim.places import normalise_name
+
+__all__ = ["Closure", "closure_edges", "with_closures"]
+
+_CLOSURE_SNAP_KM = 10.0  # a `between` place must lie within this distance of the closed road
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A road closure: a numbered road (all of it, or the section between two places), or
+    every road within a radius of a point.
+
+    Parameters
+    ----------
+    road
+        An edge ``ref`` such as ``"G18"`` (matched case-insensitively against each of the
+        ``;``-separated refs of an edge).
+    between
+        Two places (names or ``"LAT,LON"``); only the section of ``road`` between them is
+        closed. Each place is snapped to the nearest node of the road (great-circle, at most
+        10 km away); the section is the shortest path between the two along the road.
+    near
+        A place or ``"LAT,LON"``: every edge whose straight segment comes within
+        ``radius_km`` of it is closed.
+    radius_km
+        Radius of a ``near`` closure, km (> 0).
+    name
+        A label for messages.
+
+    Every closure closes both directions and every parallel edge of the roads it selects.
+    """
+
+    road: str | None = None
+    between: tuple[str, str] | None = None
+    near: str | None = None
+    radius_km: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = f"closure {self.name!r}" if self.name else "closure"
+        if (self.road is None) == (self.near is None):
+            raise ValidationError(f"{label}: give either `road` or `near` (and not both)")
+        if self.road is not None and (not isinstance(self.road, str) or not self.road.strip()):
+            raise ValidationError(f"{label}: `road` must be a road ref, got {self.road!r}")
+        if self.between is not None and (self.road is None or len(self.between) != 2):
+            raise ValidationError(
+                f"{label}: `between` needs `road` and exactly two places, got {self.between!r}"
+            )
+        if self.near is not None:
+            r = self.radius_km
+            if not (isinstance(r, int | float) and math.isfinite(r) and r > 0):
+                raise ValidationError(f"{label}: `radius_km` must be > 0, got {r!r}")
+        elif self.radius_km is not None:
+            raise ValidationError(f"{label}: `radius_km` needs `near`")
+
+
+def closure_edges(network: RoadNetwork, closure: Closure) -> np.ndarray:
+    """Return the positions (in ``graph.edges`` order) of the edges ``closure`` closes.
+
+    Parameters
+    ----------
+    network
+        The network, without the closure.
+    closure
+        The closure.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted ``int64`` edge positions, never empty.
+
+    Raises
+    ------
+    NetworkError
+        For an unknown road ref (listing close matches), an unknown place, a place too
+        far from the road, a road that does not join the two places, or a radius that
+        contains no road.
+    """
+    if not isinstance(closure, Closure):
+        raise ValidationError(f"`closure` must be a Closure, got {type(closure).__name__}")
+    lat, lon = network.lat, network.lon
+    edge_u, edge_v = network.edge_u, network.edge_v
+    if closure.near is not None:
+        lat0, lon0 = network.places.point(closure.near)
+        dist_km = segment_distance_km(
+            lat0, lon0, lat[edge_u], lon[edge_u], lat[edge_v], lon[edge_v]
+        )
+        hit = np.flatnonzero(dist_km <= closure.radius_km)
+        if hit.size == 0:
+            raise NetworkError(
+                f"no road within {closure.radius_km:g} km of {closure.near!r} in network "
+                f"{network.source!r}"
+            )
+        return hit
+    ref = normalise_name(str(closure.road))
+    edge_refs = network.edge_refs
+    refs = [{normalise_name(r) for r in str(e or "").split(";") if r.strip()} for e in edge_refs]
+    on_road = np.array([ref in r for r in refs], dtype=bool)
+    if not on_road.any():
+        known = sorted({r for e in edge_refs for r in str(e or "").split(";") if r.strip()})
+        close = difflib.get_close_matches(str(closure.road), known, n=5, cutoff=0.5)
+        listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+        hint = f"did you mean: {', '.join(close)}?" if close else f"refs: {listed or 'none'}"
+        raise NetworkError(
+            f"no road with ref {closure.road!r} in network {network.source!r}; {hint}"
+        )
+    if closure.between is None:
+        return np.flatnonzero(on_road)
+    u, v = edge_u[on_road], edge_v[on_road]
+    road_nodes = np.unique(np.concatenate([u, v]))
+    ends = []
+    for place in closure.between:
+        node = network.places.locate(place)
+        d_km = haversine_m(lat[node], lon[node], lat[road_nodes], lon[road_nodes]) / 1000.0
+        k = int(np.argmin(d_km))
+        if d_km[k] > _CLOSURE_SNAP_KM:
+            raise NetworkError(
+                f"{place!r} is {d_km[k]:.1f} km from road {closure.road!r}; name places "
+                f"within {_CLOSURE_SNAP_KM:g} km of the road"
+            )
+        ends.append(int(road_nodes[k]))
+    n = network.n_nodes
+    both_u, both_v = np.concatenate([u, v]), np.concatenate([v, u])
+    length = np.tile(network.edge_length[on_road], 2)
+    _, graph = parallel_min(both_u, both_v, length, n)
+    _, pred = dijkstra(graph, directed=True, indices=ends[0], return_predecessors=True)
+    if ends[0] == ends[1] or pred[ends[1]] < 0:
+        why = "meet the road at the same node" if ends[0] == ends[1] else "are not joined"
+        raise NetworkError(
+            f"road {closure.road!r} between {closure.between[0]!r} and "
+            f"{closure.between[1]!r}: the two places {why} along it; no section to close"
+        )
+    section = set()
+    node = ends[1]
+    while node != ends[0]:
+        prev = int(pred[node])
+        section.update({prev * n + node, node * n + prev})
+        node = prev
+    pair = edge_u * n + edge_v
+    return np.flatnonzero(on_road & np.isin(pair, np.fromiter(section, np.int64)))
+
+
+def with_closures(network: RoadNetwork, closures: Sequence[Closure]) -> RoadNetwork:
+    """Return a copy of ``network`` without the edges the ``closures`` close (every class).
+
+    Nodes are kept, so a closure may leave some of them unreachable (infinite times).
+    The copy keeps the network's speed profiles; ``with_profiles`` on it keeps the
+    closures. Apply closures to the network *without* them: closing twice fails when a
+    ``between`` section was already removed.
+
+    Parameters
+    ----------
+    network
+        The network, without the closures.
+    closures
+        The closures (see :class:`Closure`).
+
+    Returns
+    -------
+    RoadNetwork
+        The copy, or ``network`` itself when the closures close nothing.
+
+    Raises
+    ------
+    NetworkError
+        As :func:`closure_edges`.
+    """
+    closed = np.zeros(network.n_edges, dtype=bool)
+    for closure in closures:
+        closed[closure_edges(network, closure)] = True
+    return network.without_edges(np.flatnonzero(closed))
