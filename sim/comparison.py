@@ -1,10 +1,12 @@
 """Compare two scenario variants with common random numbers.
 
 Both variants are run with the same seed and replication count. An incident's random streams
-are keyed by its name and replication (:func:`sim.experiment.replication_seed`) and the model
-draws per-vehicle uniforms, so the same incident in A and B sees the same draws for the same
-vehicle: the differences B − A are paired, replication by replication, and much sharper than
-the difference of two independent estimates. Incidents are matched by name; unmatched ones are
+are keyed by its name and replication (:func:`sim.experiment.replication_seed`) and every
+vehicle's draws by its identity (depot, class, index within the depot;
+:func:`sim.plan.vehicle_keys`), so the same incident in A and B sees the same draws for the
+same vehicle, also when B adds or removes vehicles: the differences B − A are paired,
+replication by replication, and much sharper than the difference of two independent
+estimates. Incidents are matched by name; unmatched ones are
 listed.
 
 Per matched incident:
@@ -63,6 +65,21 @@ class Comparison:
     only_in_a: list[str]
     only_in_b: list[str]
 
+    @property
+    def paired(self) -> dict[str, Any]:
+        """What the comparison paired: incidents by name, replications by index, vehicles by
+        identity (counts of vehicles common to both fleets and found in one only)."""
+        ka = set(self.a.scenario.fleet.vehicle_keys().tolist())
+        kb = set(self.b.scenario.fleet.vehicle_keys().tolist())
+        return {
+            "incidents": "by name",
+            "replications": f"0..{self.a.replications - 1} with seed {self.a.seed}",
+            "vehicles": "by identity (depot, class, index within the depot)",
+            "vehicles_in_both": len(ka & kb),
+            "vehicles_only_in_a": len(ka - kb),
+            "vehicles_only_in_b": len(kb - ka),
+        }
+
     def to_json(self) -> dict[str, Any]:
         """Return the JSON-ready comparison."""
         from sim import __version__
@@ -73,6 +90,7 @@ class Comparison:
             "seed": self.a.seed,
             "replications": self.a.replications,
             "fleetsim_version": __version__,
+            "paired": self.paired,
             "incidents": self.incidents,
             "only_in_a": self.only_in_a,
             "only_in_b": self.only_in_b,
@@ -302,6 +320,16 @@ def _num(x: float | None, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
+def _paired_line(p: dict[str, Any]) -> str:
+    line = f"paired: incidents by name, vehicles by identity ({p['vehicles_in_both']:,} in both"
+    extra = [
+        f"{p[k]:,} only in {side}"
+        for k, side in (("vehicles_only_in_a", "A"), ("vehicles_only_in_b", "B"))
+        if p[k]
+    ]
+    return line + "".join(f", {e}" for e in extra) + ")"
+
+
 def comparison_table(c: Comparison, *, ascii_only: bool = False) -> str:
     """Render a comparison as a text table (one row per matched incident).
 
@@ -323,7 +351,7 @@ def comparison_table(c: Comparison, *, ascii_only: bool = False) -> str:
         right("Δp90"),
         right("95% CI"),
     )
-    notes = []
+    notes = [_paired_line(c.paired)]
     for r in c.incidents:
         lo, hi = r["delta_p_met_ci95"]
         table.add_row(

@@ -90,6 +90,18 @@ class Dist:
             return self.value * math.exp(0.5 * self.sigma**2)
         return self.value
 
+    @property
+    def second_moment(self) -> float:
+        """The distribution's second moment, E[X²]."""
+        v = self.value
+        if self.kind == "lognormal":
+            return v * v * math.exp(2.0 * self.sigma**2)
+        if self.kind == "exponential":
+            return 2.0 * v * v
+        if self.kind == "uniform":
+            return v * v + self.spread**2 / 3.0
+        return v * v
+
     def from_uniform(self, u: np.ndarray | float) -> np.ndarray:
         """Transform standard uniforms ``u`` in (0, 1) into draws (inverse CDF).
 

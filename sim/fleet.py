@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.errors import ValidationError
 from sim.fields import AsTuple, CapacityUnit, ClassName, Count, PositiveInt, record
+from sim.plan import vehicle_keys
 from sim.vehicles import DEFAULT_CLASSES, ClassParams, check_class, class_problem
 
 
@@ -134,6 +135,15 @@ class Fleet:
             self._vehicles["depot"] = np.repeat(np.arange(len(self.depots)), counts)
         return self._vehicles["depot"]
 
+    def vehicle_keys(self) -> np.ndarray:
+        """Identity key of every vehicle (depot name, class, index within the depot), in
+        vehicle order: what its random draws are keyed by (:func:`sim.plan.vehicle_keys`)."""
+        if "key" not in self._vehicles:
+            self._vehicles["key"] = vehicle_keys(
+                [(d.name, d.vehicle_class, d.count) for d in self.depots]
+            )
+        return self._vehicles["key"]
+
     def with_totals(self, **totals: int) -> Fleet:
         """Return a copy with new class totals, each spread over the class's depots.
 
@@ -149,8 +159,8 @@ class Fleet:
         Returns
         -------
         Fleet
-            The new fleet. Vehicles are renumbered, so a variant shares its random draws with
-            the original only in part: compare variants with enough replications.
+            The new fleet. Every vehicle keeps its identity (depot, class, index within the
+            depot) and so its random draws: only the added or removed vehicles differ.
 
         Raises
         ------

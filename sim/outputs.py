@@ -246,6 +246,7 @@ def resolved_incidents(network: RoadNetwork, plans: Sequence[IncidentPlan]) -> l
                 "requested": {c.vehicle_class: c.requested for c in p.classes},
                 "candidates": {c.vehicle_class: int(c.candidates.size) for c in p.classes},
                 "checkpoints_on_routes": [c.name for c in p.checkpoints],
+                "warmup_min": round(p.warmup_min, 1) if p.has_background else 0.0,
             }
         )
     return out

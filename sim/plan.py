@@ -10,7 +10,9 @@ scenario and a road network; nothing here knows about either.
 from __future__ import annotations
 
 import enum
+import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -133,11 +135,23 @@ class IncidentPlan:
     speed_factor: float = 1.0
     warmup_min: float = 60.0
     horizon_min: float = 24 * 60.0
+    vehicle_key: np.ndarray | None = None  # uint64 identity key per vehicle (vehicle_keys())
 
     @property
     def n_vehicles(self) -> int:
         """Number of vehicles in the fleet."""
         return int(self.vehicle_depot.size)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The identity key of every vehicle (``uint64``), which keys all its random draws.
+
+        Plans built from a fleet carry :func:`vehicle_keys` of it; a plan built by hand
+        without keys numbers its vehicles by position.
+        """
+        if self.vehicle_key is not None:
+            return self.vehicle_key
+        return mix64(np.arange(self.n_vehicles, dtype=np.uint64))
 
     @property
     def max_checkpoints(self) -> int:
@@ -167,6 +181,74 @@ class Draws:
     trip: np.ndarray
     service: np.ndarray  # (n_vehicles, 1 + max_checkpoints): column 0 staging, then checkpoints
     background_seeds: tuple[np.random.SeedSequence, ...]  # one per checkpoint
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 output function, element-wise on ``uint64`` (wrapping arithmetic).
+
+    A bijection of 64-bit words whose outputs pass BigCrush as a counter-based generator
+    (Steele, Lea & Flood 2014); here it hashes (vehicle, stream) keys into uniforms.
+    """
+    z = np.asarray(x, dtype=np.uint64) + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def key_of(text: str) -> int:
+    """A stable 64-bit key of a text (BLAKE2b), the same on every machine and Python run."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def vehicle_keys(depots: Sequence[tuple[str, str, int]]) -> np.ndarray:
+    """Identity keys of a fleet's vehicles, in vehicle order.
+
+    Vehicle ``i`` of depot ``name`` (class ``vehicle_class``) has the key
+    ``mix64(key_of(name + class) + i)``: it depends on the depot's name, its class and the
+    vehicle's index within the depot only, never on the vehicle's position in the fleet. So
+    adding or removing vehicles of one depot or class leaves every other vehicle's draws as
+    they were (common random numbers across fleet edits).
+
+    Parameters
+    ----------
+    depots
+        ``(name, vehicle_class, count)`` of every depot, in fleet order.
+    """
+    parts = [
+        np.uint64(key_of(f"{name}\x1f{vehicle_class}")) + np.arange(count, dtype=np.uint64)
+        for name, vehicle_class, count in depots
+    ]
+    if not parts:
+        return np.zeros(0, dtype=np.uint64)
+    return mix64(np.concatenate(parts))
+
+
+def keyed_uniforms(keys: np.ndarray, stream: int, columns: int | None = None) -> np.ndarray:
+    """Standard uniforms on (0, 1], one per vehicle key (and column), for one stream.
+
+    ``u = (mix64(key XOR mix64(stream + column)) >> 11 + 1) / 2**53``: a counter-based draw, a
+    pure function of the vehicle's identity, the stream (scenario seed, incident, replication,
+    purpose) and the column, so it does not depend on which other vehicles exist.
+
+    Parameters
+    ----------
+    keys
+        ``uint64`` vehicle keys.
+    stream
+        The stream's 64-bit key.
+    columns
+        ``None`` for one value per key, else that many columns.
+    """
+    cols = 1 if columns is None else columns
+    salt = mix64(np.uint64(stream) + np.arange(cols, dtype=np.uint64) * _GOLDEN)
+    bits = mix64(keys[:, None] ^ salt[None, :])
+    u = ((bits >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * 2.0**-53
+    return u[:, 0] if columns is None else u
 
 
 def uniform(rng: np.random.Generator, n: int | tuple[int, ...]) -> np.ndarray:
@@ -210,32 +292,33 @@ def draw(plan: IncidentPlan, root: np.random.SeedSequence, n_service: int | None
     plan
         The incident plan.
     root
-        The replication's seed sequence; one child stream per purpose is derived from it, so
-        adding a purpose or changing one distribution leaves the others' draws unchanged.
+        The replication's seed sequence. Each purpose (:data:`PURPOSES`) gets a 64-bit stream
+        key from it, and every vehicle's draws are a function of that key and the vehicle's
+        identity (:func:`keyed_uniforms`): adding a purpose, changing a distribution, or
+        adding and removing other vehicles leaves a vehicle's draws unchanged.
     n_service
         Checkpoint columns to draw (default: the plan's maximum checkpoints on a route).
     """
+    words = root.generate_state(len(PURPOSES) + 2, dtype=np.uint64).tolist()
 
-    def stream(purpose: str) -> np.random.Generator:
-        ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, PURPOSES[purpose]))
-        return np.random.default_rng(ss)
+    def stream(purpose: str, k: int = 0) -> int:
+        return (words[PURPOSES[purpose]] + k * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF
 
-    n = plan.n_vehicles
+    keys = plan.keys
     cols = 1 + (plan.max_checkpoints if n_service is None else n_service)
-    callout = stream("callout")
-    reach, accept, call = uniform(callout, n), uniform(callout, n), uniform(callout, n)
     bg_root = np.random.SeedSequence(
         root.entropy, spawn_key=(*root.spawn_key, PURPOSES["background"])
     )
+    alert = keyed_uniforms(np.zeros(1, dtype=np.uint64), stream("alert"))
     return Draws(
-        alert=float(uniform(stream("alert"), 1)[0]),
-        avail=uniform(stream("availability"), n),
-        reach=reach,
-        accept=accept,
-        call=call,
-        mobilisation=uniform(stream("mobilisation"), n),
-        trip=uniform(stream("travel"), n),
-        service=uniform(stream("service"), (n, cols)),
+        alert=float(alert[0]),
+        avail=keyed_uniforms(keys, stream("availability")),
+        reach=keyed_uniforms(keys, stream("callout", 0)),
+        accept=keyed_uniforms(keys, stream("callout", 1)),
+        call=keyed_uniforms(keys, stream("callout", 2)),
+        mobilisation=keyed_uniforms(keys, stream("mobilisation")),
+        trip=keyed_uniforms(keys, stream("travel")),
+        service=keyed_uniforms(keys, stream("service"), cols),
         background_seeds=tuple(
             np.random.SeedSequence(
                 bg_root.entropy, spawn_key=(*bg_root.spawn_key, name_key(c.name))

@@ -19,7 +19,7 @@ from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.netload import load_network
 from sim.network import RoadNetwork
-from sim.plan import ClassPlan, IncidentPlan
+from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
 from sim.scenario import Incident, Scenario
 from sim.siting import CheckpointSite
 from sim.targets import demand_shortfall, depots_in_scope
@@ -181,8 +181,56 @@ def prepare_incident(
         alert=scenario.alert,
         trip_factor=scenario.trip_factor,
         speed_factor=scenario.speed_factor,
-        warmup_min=scenario.warmup_min,
+        warmup_min=steady_state_warmup(specs, scenario.warmup_min),
+        vehicle_key=fleet.vehicle_keys(),
     )
+
+
+#: The warm-up lasts this many relaxation times of the slowest checkpoint queue.
+WARMUP_RELAXATIONS = 8.0
+
+
+def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 0.0) -> float:
+    """Minutes of ordinary traffic before the incident, so shared checkpoint queues are in
+    steady state when the fleet arrives.
+
+    A queue that starts empty approaches its steady state over a few *relaxation times*. In
+    the heavy-traffic (reflected Brownian motion) approximation of the work in a queue with
+    Poisson arrivals at rate λ, ``c`` lanes, service S and load ``ρ = λ E[S] / c``, the
+    relaxation time is ``τ = 2 λ E[S²] / (c² (1 − ρ)²)`` (exact to first order for M/M/1,
+    where ``τ = E[S] / (1 − √ρ)²``). The warm-up is ``WARMUP_RELAXATIONS`` × the largest τ
+    over the checkpoints whose lanes the fleet shares (not dedicated green lanes), and never
+    less than ``minimum`` (the scenario's ``warmup_min``). At ρ = 0.9 (1 lane, 0.8 vehicles
+    per minute, lognormal service of median 1 and sigma 0.5) that is about 2,400 minutes; at
+    ρ = 0.3 a few minutes, so ``minimum`` decides.
+
+    Parameters
+    ----------
+    checkpoints
+        The checkpoints on the incident's routes.
+    minimum
+        The least warm-up, minutes.
+
+    Raises
+    ------
+    ValidationError
+        When ordinary traffic alone loads a checkpoint's lanes at ρ >= 1: its queue grows
+        without bound and never reaches a steady state.
+    """
+    worst = 0.0
+    for c in checkpoints:
+        if c.background_per_min <= 0 or c.green == "dedicated":
+            continue
+        lam, svc = c.background_per_min, c.bg_service
+        rho = lam * svc.mean / c.lanes
+        if rho >= 1.0:
+            raise ValidationError(
+                f"checkpoint {c.name!r}: ordinary traffic alone loads its {c.lanes} lane(s) at "
+                f"{rho:.2f} (>= 1: {lam:g} vehicles/min x {svc.mean:.3g} min mean service): the "
+                "queue grows without bound; add lanes or lower `background_per_min`"
+            )
+        worst = max(worst, 2.0 * lam * svc.second_moment / (c.lanes**2 * (1.0 - rho) ** 2))
+    return max(float(minimum), WARMUP_RELAXATIONS * worst)
 
 
 def resolve_depots(network: RoadNetwork, fleet: Fleet) -> np.ndarray:

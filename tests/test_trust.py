@@ -1,0 +1,118 @@
+"""Issue 11, "answers a planner can trust": one test per item, named after it.
+
+Each test reproduces the failure the issue describes on the behaviour before the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.builtin import ordos_123
+from sim.comparison import compare
+from sim.experiment import replication_seed, run
+from sim.plan import draw
+from sim.planning import prepare
+from sim.scenario import Incident
+
+REPS = 30
+
+
+def test_item2_fleet_edits_keep_common_random_numbers(ordos):
+    """Adding coaches (`fleet: {totals: {coach: 264}}`) used to shift every later vehicle's
+    index and so its draws: a hazmat incident then "changed" although nothing it uses did."""
+    base = ordos_123(replications=REPS)
+    hazmat_only = Incident("Xuejiawan hazmat only", "xuejiawan", {"hazmat": "all", "freight": 20})
+    a = dataclasses.replace(base, incidents=(*base.incidents, hazmat_only))
+    b = dataclasses.replace(a, name="more coaches", fleet=a.fleet.with_totals(coach=264))
+    assert b.fleet.count_by_class()["coach"] == 264 != a.fleet.count_by_class()["coach"]
+
+    # Every vehicle present in both fleets draws exactly the same uniforms, wherever it now
+    # sits in the fleet's vehicle order.
+    plan_a = prepare(ordos, a)[-1]
+    plan_b = prepare(ordos, b)[-1]
+    da = draw(plan_a, replication_seed(a.seed, hazmat_only.name, 3))
+    db = draw(plan_b, replication_seed(b.seed, hazmat_only.name, 3))
+    pos_b = {k: i for i, k in enumerate(plan_b.keys.tolist())}
+    common = [(i, pos_b[k]) for i, k in enumerate(plan_a.keys.tolist()) if k in pos_b]
+    assert len(common) == a.fleet.total  # coaches were only added
+    ia, ib = (np.array(x) for x in zip(*common, strict=True))
+    moved = np.count_nonzero(ia != ib)
+    assert moved > 500  # hundreds of vehicles sit at another position in B ...
+    for field in ("avail", "reach", "accept", "call", "mobilisation", "trip", "service"):
+        assert np.array_equal(getattr(da, field)[ia], getattr(db, field)[ib]), field
+
+    # ... and the incident that does not request coaches is bit-identical.
+    ra, rb = run(a, network=ordos), run(b, network=ordos)
+    sa, sb = ra.summary["incidents"][-1], rb.summary["incidents"][-1]
+    assert sa == sb
+    c = compare(a, b, network=ordos)
+    row = next(r for r in c.incidents if r["name"] == hazmat_only.name)
+    assert row["delta_p_met"] == 0.0 and row["delta_p90"] == 0.0
+    assert row["delta_p90_ci95"] == [0.0, 0.0]
+    # compare says what it paired.
+    assert c.paired["vehicles_in_both"] == a.fleet.total
+    assert c.paired["vehicles_only_in_b"] == 264 - a.fleet.count_by_class()["coach"]
+    assert c.paired["vehicles_only_in_a"] == 0
+
+
+def _one_vehicle_through_a_busy_checkpoint(warmup: float):
+    from sim.dists import Dist
+    from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan, StagingSpec
+
+    service = Dist.lognormal(1.0, 0.5)
+    cp = CheckpointSpec("busy", 1, lanes=1, service=service, background_per_min=0.8)
+    cls = ClassPlan("coach", 1, False, np.arange(1), 1, Dist.lognormal(1.0, 0.3),
+                    Dist.lognormal(2.0, 0.3), 1.0, 1.0, 1.0)  # fmt: skip
+    return IncidentPlan(
+        name="pk",
+        node=0,
+        tier="region",
+        deadline_min=180.0,
+        success_fraction=1.0,
+        classes=(cls,),
+        vehicle_depot=np.zeros(1, dtype=np.int64),
+        vehicle_operator=np.zeros(1, dtype=np.int64),
+        operator_dispatchers=(1,),
+        depot_legs_min=(np.array([1.0, 5.0]),),
+        depot_checkpoints=(np.array([0], dtype=np.int64),),
+        checkpoints=(cp,),
+        staging=StagingSpec(1, Dist.lognormal(1.0, 0.3)),
+        alert=Dist.lognormal(1.0, 0.5),
+        trip_factor=Dist.lognormal(1.0, 0.1),
+        warmup_min=warmup,
+    )
+
+
+def test_item7_warmup_puts_checkpoint_queues_in_steady_state():
+    """At utilisation 0.9 the fleet waited 5.65 min after the 60-min warm-up, against the
+    Pollaczek-Khinchine steady state 7.05: the queue was still filling. The warm-up is now
+    derived from the checkpoint's load (sim.planning.steady_state_warmup)."""
+    from sim.experiment import run_replications
+    from sim.planning import steady_state_warmup
+
+    plan = _one_vehicle_through_a_busy_checkpoint(60.0)
+    (cp,) = plan.checkpoints
+    lam, s = cp.background_per_min, cp.service
+    rho = lam * s.mean
+    assert 0.9 < rho < 0.91
+    pk = lam * s.second_moment / (2 * (1 - rho))  # mean wait in queue, M/G/1
+    assert 7.0 < pk < 7.1
+    # A vehicle's checkpoint time is its wait plus its own service (PASTA: an arrival
+    # independent of the ordinary traffic sees the time-average work in the queue).
+    expected = pk + s.mean
+
+    def fleet_wait(plan, reps: int) -> tuple[float, float]:
+        res = run_replications(plan, 7, range(reps), log_vehicles=True)
+        waits = np.array([r.vehicles[0].checkpoint_wait for r in res])
+        return float(waits.mean()), float(waits.std(ddof=1) / np.sqrt(reps))
+
+    old, old_se = fleet_wait(plan, 1500)
+    assert old + 3 * old_se < 0.95 * expected  # the 60-min warm-up is far from steady state
+
+    warmup = steady_state_warmup(plan.checkpoints, 60.0)
+    assert 2000 < warmup < 3000
+    mean, se = fleet_wait(dataclasses.replace(plan, warmup_min=warmup), 4000)
+    assert se < 0.02 * expected
+    assert abs(mean - expected) < 0.05 * expected, (mean, se, expected)
