@@ -91,7 +91,7 @@ def run_replications(
     """
     sim = _simulator(plan, engine)
     return [
-        sim(plan, draw(plan, replication_seed(seed, plan.name, r)), log_vehicles=log_vehicles)
+        sim(plan, draw(plan, replication_seed(seed, plan.stream, r)), log_vehicles=log_vehicles)
         for r in reps
     ]
 

@@ -136,6 +136,14 @@ class IncidentPlan:
     warmup_min: float = 60.0
     horizon_min: float = 24 * 60.0
     vehicle_key: np.ndarray | None = None  # uint64 identity key per vehicle (vehicle_keys())
+    stream_name: str | None = None  # keys the random streams; default: ``name``
+
+    @property
+    def stream(self) -> str:
+        """The name that keys this incident's random streams (its own name by default; a
+        sweep site uses the swept incident's name, so a site's row is a run of that
+        incident moved to the site)."""
+        return self.name if self.stream_name is None else self.stream_name
 
     @property
     def n_vehicles(self) -> int:

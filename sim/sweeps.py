@@ -9,10 +9,13 @@ in turn at every candidate site:
   network's bounding box, each point snapped to its nearest node, duplicates removed, nodes
   in zone ``outside`` excluded.
 
-Each site becomes an :class:`~sim.scenario.Incident` *named after the site*, so its random
-streams are keyed by that name (:func:`sim.experiment.replication_seed`): a site's result does
-not depend on which other sites are swept, and a seat gets the same result in a ``seats``, a
-``nodes`` and a ``grid`` sweep. The tier and deadline are derived from each site's location
+Each site becomes an :class:`~sim.scenario.Incident` named after the site whose random streams
+are keyed by the *swept incident's* name (:attr:`sim.plan.IncidentPlan.stream`), so a sweep
+row is exactly ``fleetsim run`` of that incident moved to the site: the same name, the same
+demand and scope, ``location`` set to the site's ``lat,lon`` (README, "Reproducing a sweep
+row"). A site's result does not depend on which other sites are swept, a seat gets the same
+result in a ``seats``, a ``nodes`` and a ``grid`` sweep, and all sites see the same draws for
+the same vehicle (common random numbers across sites, which sharpens comparisons of sites). The tier and deadline are derived from each site's location
 by the scenario's rule set; the template incident's explicit ``tier`` and ``deadline_min``
 (which describe *its* location) are not carried over, its ``scope`` override (a response
 policy) is.
@@ -73,7 +76,8 @@ class Site:
     Parameters
     ----------
     name
-        Unique site name; it names the site's incident and keys its random streams.
+        Unique site name; it names the site's incident (the swept incident's name keys the
+        random streams).
     node
         Node index in the network.
     """
@@ -354,6 +358,7 @@ def sweep(
         except FleetsimError as exc:
             plan, note = None, str(exc).replace(f"incident {site.name!r}: ", "")
         if plan is not None:
+            plan = dataclasses.replace(plan, stream_name=template.name)
             empty = [
                 c.vehicle_class for c in plan.classes if c.all_in_scope and c.candidates.size == 0
             ]
