@@ -15,7 +15,8 @@ row is exactly ``fleetsim run`` of that incident moved to the site: the same nam
 demand and scope, ``location`` set to the site's ``lat,lon`` (README, "Reproducing a sweep
 row"). A site's result does not depend on which other sites are swept, a seat gets the same
 result in a ``seats``, a ``nodes`` and a ``grid`` sweep, and all sites see the same draws for
-the same vehicle (common random numbers across sites, which sharpens comparisons of sites). The tier and deadline are derived from each site's location
+the same vehicle (common random numbers across sites, which sharpens comparisons of sites).
+The tier and deadline are derived from each site's location
 by the scenario's rule set; the template incident's explicit ``tier`` and ``deadline_min``
 (which describe *its* location) are not carried over, its ``scope`` override (a response
 policy) is.
