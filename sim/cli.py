@@ -62,10 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `fleetsim network table | head`: the reader left
-        # The recipe of the Python docs (signal.SIGPIPE notes): no traceback at exit.
+    except BrokenPipeError:  # e.g. `fleetsim sweep ... | head`: the reader left
+        # The recipe of the Python docs (signal.SIGPIPE notes): no traceback at exit. The
+        # reader had what it wanted, so this is a success, as for every command.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -730,7 +731,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.update:
         print(f"updated {len(scenarios)} baselines in {args.baselines} ({elapsed:.1f} s)")
         return 0
-    print(format_report(lines, ascii_only=_ascii_only()))
+    if args.quiet:  # the verdict line, and the metrics that are worse, one per line
+        worse = [line for line in lines if line.status == "WORSE"]
+        print(f"{len(lines)} metrics, {len(worse)} worse than tolerance")
+        for w in worse:
+            print(
+                f"  WORSE {w.scenario}/{w.incident}/{w.metric}: baseline {w.baseline}, "
+                f"now {w.now} (tolerance {w.tolerance})"
+            )
+    else:
+        print(format_report(lines, ascii_only=_ascii_only()))
     mode = "statistical" if args.statistical else "exact"
     print(f"({len(scenarios)} scenarios, {mode} mode, {elapsed:.1f} s)")
     return 1 if any(line.status == "WORSE" for line in lines) else 0

@@ -162,3 +162,34 @@ def test_item8_a_sweep_row_is_a_run(ordos, tmp_path):
     )
     assert inc["tier"] == row["tier"]
     assert main(["run", str(f), "--quiet"]) == 0
+
+
+def test_item9_check_quiet_prints_the_verdict_not_the_table(capsys):
+    """`fleetsim check --quiet` printed all 131 table lines."""
+    from sim.cli import main
+
+    assert main(["check", "--quiet", "--scenario", "scenarios/g65-toll-removal.yaml"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("metrics, 0 worse than tolerance") and len(out) == 2, out
+    rc = main(
+        ["check", "-q", "--scenario", "scenarios/g65-toll-removal.yaml",
+         "--overlay", "tests/mutations/mobilisation-plus-20.yaml"]
+    )  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 1 and "worse than tolerance" in out[0]
+    assert len(out) >= 3 and all(line.startswith("  WORSE ") for line in out[1:-1])
+
+
+def test_item9_every_command_exits_0_into_head():
+    """`fleetsim sweep ... | head` exited 1 (a closed pipe) where `run ... | head` exited 0."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", "scenarios/ordos-123.yaml", "--sites",
+           "seats", "--reps", "3", "--quiet", "--workers", "1"]  # fmt: skip
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None
+    p.stdout.close()  # the reader leaves before the table is written (`head -c 0`)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err.decode()
+    assert b"Traceback" not in err
