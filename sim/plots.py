@@ -603,13 +603,11 @@ def time_breakdown(summary: Mapping[str, Any]) -> Figure:
     ax.set_yticks(y, labels, fontsize=8.5)
     ax.set_xlabel("mean minutes of the critical vehicle (the one that completed the target)")
     ax.set_xlim(0, max(float(left.max()), max(inc["deadline_min"] for inc in incs)) * 1.08)
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.25 / max(1, len(incs)) - 0.18),
-        ncol=7,
-        fontsize=8,
-        frameon=False,
-    )
+    # A figure legend placed "outside": the constrained layout makes room for it below the
+    # axes, whatever the number of incidents (a legend anchored to the axes was clipped off a
+    # one-incident figure).
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=7, fontsize=8, frameon=False)
     ax.set_title(f"{summary['scenario']}: where the time went", fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     return fig

@@ -193,3 +193,18 @@ def test_item9_every_command_exits_0_into_head():
     _, err = p.communicate(timeout=120)
     assert p.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def test_item9_breakdown_legend_is_inside_the_figure_with_one_incident(ordos):
+    """With one incident the legend of breakdown.png was clipped off the figure."""
+    from sim import plots
+
+    sc = ordos_123(replications=5)
+    for incidents in (sc.incidents[:1], sc.incidents):
+        fig = plots.time_breakdown(run(dataclasses.replace(sc, incidents=incidents)).summary)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        (legend,) = fig.legends or [a.get_legend() for a in fig.axes if a.get_legend()]
+        box, page = legend.get_window_extent(renderer), fig.bbox
+        assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
+        assert page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
