@@ -164,6 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_scheduler_option(run)
     _add_quiet_option(run)
+    _add_yes_option(run)
     _add_json_option(run)
     run.set_defaults(handler=_cmd_run)
     _add_study_commands(commands)
@@ -364,6 +365,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             progress=bar,
             scheduler=_scheduler(args),
             engine=args.engine,
+            before=_confirm_long_runs(args, args.workers, "run"),
         )
     summary = result.summary
     elapsed = time.perf_counter() - start
@@ -423,6 +425,57 @@ def _progress(total: int, label: str, quiet: bool) -> Any:
     return ProgressBar(total, label, enabled=not quiet)
 
 
+#: A run estimated to take longer than this (seconds) asks first (``--yes`` skips the question).
+LONG_RUN_S = 600.0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def _confirm_long_runs(args: argparse.Namespace, workers: int, what: str) -> Any:
+    """A ``before`` hook: estimate the run time from pilot replications and, past
+    :data:`LONG_RUN_S`, warn and ask (a terminal), or stop with exit 2 (no terminal)
+    unless ``--yes``."""
+    from sim.errors import ValidationError
+    from sim.experiment import estimate_seconds
+
+    def before(plans: Any, reps: int) -> None:
+        est = estimate_seconds(plans, reps, workers=workers, engine=getattr(args, "engine", "auto"))
+        if est <= LONG_RUN_S:
+            return
+        msg = (
+            f"this {what} will take about {_duration(est)} ({len(plans):,} incident(s) or "
+            f"site(s) x {reps:,} replications on {workers} worker(s), estimated from pilot "
+            "replications)"
+        )
+        if args.yes:
+            _note(args, f"note: {msg}; going ahead (--yes)")
+            return
+        if sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
+            print(f"fleetsim: {msg}. Continue? [y/N] ", end="", file=sys.stderr, flush=True)
+            if sys.stdin.readline().strip().lower() in ("y", "yes"):
+                return
+        raise ValidationError(f"{msg}; lower --reps or pass --yes to run it anyway")
+
+    return before
+
+
+def _add_yes_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help=f"do not ask before a run estimated to take more than {LONG_RUN_S / 60:.0f} minutes",
+    )
+
+
 def _note(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text, file=sys.stderr)
@@ -473,6 +526,7 @@ def _add_study_commands(commands: Any) -> None:
     sweep.add_argument("--no-figures", action="store_true", help="write no PNG figure")
     _add_scheduler_option(sweep)
     _add_quiet_option(sweep)
+    _add_yes_option(sweep)
     _add_json_option(sweep)
     sweep.set_defaults(handler=_cmd_sweep)
 
@@ -491,6 +545,7 @@ def _add_study_commands(commands: Any) -> None:
     )
     _add_scheduler_option(compare)
     _add_quiet_option(compare)
+    _add_yes_option(compare)
     _add_json_option(compare)
     compare.set_defaults(handler=_cmd_compare)
 
@@ -545,6 +600,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             progress=bar,
             scheduler=_scheduler(args),
             cache_dir=cache,
+            before=_confirm_long_runs(args, workers, "sweep"),
         )
     result.sites = args.sites
     elapsed = time.perf_counter() - start
@@ -583,6 +639,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=bar,
             scheduler=_scheduler(args),
+            before=_confirm_long_runs(args, args.workers, "comparison"),
         )
     if args.json:
         print(_json_text(result.to_json()), end="")

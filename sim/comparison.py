@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from scipy.stats import bootstrap, norm
 from sim.experiment import RunResult, check_reps_seed, incident_key, run
 from sim.netload import load_network
 from sim.network import RoadNetwork
+from sim.plan import IncidentPlan
 from sim.results import quantile
 from sim.scenario import Scenario
 from sim.texttables import new_table, render, right
@@ -249,6 +250,7 @@ def compare(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     scheduler: Any = None,
+    before: Callable[[Sequence[IncidentPlan], int], None] | None = None,
 ) -> Comparison:
     """Run two scenario variants with common random numbers and pair their results.
 
@@ -269,6 +271,9 @@ def compare(
     scheduler
         A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
         local processes (:func:`sim.experiment.run_plans`); results are identical.
+    before
+        Called once, before anything is simulated, with A's plans and twice the replication
+        count (B's work is about the same): the command line estimates the run time there.
 
     Returns
     -------
@@ -284,7 +289,8 @@ def compare(
     names_b = {i.name for i in b.incidents}
     names_a = {i.name for i in a.incidents}
     opts: dict[str, Any] = {"workers": workers, "progress": progress, "scheduler": scheduler}
-    ra = run(a, network=network, replications=reps, seed=s, **opts)
+    twice = None if before is None else (lambda plans, n: before(plans, 2 * n))
+    ra = run(a, network=network, replications=reps, seed=s, before=twice, **opts)
     rb = run(b, network=base_b, replications=reps, seed=s, **opts)
     by_b = {p.name: (p, r) for p, r in zip(rb.plans, rb.results, strict=True)}
     rows = []

@@ -16,6 +16,7 @@ vehicle (common random numbers).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -262,6 +263,55 @@ class RunResult:
         return tables.run_table(self, kind)
 
 
+#: Pilot replications get indices from here on: never those of a real run.
+_PILOT_REP = 2**31
+
+
+def estimate_seconds(
+    plans: Sequence[IncidentPlan],
+    replications: int,
+    *,
+    workers: int = 1,
+    engine: str = "auto",
+    budget_s: float = 0.5,
+) -> float:
+    """Estimate the wall time of ``replications`` of every plan, from timed pilot runs.
+
+    Up to five plans spread over ``plans`` are each run for a few pilot replications (seeded
+    apart from every real replication, so results do not change) within about ``budget_s``
+    seconds; the mean time per replication, times the work, divided by ``workers`` (at 90 %
+    parallel efficiency), is the estimate.
+
+    Parameters
+    ----------
+    plans
+        Prepared incidents (or sweep sites).
+    replications
+        Replications per plan.
+    workers
+        Processes the run will use.
+    engine
+        The engine the run will use.
+    budget_s
+        Rough limit of the time spent on pilot runs.
+    """
+    if not plans or replications <= 0:
+        return 0.0
+    step = max(1, len(plans) // 5)
+    sample = list(plans)[::step][:5]
+    per_plan = budget_s / len(sample)
+    costs = []
+    for plan in sample:
+        sim_fn = _simulator(plan, engine)
+        n, start = 0, time.perf_counter()
+        while n < 3 and (n == 0 or time.perf_counter() - start < per_plan):
+            sim_fn(plan, draw(plan, replication_seed(0, plan.stream, _PILOT_REP + n)))
+            n += 1
+        costs.append((time.perf_counter() - start) / n)
+    per_rep = sum(costs) / len(costs)
+    return per_rep * replications * len(plans) / (max(1, workers) * (0.9 if workers > 1 else 1))
+
+
 def check_reps_seed(
     scenario: Scenario, replications: int | None, seed: int | None
 ) -> tuple[int, int]:
@@ -286,6 +336,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     engine: str = "auto",
     scheduler: Any = None,
+    before: Callable[[Sequence[IncidentPlan], int], None] | None = None,
 ) -> RunResult:
     """Run every incident of ``scenario``.
 
@@ -310,10 +361,15 @@ def run(
     scheduler
         A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
         local processes (:func:`run_plans`); results are identical.
+    before
+        Called with the prepared plans and the replication count before anything is
+        simulated (the command line estimates the run time there and may stop a long run).
     """
     reps, s = check_reps_seed(scenario, replications, seed)
     network = scenario_network(scenario, network)
     plans = prepare(network, scenario)
+    if before is not None:
+        before(plans, reps)
     results = run_plans(
         plans,
         seed=s,

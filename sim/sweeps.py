@@ -287,6 +287,7 @@ def sweep(
     engine: str = "auto",
     scheduler: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    before: Callable[[Sequence[Any], int], None] | None = None,
 ) -> SweepResult:
     """Place one incident's demand at every candidate site and simulate each.
 
@@ -320,6 +321,9 @@ def sweep(
         Entries are keyed by a hash of the fleetsim version, the scenario, the site's plan
         (routes, fleet, demand, rules), the replications, the seed and the engine, so an
         entry is only ever reused for the identical computation. The caller removes it.
+    before
+        Called with the plans of the sites to simulate and the replication count before
+        anything is simulated (the command line estimates the run time there).
 
     Returns
     -------
@@ -405,6 +409,8 @@ def sweep(
         if cache is not None:
             cache.store(plans[i], simulated[i])
 
+    if before is not None:
+        before(plans, reps)
     run_plans(
         plans,
         seed=s,

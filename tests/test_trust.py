@@ -208,3 +208,22 @@ def test_item9_breakdown_legend_is_inside_the_figure_with_one_incident(ordos):
         box, page = legend.get_window_extent(renderer), fig.bbox
         assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
         assert page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
+
+
+def test_item9_a_run_of_hours_asks_first(tmp_path, capsys):
+    """`replications: 100000000` passed without a word and ran for days."""
+    from sim.cli import main
+
+    f = tmp_path / "long.yaml"
+    f.write_text(
+        "extends: " + str(Path(__file__).parents[1] / "scenarios" / "ordos-123.yaml") + "\n"
+        "replications: 100000000\n",
+        encoding="utf-8",
+    )
+    for argv in (["run", str(f)], ["sweep", str(f), "--sites", "seats", "--workers", "1"]):
+        assert main(argv) == 2  # no terminal to ask on: refused, with the estimate
+        err = capsys.readouterr().err
+        assert "will take about" in err and "--yes" in err, err
+        assert "days" in err or " h " in err
+    # A short run is not asked about.
+    assert main(["run", str(f), "--reps", "3", "--quiet"]) == 0
