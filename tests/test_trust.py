@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.builtin import ordos_123
 from sim.comparison import compare
+from sim.dists import Dist
 from sim.experiment import replication_seed, run
 from sim.plan import draw
 from sim.planning import prepare
@@ -227,3 +228,25 @@ def test_item9_a_run_of_hours_asks_first(tmp_path, capsys):
         assert "days" in err or " h " in err
     # A short run is not asked about.
     assert main(["run", str(f), "--reps", "3", "--quiet"]) == 0
+
+
+def test_item7_documentation_says_what_the_code_does():
+    """The README's parameter table said central incidents draw only on central depots while
+    the default rule is `region`; the `--engine fast` error still named background traffic,
+    which the heap engine supports."""
+    import pytest
+
+    from sim.errors import ValidationError
+    from sim.experiment import run_replications
+    from sim.targets import RuleSet
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| depot scope |"))
+    assert RuleSet().scope == {"central": "region", "banner": "region", "region": "region"}
+    assert "every depot, for every tier" in row and "`region`" in row
+    plan = _one_vehicle_through_a_busy_checkpoint(60.0)
+    run_replications(plan, 1, range(2), engine="fast")  # background traffic: supported
+    fixed = dataclasses.replace(plan, trip_factor=Dist.fixed(1.0))
+    with pytest.raises(ValidationError, match="degenerate") as exc:
+        run_replications(fixed, 1, range(2), engine="fast")
+    assert "background" not in str(exc.value)
