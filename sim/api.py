@@ -131,7 +131,7 @@ def run(
         replications=reps,
         seed=seed,
         workers=workers,
-        log_vehicles=log_vehicles or (out is not None and figures),
+        log_vehicles=log_vehicles,
     )
     if out is not None:
         from sim.outputs import run_files, write_outputs

@@ -28,6 +28,7 @@ name known to the network or ``"LAT,LON"``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -354,27 +355,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     reps = scenario.replications if args.reps is None else args.reps
     start = time.perf_counter()
     base = cached_network(scenario.network)  # loaded (and cleaned) once, by validation
-    with _progress(len(scenario.incidents) * reps, "run", args.quiet) as bar:
-        result = run(
-            scenario,
-            network=base,
-            replications=args.reps,
-            seed=args.seed,
-            workers=args.workers,
-            log_vehicles=figures or (bool(args.out) and args.vehicle_log),
-            progress=bar,
-            scheduler=_scheduler(args),
-            engine=args.engine,
-            before=_confirm_long_runs(args, args.workers, "run"),
-        )
-    summary = result.summary
-    elapsed = time.perf_counter() - start
-    if args.out:
-        from sim.outputs import run_files, write_outputs
+    with contextlib.ExitStack() as stack:
+        # Figures need no vehicle log (replications keep their registration times); a vehicle
+        # log asked for with --out is streamed to disk as replications finish.
+        log = None
+        if args.out and args.vehicle_log:
+            from sim.outputs import VehicleLog
 
-        files = run_files(result, vehicle_log=args.vehicle_log, figures=figures)
-        out = write_outputs(args.out, files)
-        _note(args, f"wrote {out} ({len(files)} files)")
+            log = stack.enter_context(VehicleLog([d.name for d in scenario.fleet.depots]))
+        with _progress(len(scenario.incidents) * reps, "run", args.quiet) as bar:
+            result = run(
+                scenario,
+                network=base,
+                replications=args.reps,
+                seed=args.seed,
+                workers=args.workers,
+                log_vehicles=log is not None,
+                progress=bar,
+                scheduler=_scheduler(args),
+                engine=args.engine,
+                before=_confirm_long_runs(args, args.workers, "run"),
+                vehicle_sink=None if log is None else log.write,
+            )
+        summary = result.summary
+        elapsed = time.perf_counter() - start
+        if args.out:
+            from sim.outputs import run_files, write_outputs
+
+            files = run_files(result, vehicle_log=log or False, figures=figures)
+            out = write_outputs(args.out, files)
+            _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
         print(_json_text(summary), end="")
         return 0

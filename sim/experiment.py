@@ -33,7 +33,7 @@ from sim.model import simulate
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan, draw, name_key
 from sim.planning import prepare, scenario_network
-from sim.records import ReplicationResult
+from sim.records import ReplicationResult, VehicleRow
 from sim.scenario import Scenario
 
 
@@ -133,6 +133,7 @@ def run_plans(
     engine: str = "auto",
     scheduler: Any = None,
     on_plan_done: Callable[[int, list[ReplicationResult]], None] | None = None,
+    vehicle_sink: Callable[[IncidentPlan, int, list[VehicleRow]], None] | None = None,
 ) -> list[list[ReplicationResult]]:
     """Run ``replications`` of every plan.
 
@@ -157,6 +158,11 @@ def run_plans(
         A Dask scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``: run on
         that cluster instead of local processes (:class:`DaskExecutor`). Results are
         identical.
+    vehicle_sink
+        With ``log_vehicles``: called with ``(plan, replication, rows)`` for every replication
+        as soon as its chunk is in, in plan and replication order; the rows are then dropped
+        from the results, so memory does not grow with the vehicle log (``fleetsim run
+        --vehicle-log --out`` streams ``vehicles.csv`` to disk this way).
     on_plan_done
         Called with ``(plan index, its results)`` as soon as every replication of a plan is
         in, in plan order (a sweep caches finished sites with it).
@@ -184,6 +190,11 @@ def run_plans(
         tasks = [(plans[i], seed, r, log_vehicles, engine) for i, r in jobs]
         with closing(executor.map(_chunk, tasks)) as results:
             for (i, _), res in zip(jobs, results, strict=True):
+                if vehicle_sink is not None:
+                    for k, rep in enumerate(res, start=len(out[i])):
+                        if rep.vehicles is not None:
+                            vehicle_sink(plans[i], k, rep.vehicles)
+                            rep.vehicles = None
                 out[i].extend(res)
                 left[i] -= 1
                 if left[i] == 0 and on_plan_done is not None:
@@ -338,6 +349,7 @@ def run(
     engine: str = "auto",
     scheduler: Any = None,
     before: Callable[[Sequence[IncidentPlan], int], None] | None = None,
+    vehicle_sink: Callable[[IncidentPlan, int, list[VehicleRow]], None] | None = None,
 ) -> RunResult:
     """Run every incident of ``scenario``.
 
@@ -362,6 +374,9 @@ def run(
     scheduler
         A Dask scheduler address or ``distributed.Client``: run on that cluster instead of
         local processes (:func:`run_plans`); results are identical.
+    vehicle_sink
+        Receives the vehicle log replication by replication instead of the results keeping
+        it (:func:`run_plans`).
     before
         Called with the prepared plans and the replication count before anything is
         simulated (the command line estimates the run time there and may stop a long run).
@@ -380,5 +395,6 @@ def run(
         progress=progress,
         engine=engine,
         scheduler=scheduler,
+        vehicle_sink=vehicle_sink,
     )
     return RunResult(scenario, s, reps, network, plans, results)

@@ -48,6 +48,7 @@ from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
+from sim.records import VEHICLE_FIELDS, VehicleRow
 from sim.resolved import scenario_to_file
 from sim.scenario import Scenario
 from sim.sweeps import SweepResult, flat_rows
@@ -283,6 +284,58 @@ def vehicles_csv(result: RunResult) -> str:
     return _csv(VEHICLE_LOG_FIELDS, vehicle_rows(result))
 
 
+class VehicleLog:
+    """``vehicles.csv`` streamed to a temporary file while a run goes on.
+
+    Pass :meth:`write` as the ``vehicle_sink`` of :func:`sim.experiment.run`: the rows of each
+    replication are written as they come in and dropped from memory, so a long run with
+    ``--vehicle-log`` holds one chunk of rows at a time. The file has exactly the bytes of
+    :func:`vehicles_csv` of the same run. Use as a context manager: the temporary file is
+    removed on leaving (after :func:`write_outputs` has copied it into the results folder).
+
+    Parameters
+    ----------
+    depot_names
+        The fleet's depot names, in depot order (for the ``depot_name`` column).
+    directory
+        Where to keep the temporary file (default: the system's temporary folder).
+    """
+
+    def __init__(
+        self, depot_names: Sequence[str], directory: str | os.PathLike[str] | None = None
+    ) -> None:
+        self._depots = list(depot_names)
+        fd, name = tempfile.mkstemp(prefix="fleetsim-vehicles-", suffix=".csv", dir=directory)
+        self.path = Path(name)
+        self._file = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._file, lineterminator="\n")
+        self._writer.writerow(VEHICLE_LOG_FIELDS)
+        self._col = VEHICLE_FIELDS.index("depot")
+
+    def write(self, plan: IncidentPlan, replication: int, rows: Sequence[VehicleRow]) -> None:
+        """Append one replication's rows (a ``vehicle_sink``)."""
+        self._writer.writerows(
+            [_cell(v) for v in (plan.name, replication, *row, self._depots[int(row[self._col])])]
+            for row in rows
+        )
+
+    def content(self) -> Callable[[Path], None]:
+        """The file as a :data:`Content` for :func:`write_outputs` (copied when written)."""
+
+        def copy(path: Path) -> None:
+            self._file.flush()
+            shutil.copyfile(self.path, path)
+
+        return copy
+
+    def __enter__(self) -> VehicleLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
 def sites_csv(sweep: SweepResult) -> str:
     """``sites.csv``: one row per swept site (the interval as two columns).
 
@@ -346,7 +399,7 @@ def _figure(make: Callable[[], Any]) -> Callable[[Path], None]:
 def run_files(
     result: RunResult,
     *,
-    vehicle_log: bool = False,
+    vehicle_log: bool | VehicleLog = False,
     figures: bool = True,
 ) -> dict[str, Content]:
     """The files of a run's output folder (figures are rendered when written).
@@ -357,7 +410,8 @@ def run_files(
         The run; for figures or ``vehicle_log`` run with ``log_vehicles=True``. Its network
         (closures applied) gives the staging points and the map.
     vehicle_log
-        Include ``vehicles.csv``.
+        Include ``vehicles.csv``: ``True`` from the rows the run kept (``log_vehicles=True``),
+        or the :class:`VehicleLog` the run streamed them to.
     figures
         Include the PNG figures.
     """
@@ -367,7 +421,9 @@ def run_files(
         "summary.json": json_text(result.summary),
         "incidents.csv": incidents_csv(result),
     }
-    if vehicle_log:
+    if isinstance(vehicle_log, VehicleLog):
+        files["vehicles.csv"] = vehicle_log.content()
+    elif vehicle_log:
         files["vehicles.csv"] = vehicles_csv(result)
     files["scenario.resolved.yaml"] = resolved_scenario_yaml(
         scenario,

@@ -28,7 +28,7 @@ from sim.errors import ValidationError
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
 from sim.planning import checkpoint_node, prepare, resolve_depots
-from sim.records import STAGES, VEHICLE_FIELDS, ReplicationResult
+from sim.records import STAGES, ReplicationResult
 from sim.scenario import Scenario
 from sim.vehicles import class_colours
 
@@ -436,18 +436,11 @@ def network_map(
 
 def _assembled_counts(reps: Sequence[ReplicationResult], grid: np.ndarray) -> np.ndarray:
     """Vehicles registered by each time of ``grid``, one row per replication."""
-    col_reg = VEHICLE_FIELDS.index("registered_min")
-    col_out = VEHICLE_FIELDS.index("outcome")
     out = np.zeros((len(reps), grid.size))
     for i, r in enumerate(reps):
-        if r.vehicles is None:
-            raise ValidationError(
-                "arrival curve: the replications have no vehicle log; run with log_vehicles=True"
-            )
-        t = np.sort(
-            np.array([row[col_reg] for row in r.vehicles if row[col_out] == "assembled"], float)
-        )
-        out[i] = np.searchsorted(t, grid, side="right")
+        if r.registered_min is None:
+            raise ValidationError("arrival curve: the replications carry no registration times")
+        out[i] = np.searchsorted(r.registered_min, grid, side="right")
     return out
 
 
@@ -464,7 +457,7 @@ def arrival_curve(
     plan
         The incident plan.
     reps
-        Its replications, run with ``log_vehicles=True``.
+        Its replications (their registration times; no vehicle log is needed).
     scenario_name
         For the title.
     """

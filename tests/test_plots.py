@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 import numpy as np
 import pytest
@@ -74,10 +76,21 @@ def test_figures_do_not_touch_the_pyplot_backend(figures):
     assert _pylab_helpers.Gcf.get_num_fig_managers() == 0
 
 
-def test_arrival_curve_needs_a_vehicle_log(ordos):
-    r = run(ordos_123(replications=2), network=ordos)
-    with pytest.raises(ValidationError, match="log_vehicles"):
-        plots.arrival_curve(r.plans[0], r.results[0], scenario_name="x")
+def test_arrival_curve_needs_no_vehicle_log_and_counts_what_the_log_says(ordos):
+    """The curve counts registration times every replication keeps (8 bytes a vehicle), so
+    figures need no vehicle log; they are the assembled vehicles of the log."""
+    plain = run(ordos_123(replications=3), network=ordos)
+    logged = run(ordos_123(replications=3), network=ordos, log_vehicles=True)
+    for reps_plain, reps_logged in zip(plain.results, logged.results, strict=True):
+        for a, b in zip(reps_plain, reps_logged, strict=True):
+            assert a.vehicles is None
+            times = sorted(v.registered_min for v in b.vehicles if v.outcome == "assembled")
+            assert a.registered_min.tolist() == times
+    fig = plots.arrival_curve(plain.plans[0], plain.results[0], scenario_name="x")
+    assert fig.axes
+    broken = [dataclasses.replace(r, registered_min=None) for r in plain.results[0]]
+    with pytest.raises(ValidationError, match="registration times"):
+        plots.arrival_curve(plain.plans[0], broken, scenario_name="x")
 
 
 def test_titles_name_the_scenario_and_the_incident(figures, result):
