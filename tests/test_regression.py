@@ -47,7 +47,6 @@ def run_check(baselines: Path, *extra: str) -> int:
             str(baselines),
             "--workers",
             "1",
-            "--quiet",
             *extra,
         ]
     )
