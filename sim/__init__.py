@@ -12,6 +12,7 @@ The analyst API (README, "Analysts: notebooks and the Python API"; :mod:`sim.api
     sites = sim.sweep(scenario, sites="grid:30", reps=100)   # one row per site
     diff = sim.compare("scenarios/ordos-123.yaml", "scenarios/winter-storm.yaml", reps=200)
     saved = sim.read_results("results/ordos-123")            # a `--out` folder
+    sim.write_report("results/ordos-123")                    # its report.html, rewritten
 
 ``import sim`` is light: each name imports its module on first use. The modules behind
 ``sim.sweep`` and ``sim.compare`` are :mod:`sim.sweeps` and :mod:`sim.comparison` (named
@@ -33,8 +34,9 @@ _LAZY: dict[str, str] = {
     "run": "sim.api",
     "sweep": "sim.api",
     "compare": "sim.api",
-    "read_results": "sim.api",
-    "Results": "sim.api",
+    "read_results": "sim.saved",
+    "Results": "sim.saved",
+    "write_report": "sim.report",
     "RunResult": "sim.experiment",
     "Comparison": "sim.comparison",
     "Scenario": "sim.scenario",
@@ -59,6 +61,7 @@ __all__ = [
     "read_results",
     "run",
     "sweep",
+    "write_report",
 ]
 
 

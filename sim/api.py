@@ -17,19 +17,19 @@
 
     saved = sim.read_results("results/ordos-123")   # what `fleetsim run/sweep --out` wrote
     saved.summary, saved.incidents, saved.vehicles, saved.sites, saved.scenario
+    sim.write_report("results/ordos-123")           # (re)write its report.html
 
 Every function takes a :class:`~sim.scenario.Scenario`, a scenario file, or the name of a
 built-in scenario (``ordos-123``), and ``reps`` / ``seed`` / ``workers`` as the command line's
 ``--reps`` / ``--seed`` / ``--workers``. Results are identical for any number of workers.
-With ``out=DIR``, :func:`run` and :func:`sweep` also write the results folder that
-``fleetsim run/sweep --out DIR`` writes (atomically, with the same files).
+With ``out=DIR``, :func:`run`, :func:`sweep` and :func:`compare` also write the results
+folder that ``fleetsim run/sweep/compare --out DIR`` writes (atomically, with the same files,
+``report.html`` among them).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.netload import cached_network
 from sim.network import RoadNetwork
+from sim.saved import Results, read_results, sites_frame
 from sim.scenario import Scenario, load_scenario
 from sim.sweeps import Site
 
@@ -97,7 +98,8 @@ def run(
         (and ``vehicles.csv`` with ``out``).
     out
         Also write the results folder of ``fleetsim run --out`` there (summary.json,
-        incidents.csv, scenario.resolved.yaml, figures; vehicles.csv with ``log_vehicles``).
+        incidents.csv, arrivals.csv, scenario.resolved.yaml, report.html, figures;
+        vehicles.csv with ``log_vehicles``).
     figures
         With ``out``: write the PNG figures too.
 
@@ -169,7 +171,7 @@ def sweep(
         Local processes (1 = serial); results are identical for any value.
     out
         Also write the results folder of ``fleetsim sweep --out`` there (summary.json,
-        sites.csv, sites.geojson, scenario.resolved.yaml, sites-map.png).
+        sites.csv, sites.geojson, scenario.resolved.yaml, report.html, sites-map.png).
     figures
         With ``out``: write ``sites-map.png`` too.
 
@@ -202,19 +204,7 @@ def sweep(
         from sim.outputs import sweep_files, write_outputs
 
         write_outputs(out, sweep_files(result, sc, figures=figures))
-    return _sites_frame(result.to_dataframe())
-
-
-def _sites_frame(df: Any) -> Any:
-    """Typed sweep rows; a GeoDataFrame of WGS84 points when geopandas is installed."""
-    from sim.tables import typed_frame
-
-    df = typed_frame(df)
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas comes with osmnx
-        return df
-    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+    return sites_frame(result.to_dataframe())
 
 
 def compare(
@@ -224,6 +214,7 @@ def compare(
     reps: int | None = None,
     seed: int | None = None,
     workers: int = 1,
+    out: str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Run two scenario variants with common random numbers: ``fleetsim compare``.
 
@@ -236,6 +227,9 @@ def compare(
         Replications per incident and root seed, the same for both (default: A's).
     workers
         Local processes (1 = serial); results are identical for any value.
+    out
+        Also write the results folder of ``fleetsim compare --out`` there (summary.json,
+        comparison.csv, report.html, and the two runs as run folders ``a/`` and ``b/``).
 
     Returns
     -------
@@ -249,116 +243,19 @@ def compare(
 
     sa, sb = _scenario(a), _scenario(b)
     network = _base_network(sa) if sa.network == sb.network else None
-    return compare_scenarios(sa, sb, network=network, replications=reps, seed=seed, workers=workers)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading a results folder
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, repr=False)
-class Results:
-    """A results folder of ``fleetsim run --out`` or ``fleetsim sweep --out``, loaded.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The folder.
-    summary : dict
-        ``summary.json``: the JSON contract of a run, or a sweep's settings and rows.
-    scenario : dict
-        ``scenario.resolved.yaml``: the scenario as run, in the file language (every default
-        filled in, the seed and the replications; ``load_scenario`` reads the file back),
-        with the versions under ``provenance`` (empty if the file is absent).
-    incidents, vehicles : pandas.DataFrame or None
-        ``incidents.csv`` and ``vehicles.csv`` of a run (``None`` when absent), with the
-        columns and types of :meth:`sim.experiment.RunResult.to_dataframe`.
-    sites : pandas.DataFrame or None
-        ``sites.csv`` of a sweep, with the columns and types of :func:`sweep` (a
-        GeoDataFrame when geopandas is installed).
-    figures : tuple of pathlib.Path
-        The PNG figures in the folder.
-    """
-
-    path: Path
-    summary: dict[str, Any]
-    scenario: dict[str, Any]
-    incidents: Any = None
-    vehicles: Any = None
-    sites: Any = None
-    figures: tuple[Path, ...] = ()
-
-    @property
-    def kind(self) -> str:
-        """``sweep`` for a sweep's folder, else ``run``."""
-        return "sweep" if self.sites is not None else "run"
-
-    def __repr__(self) -> str:
-        tables = ", ".join(
-            f"{name} ({len(df)} rows)"
-            for name in ("incidents", "vehicles", "sites")
-            if (df := getattr(self, name)) is not None
-        )
-        return (
-            f"Results({str(self.path)!r}: {self.kind} of {self.summary.get('scenario')!r}, "
-            f"{tables or 'no tables'}, {len(self.figures)} figures)"
-        )
-
-
-def _read_csv(path: Path) -> Any:
-    import pandas as pd
-
-    from sim.tables import typed_frame
-
-    # Only empty cells are missing (a site may be called "NA"); "inf" is never met.
-    return typed_frame(pd.read_csv(path, keep_default_na=False, na_values=[""]))
-
-
-def read_results(out_dir: str | os.PathLike[str]) -> Results:
-    """Load a results folder written by ``fleetsim run/sweep --out`` (or ``out=`` here).
-
-    Parameters
-    ----------
-    out_dir
-        The folder.
-
-    Returns
-    -------
-    Results
-        ``.summary``, ``.scenario`` (the resolved YAML as a dict), the tables present
-        (``.incidents`` and ``.vehicles`` of a run, ``.sites`` of a sweep) and ``.figures``.
-
-    Raises
-    ------
-    ValidationError
-        When ``out_dir`` is not a results folder (no ``summary.json``).
-    """
-    import yaml
-
-    path = Path(out_dir)
-    if not (path / "summary.json").is_file():
-        what = "does not exist" if not path.exists() else "has no summary.json"
-        raise ValidationError(
-            f"`out_dir` {str(path)!r} {what}: not a results folder of "
-            "`fleetsim run --out` or `fleetsim sweep --out`"
-        )
-    summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    resolved = path / "scenario.resolved.yaml"
-    scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) if resolved.is_file() else {}
-    tables = {
-        name: _read_csv(path / f"{name}.csv") if (path / f"{name}.csv").is_file() else None
-        for name in ("incidents", "vehicles", "sites")
-    }
-    if tables["sites"] is not None:
-        tables["sites"] = _sites_frame(tables["sites"])
-    return Results(
-        path=path,
-        summary=summary,
-        scenario=scenario or {},
-        figures=tuple(sorted(path.glob("*.png"))),
-        **tables,
+    result = compare_scenarios(
+        sa,
+        sb,
+        network=network,
+        replications=reps,
+        seed=seed,
+        workers=workers,
     )
+    if out is not None:
+        from sim.outputs import compare_files, write_outputs
+
+        write_outputs(out, compare_files(result))
+    return result
 
 
 __all__ = ["Results", "ScenarioLike", "compare", "load_scenario", "read_results", "run", "sweep"]

@@ -17,7 +17,8 @@ Commands::
                             [--seed S] [--workers N] [--scheduler ADDR] [--json] [--out DIR]
                             [--resume] [--no-figures] [--quiet]
     fleetsim compare        A B [--reps N] [--seed S] [--workers N] [--scheduler ADDR] [--json]
-                            [--quiet]
+                            [--out DIR] [--quiet]
+    fleetsim report         DIR
     fleetsim validate       FILE
     fleetsim schema
 
@@ -147,8 +148,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="DIR",
-        help="write summary.json, incidents.csv, scenario.resolved.yaml and figures into DIR "
-        "(atomically: DIR is absent or complete)",
+        help="write summary.json, incidents.csv, arrivals.csv, scenario.resolved.yaml, "
+        "report.html and figures into DIR (atomically: DIR is absent or complete)",
     )
     run.add_argument(
         "--vehicle-log",
@@ -524,8 +525,8 @@ def _add_study_commands(commands: Any) -> None:
         "--out",
         default=None,
         metavar="DIR",
-        help="write summary.json, sites.csv, sites.geojson, scenario.resolved.yaml and "
-        "sites-map.png into DIR (atomically: DIR is absent or complete)",
+        help="write summary.json, sites.csv, sites.geojson, scenario.resolved.yaml, "
+        "report.html and sites-map.png into DIR (atomically: DIR is absent or complete)",
     )
     sweep.add_argument(
         "--resume",
@@ -553,11 +554,26 @@ def _add_study_commands(commands: Any) -> None:
         metavar="N",
         help="local worker processes (results are identical for any N)",
     )
+    compare.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write summary.json, comparison.csv, report.html and the two runs (a/, b/) into "
+        "DIR (atomically: DIR is absent or complete)",
+    )
     _add_scheduler_option(compare)
     _add_quiet_option(compare)
     _add_yes_option(compare)
     _add_json_option(compare)
     compare.set_defaults(handler=_cmd_compare)
+
+    report = commands.add_parser(
+        "report",
+        help="(re)write report.html, the page for a browser, from a results folder of "
+        "run/sweep/compare --out",
+    )
+    report.add_argument("dir", metavar="DIR", help="a results folder")
+    report.set_defaults(handler=_cmd_report)
 
 
 def _add_reps_seed_options(parser: argparse.ArgumentParser, what: str) -> None:
@@ -639,6 +655,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     a, b = _load_scenario(args.a), _load_scenario(args.b)
     reps, seed = check_reps_seed(a, args.reps, args.seed)
+    if args.out:
+        from sim.outputs import check_out_dir
+
+        check_out_dir(args.out)  # before the work, not after it
     total = (len(a.incidents) + len(b.incidents)) * reps
     with _progress(total, "compare", args.quiet) as bar:
         result = compare(
@@ -651,10 +671,24 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             scheduler=_scheduler(args),
             before=_confirm_long_runs(args, args.workers, "comparison"),
         )
+    if args.out:
+        from sim.outputs import compare_files, write_outputs
+
+        files = compare_files(result)
+        out = write_outputs(args.out, files)
+        _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
         print(_json_text(result.to_json()), end="")
         return 0
     print(comparison_table(result, ascii_only=_ascii_only()))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import write_report
+
+    path = write_report(args.dir)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

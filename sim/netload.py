@@ -117,6 +117,7 @@ _EXCLUDED_SERVICE = frozenset({"emergency_access", "parking", "parking_aisle", "
 _NODE_TAGS = (
     "name",
     "name:zh",
+    "name:en",
     "alt_name",
     "fleetsim:place",
     "fleetsim:zone",

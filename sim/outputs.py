@@ -8,20 +8,27 @@ The folder of a run (:func:`run_files`):
 
 * ``summary.json``: the JSON contract (:attr:`sim.experiment.RunResult.summary`);
 * ``incidents.csv``: one row per incident per replication (:func:`sim.tables.incident_fields`);
+* ``arrivals.csv``: per incident and minute, the vehicles assembled (10/50/90 % over the
+  replications, :data:`sim.tables.ARRIVAL_FIELDS`), from the replications' registration times;
 * ``vehicles.csv``: one row per called vehicle per replication (opt-in, ``--vehicle-log``);
 * ``scenario.resolved.yaml``: the scenario as run, a scenario file with every default filled
   in, the seed and the replications (``fleetsim run`` on it reproduces ``summary.json``), and
   under ``provenance`` the versions of fleetsim, Python and the libraries and what each
   incident resolved to;
 * figures (PNG): ``map.png``, ``breakdown.png``, and per incident ``arrival-<name>.png`` and
-  ``cdf-<name>.png``.
+  ``cdf-<name>.png``;
+* ``report.html``: one self-contained page for a browser (:mod:`sim.report`), built from the
+  files above, as ``fleetsim report DIR`` rebuilds it.
 
-The rows of ``incidents.csv`` and ``vehicles.csv`` come from :mod:`sim.tables`, which also
-builds the DataFrames of :meth:`sim.experiment.RunResult.to_dataframe`.
+The rows of ``incidents.csv``, ``arrivals.csv`` and ``vehicles.csv`` come from
+:mod:`sim.tables`, which also builds the DataFrames of
+:meth:`sim.experiment.RunResult.to_dataframe`.
 
 The folder of a sweep (:func:`sweep_files`): ``summary.json`` (settings and rows),
-``sites.csv``, ``sites.geojson`` (points in WGS84 that QGIS opens), ``scenario.resolved.yaml``
-and ``sites-map.png``.
+``sites.csv``, ``sites.geojson`` (points in WGS84 that QGIS opens), ``scenario.resolved.yaml``,
+``sites-map.png`` and ``report.html``. The folder of a comparison (:func:`compare_files`):
+``summary.json``, ``comparison.csv``, ``report.html`` and the two runs as run folders ``a/``
+and ``b/``.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from sim import __version__
+from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.network import RoadNetwork
@@ -52,7 +60,14 @@ from sim.records import VEHICLE_FIELDS, VehicleRow
 from sim.resolved import scenario_to_file
 from sim.scenario import Scenario
 from sim.sweeps import SweepResult, flat_rows
-from sim.tables import VEHICLE_LOG_FIELDS, columns, incident_rows, vehicle_rows
+from sim.tables import (
+    ARRIVAL_FIELDS,
+    VEHICLE_LOG_FIELDS,
+    arrival_rows,
+    columns,
+    incident_rows,
+    vehicle_rows,
+)
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]
@@ -127,13 +142,7 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
         for name, content in files.items():
             if Path(name).name != name:
                 raise ValidationError(f"output file name {name!r} must not contain folders")
-            target = tmp / name
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-            elif isinstance(content, str):
-                target.write_text(content, encoding="utf-8")
-            else:
-                content(target)
+            _write_file(tmp / name, content)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
@@ -145,6 +154,15 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_file(target: Path, content: Content) -> None:
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    elif isinstance(content, str):
+        target.write_text(content, encoding="utf-8")
+    else:
+        content(target)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,24 +414,50 @@ def _figure(make: Callable[[], Any]) -> Callable[[Path], None]:
     return render
 
 
+def _report(path: Path) -> None:
+    """Write ``report.html`` from the files already written beside it."""
+    from sim.report import write_report  # Plotly is imported only when a report is written
+
+    write_report(path.parent, path)
+
+
+def _folder(files: Mapping[str, Content]) -> Callable[[Path], None]:
+    """A sub-folder's content: a function that creates it and writes ``files`` into it."""
+
+    def write(path: Path) -> None:
+        path.mkdir()
+        for name, content in files.items():
+            _write_file(path / name, content)
+
+    return write
+
+
+def _has_registration_times(result: RunResult) -> bool:
+    return all(rep.registered_min is not None for reps in result.results for rep in reps)
+
+
 def run_files(
     result: RunResult,
     *,
     vehicle_log: bool | VehicleLog = False,
     figures: bool = True,
+    report: bool = True,
 ) -> dict[str, Content]:
-    """The files of a run's output folder (figures are rendered when written).
+    """The files of a run's output folder (figures and the report are rendered when written).
 
     Parameters
     ----------
     result
-        The run; for figures or ``vehicle_log`` run with ``log_vehicles=True``. Its network
-        (closures applied) gives the staging points and the map.
+        The run; for figures, ``arrivals.csv`` or ``vehicle_log`` run with
+        ``log_vehicles=True``. Its network (closures applied) gives the staging points and
+        the map.
     vehicle_log
         Include ``vehicles.csv``: ``True`` from the rows the run kept (``log_vehicles=True``),
         or the :class:`VehicleLog` the run streamed them to.
     figures
         Include the PNG figures.
+    report
+        Include ``report.html`` (:mod:`sim.report`, built from the other files).
     """
     scenario = result.scenario
     net = result.network
@@ -421,6 +465,8 @@ def run_files(
         "summary.json": json_text(result.summary),
         "incidents.csv": incidents_csv(result),
     }
+    if _has_registration_times(result):
+        files["arrivals.csv"] = _csv(ARRIVAL_FIELDS, arrival_rows(result))
     if isinstance(vehicle_log, VehicleLog):
         files["vehicles.csv"] = vehicle_log.content()
     elif vehicle_log:
@@ -452,6 +498,8 @@ def run_files(
 
             files[f"arrival-{name}.png"] = _figure(arrival)
             files[f"cdf-{name}.png"] = _figure(cdf)
+    if report:
+        files["report.html"] = _report  # last: it reads the files above
     return files
 
 
@@ -484,11 +532,36 @@ def sweep_files(
         from sim import plots
 
         files["sites-map.png"] = _figure(lambda: plots.sweep_map(sweep))
+    files["report.html"] = _report  # last: it reads the files above
     return files
+
+
+def compare_files(comparison: Comparison) -> dict[str, Content]:
+    """The files of a comparison's output folder.
+
+    ``summary.json`` (:meth:`sim.comparison.Comparison.to_json`, what ``fleetsim compare
+    --json`` prints), ``comparison.csv`` (one row per matched incident), ``report.html``,
+    and the two runs as run folders ``a/`` and ``b/`` (:func:`run_files` without figures
+    or report), so that each reads back with :func:`sim.read_results`.
+
+    Parameters
+    ----------
+    comparison
+        A :class:`sim.comparison.Comparison`.
+    """
+    df = comparison.to_dataframe()
+    return {
+        "summary.json": json_text(comparison.to_json()),
+        "comparison.csv": _csv(list(df.columns), df.itertuples(index=False)),
+        "a": _folder(run_files(comparison.a, figures=False, report=False)),
+        "b": _folder(run_files(comparison.b, figures=False, report=False)),
+        "report.html": _report,  # last: it reads the files above
+    }
 
 
 __all__ = [
     "LIBRARIES",
+    "compare_files",
     "incidents_csv",
     "json_text",
     "resolved_incidents",

@@ -24,12 +24,12 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from sim.errors import ValidationError
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
 from sim.planning import checkpoint_node, prepare, resolve_depots
 from sim.records import STAGES, ReplicationResult
 from sim.scenario import Scenario
+from sim.tables import arrival_horizon, assembled_counts
 from sim.vehicles import class_colours
 
 #: Colour of every stage in the time breakdown.
@@ -434,16 +434,6 @@ def network_map(
     return fig
 
 
-def _assembled_counts(reps: Sequence[ReplicationResult], grid: np.ndarray) -> np.ndarray:
-    """Vehicles registered by each time of ``grid``, one row per replication."""
-    out = np.zeros((len(reps), grid.size))
-    for i, r in enumerate(reps):
-        if r.registered_min is None:
-            raise ValidationError("arrival curve: the replications carry no registration times")
-        out[i] = np.searchsorted(r.registered_min, grid, side="right")
-    return out
-
-
 def arrival_curve(
     plan: IncidentPlan, reps: Sequence[ReplicationResult], *, scenario_name: str
 ) -> Figure:
@@ -463,12 +453,9 @@ def arrival_curve(
     """
     requested = sum(c.requested for c in plan.classes)
     completion = np.array([r.completion_min for r in reps])
-    finite = completion[np.isfinite(completion)]
-    end = max(
-        plan.deadline_min * 1.25, float(np.quantile(finite, 0.95)) * 1.1 if finite.size else 0
-    )
+    end = arrival_horizon(plan.deadline_min, completion)
     grid = np.linspace(0.0, end, 400)
-    counts = _assembled_counts(reps, grid)
+    counts = assembled_counts(reps, grid)
     lo, med, hi = np.quantile(counts, [0.1, 0.5, 0.9], axis=0)
     fig = _figure(8.5, 5)
     ax = fig.add_subplot()

@@ -11,6 +11,7 @@ The functions take any object with the attributes of a :class:`sim.experiment.Ru
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -47,6 +48,16 @@ def incident_fields(classes: Iterable[str]) -> tuple[str, ...]:
 
 #: Columns of ``vehicles.csv``.
 VEHICLE_LOG_FIELDS: tuple[str, ...] = ("incident", "replication", *VEHICLE_FIELDS, "depot_name")
+
+#: Columns of ``arrivals.csv``: per incident and minute since the report, the vehicles of the
+#: requested classes registered at the staging point by then, 10/50/90 % over replications.
+ARRIVAL_FIELDS: tuple[str, ...] = (
+    "incident",
+    "minute",
+    "assembled_p10",
+    "assembled_p50",
+    "assembled_p90",
+)
 
 
 def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
@@ -106,6 +117,57 @@ def vehicle_rows(result: Any) -> Iterator[tuple[Any, ...]]:
                 yield (plan.name, r, *v, depots[int(v[col])])
 
 
+def assembled_counts(reps: Any, grid: np.ndarray) -> np.ndarray:
+    """Vehicles registered at the staging point by each time of ``grid``, per replication.
+
+    Counted from the registration times every replication keeps
+    (:attr:`sim.records.ReplicationResult.registered_min`, 8 bytes a vehicle), so no vehicle
+    log is needed.
+
+    Parameters
+    ----------
+    reps
+        One incident's replications (:class:`sim.records.ReplicationResult`).
+    grid
+        Minutes since the incident report.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(reps), grid.size)``.
+
+    Raises
+    ------
+    ValidationError
+        When a replication carries no registration times.
+    """
+    out = np.zeros((len(reps), grid.size))
+    for i, r in enumerate(reps):
+        if r.registered_min is None:
+            raise ValidationError("arrival curve: the replications carry no registration times")
+        out[i] = np.searchsorted(r.registered_min, grid, side="right")
+    return out
+
+
+def arrival_rows(result: Any) -> Iterator[tuple[Any, ...]]:
+    """The arrival curves of a run, in :data:`ARRIVAL_FIELDS` order (``arrivals.csv``).
+
+    Per incident, one row per whole minute from 0 to :func:`arrival_horizon`: the 10 %,
+    50 % and 90 % quantiles over replications of the vehicles registered by that minute.
+
+    Parameters
+    ----------
+    result
+        A :class:`sim.experiment.RunResult`.
+    """
+    for plan, reps in zip(result.plans, result.results, strict=True):
+        completion = np.array([r.completion_min for r in reps], dtype=float)
+        grid = np.arange(0.0, math.ceil(arrival_horizon(plan.deadline_min, completion)) + 1.0)
+        lo, med, hi = np.quantile(assembled_counts(reps, grid), [0.1, 0.5, 0.9], axis=0)
+        for k, minute in enumerate(grid.tolist()):
+            yield (plan.name, minute, float(lo[k]), float(med[k]), float(hi[k]))
+
+
 # ---------------------------------------------------------------------------------------------
 # DataFrames (the same rows as the CSV files)
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +206,7 @@ def columns(result: Any, kind: str = "incidents") -> tuple[str, ...]:
 _TEXT_COLUMNS = {
     "incident", "tier", "critical_class", "vehicle_class", "outcome", "depot_name",
     "site", "place", "zone", "bottleneck_class", "verdict", "note",
+    "a", "b", "tier_a", "tier_b",
 }  # fmt: skip
 _INT_COLUMNS = {"replication", "vehicle", "depot", "node", *_COUNTS}
 

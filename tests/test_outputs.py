@@ -8,6 +8,7 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import yaml
 
@@ -18,7 +19,7 @@ from sim.outputs import LIBRARIES, run_files, sweep_files, write_outputs
 from sim.records import VEHICLE_FIELDS
 from sim.scenario import load_scenario, validate_file
 from sim.sweeps import sweep
-from sim.tables import VEHICLE_LOG_FIELDS
+from sim.tables import ARRIVAL_FIELDS, VEHICLE_LOG_FIELDS
 
 REPS = 6
 
@@ -111,7 +112,9 @@ def test_file_names_may_not_contain_folders(tmp_path):
 def test_run_files_parse(tmp_path, result, scenario):
     out = write_outputs(tmp_path / "out", run_files(result, vehicle_log=True, figures=False))
     assert sorted(p.name for p in out.iterdir() if p.name != ".fleetsim-output") == [
+        "arrivals.csv",
         "incidents.csv",
+        "report.html",
         "scenario.resolved.yaml",
         "summary.json",
         "vehicles.csv",
@@ -142,6 +145,31 @@ def test_run_files_parse(tmp_path, result, scenario):
     assert {r["outcome"] for r in vrows} <= {"assembled", "declined", "unreachable", "unavailable"}
     assert all(r["depot_name"].endswith(r["vehicle_class"]) for r in vrows)
 
+    # arrivals.csv: the median over replications of the vehicles registered by each minute,
+    # the same count as one gets from vehicles.csv.
+    fields, arows = _rows((out / "arrivals.csv").read_text(encoding="utf-8"))
+    assert tuple(fields) == ARRIVAL_FIELDS
+    for plan in result.plans:
+        mine = [r for r in arows if r["incident"] == plan.name]
+        minutes = [float(r["minute"]) for r in mine]
+        assert minutes == list(range(len(mine))) and minutes[-1] >= 1.25 * plan.deadline_min
+        p50 = [float(r["assembled_p50"]) for r in mine]
+        assert p50 == sorted(p50)  # vehicles only ever arrive
+        assert all(
+            float(r["assembled_p10"]) <= float(r["assembled_p50"]) <= float(r["assembled_p90"])
+            for r in mine
+        )
+        for m in (0, round(plan.deadline_min), len(mine) - 1):
+            counts = [
+                sum(
+                    v["outcome"] == "assembled" and float(v["registered_min"]) <= m
+                    for v in vrows
+                    if v["incident"] == plan.name and int(v["replication"]) == r
+                )
+                for r in range(REPS)
+            ]
+            assert p50[m] == pytest.approx(float(np.median(counts)))
+
 
 def test_resolved_scenario_has_every_default_and_the_versions(tmp_path, result, scenario):
     files = run_files(result, figures=False)
@@ -167,9 +195,11 @@ def test_cli_run_out_has_every_file(tmp_path, capsys):
     slugs = ["kangbashi-central", "otog-front-road-point-region", "xuejiawan-hazmat-banner"]
     assert names == sorted(
         [
+            "arrivals.csv",
             "breakdown.png",
             "incidents.csv",
             "map.png",
+            "report.html",
             "scenario.resolved.yaml",
             "summary.json",
             "vehicles.csv",
@@ -186,7 +216,9 @@ def test_cli_run_no_figures_and_quiet(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "--reps", "2", "--out", str(out), "--no-figures", "--json", "-q"]) == 0
     assert sorted(p.name for p in out.iterdir() if p.name != ".fleetsim-output") == [
+        "arrivals.csv",
         "incidents.csv",
+        "report.html",
         "scenario.resolved.yaml",
         "summary.json",
     ]

@@ -225,6 +225,7 @@ def test_cli_sweep_out_is_complete(tmp_path, capsys):
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == [
         ".fleetsim-output",
+        "report.html",
         "scenario.resolved.yaml",
         "sites-map.png",
         "sites.csv",
