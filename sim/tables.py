@@ -149,6 +149,12 @@ def assembled_counts(reps: Any, grid: np.ndarray) -> np.ndarray:
     return out
 
 
+def arrival_horizon(deadline_min: float, completion_min: np.ndarray) -> float:
+    """How far an arrival curve goes: 1.25 × the deadline, or 1.1 × the p95 completion."""
+    finite = completion_min[np.isfinite(completion_min)]
+    return max(deadline_min * 1.25, float(np.quantile(finite, 0.95)) * 1.1 if finite.size else 0)
+
+
 def arrival_rows(result: Any) -> Iterator[tuple[Any, ...]]:
     """The arrival curves of a run, in :data:`ARRIVAL_FIELDS` order (``arrivals.csv``).
 
