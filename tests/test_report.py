@@ -155,9 +155,11 @@ def test_compare_out_writes_both_runs_and_a_report(tmp_path, capsys):
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == [
         ".fleetsim-output",
+        "a/arrivals.csv",
         "a/incidents.csv",
         "a/scenario.resolved.yaml",
         "a/summary.json",
+        "b/arrivals.csv",
         "b/incidents.csv",
         "b/scenario.resolved.yaml",
         "b/summary.json",
