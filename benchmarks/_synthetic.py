@@ -22,7 +22,7 @@ LAT0, LON0 = 39.0, 108.0
 BLOCK_DEG = 0.009  # ~1 km north-south
 
 
-def _road_class(i: int) -> str:
+def road_class(i: int) -> str:
     if i % 40 == 0:
         return "motorway"
     if i % 10 == 0:
@@ -68,8 +68,8 @@ def road_graph(n_nodes: int, seed: int = 7) -> nx.MultiDiGraph:
             # east along row i, north along column j
             for d, (other, cls) in enumerate(
                 (
-                    (k + 1 if j + 1 < side else None, _road_class(i)),
-                    (k + side if i + 1 < side else None, _road_class(j)),
+                    (k + 1 if j + 1 < side else None, road_class(i)),
+                    (k + side if i + 1 < side else None, road_class(j)),
                 )
             ):
                 if other is None:

@@ -380,7 +380,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _road_class(data: Mapping[str, Any]) -> str | None:
+def road_class(data: Mapping[str, Any]) -> str | None:
     """Return the edge's drivable highway class, or ``None`` if it is not a road."""
     if str(_first(data.get("area", ""))).lower() == "yes":
         return None
@@ -414,7 +414,7 @@ def _literal_list(text: str) -> Any:
     return value if isinstance(value, list | tuple | set) else text
 
 
-def _parse_maxspeed(value: Any) -> float | None:
+def parse_maxspeed(value: Any) -> float | None:
     """Return the posted speed in km/h, or ``None`` if ``value`` gives no usable speed.
 
     Lists and ``"a;b"`` give the fastest usable value; units ``mph`` and ``knots`` are
@@ -426,7 +426,7 @@ def _parse_maxspeed(value: Any) -> float | None:
     if isinstance(value, str) and value.startswith("["):
         value = _literal_list(value)
     if isinstance(value, list | tuple | set):
-        parsed = [_parse_maxspeed(v) for v in value]
+        parsed = [parse_maxspeed(v) for v in value]
         usable = [v for v in parsed if v is not None]
         return max(usable) if usable else None
     if isinstance(value, bool):
@@ -436,7 +436,7 @@ def _parse_maxspeed(value: Any) -> float | None:
         return speed if 0 < speed <= _MAX_SPEED_KPH else None
     text = str(value).strip().lower()
     if any(sep in text for sep in ";|"):
-        return _parse_maxspeed(re.split(r"[;|]", text))
+        return parse_maxspeed(re.split(r"[;|]", text))
     if ":" in text:
         return _IMPLICIT_MAXSPEED.get(text.split(":", 1)[1].strip())
     match = _MAXSPEED_RE.fullmatch(text)
@@ -469,7 +469,7 @@ def _apply_circuity(data: dict[str, Any]) -> None:
 
 def _drop_non_roads(graph: nx.MultiDiGraph) -> int:
     """Remove non-road edges, then nodes without a road; return the number of edges removed."""
-    bad = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if _road_class(d) is None]
+    bad = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if road_class(d) is None]
     graph.remove_edges_from(bad)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     return len(bad)
@@ -559,13 +559,13 @@ def _clean(graph: nx.MultiDiGraph, source: str, *, non_road_edges: int) -> RoadD
     expressway = np.empty(m, bool)
     for j, (u, v, data) in enumerate(graph.edges(data=True)):
         _apply_circuity(data)
-        highway = _road_class(data)
+        highway = road_class(data)
         assert highway is not None  # non-roads were dropped above
         iu, iv = index[_int_id(u)], index[_int_id(v)]
         length = _parse_positive(data.get("length"))
         if length is None:
             length = 0.0 if iu == iv else float(haversine_m(lat[iu], lon[iu], lat[iv], lon[iv]))
-        posted = _parse_maxspeed(data.get("maxspeed"))
+        posted = parse_maxspeed(data.get("maxspeed"))
         speed = posted or DEFAULT_SPEED_KPH.get(highway, FALLBACK_SPEED_KPH)
         refs = data.get("ref")
         if isinstance(refs, list | tuple | set):

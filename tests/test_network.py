@@ -25,10 +25,10 @@ from sim.netexport import export
 from sim.netload import (
     DEFAULT_SPEED_KPH,
     FALLBACK_SPEED_KPH,
-    _parse_maxspeed,
-    _road_class,
     from_graph,
     load_network,
+    parse_maxspeed,
+    road_class,
 )
 from sim.network import PathTree, RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES, SpeedProfile
@@ -248,7 +248,7 @@ def test_zero_length_edges_route_at_zero_cost() -> None:
     ],
 )
 def test_parse_maxspeed(value: object, expected: float | None) -> None:
-    result = _parse_maxspeed(value)
+    result = parse_maxspeed(value)
     assert result == (pytest.approx(expected) if expected is not None else None)
 
 
@@ -272,7 +272,7 @@ def test_parse_maxspeed(value: object, expected: float | None) -> None:
     ],
 )
 def test_road_class(data: dict, expected: str | None) -> None:
-    assert _road_class(data) == expected
+    assert road_class(data) == expected
 
 
 def test_default_speed_table_is_sane() -> None:
