@@ -35,9 +35,11 @@ from typing import Any
 
 from sim.comparison import Comparison
 from sim.errors import ValidationError
-from sim.experiment import RunResult
+from sim.executors import check_workers
+from sim.experiment import RunResult, check_reps_seed
 from sim.netload import cached_network
 from sim.network import RoadNetwork
+from sim.outputs import check_out_dir
 from sim.saved import Results, read_results, sites_frame
 from sim.scenario import Scenario, load_scenario
 from sim.sweeps import Site
@@ -71,6 +73,26 @@ def _scenario(scenario: ScenarioLike) -> Scenario:
 def _base_network(scenario: Scenario) -> RoadNetwork:
     """The scenario's network without closures, loaded once per process."""
     return cached_network(scenario.network)
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"`{name}` must be True or False, got {value!r}")
+    return value
+
+
+def _check_common(
+    scenario: Scenario,
+    reps: int | None,
+    seed: int | None,
+    workers: int,
+    out: str | os.PathLike[str] | None,
+) -> None:
+    """Validate the arguments every study takes, before any work is done."""
+    check_reps_seed(scenario, reps, seed)
+    check_workers(workers)
+    if out is not None:
+        check_out_dir(out)
 
 
 def run(
@@ -113,8 +135,11 @@ def run(
     Raises
     ------
     ValidationError
-        For a bad scenario argument, replication count, seed or worker count
-        (:class:`~sim.errors.ScenarioError` for a scenario file with problems).
+        For a bad scenario argument, replication count, seed, worker count, flag or output
+        folder, before anything is simulated (:class:`~sim.errors.ScenarioError` for a
+        scenario file with problems).
+    OutputError
+        When ``out`` cannot be written (a full or read-only disk, no permission).
 
     Examples
     --------
@@ -126,6 +151,9 @@ def run(
     from sim.experiment import run as run_scenario
 
     sc = _scenario(scenario)
+    _check_bool("log_vehicles", log_vehicles)
+    _check_bool("figures", figures)
+    _check_common(sc, reps, seed, workers, out)
     base = _base_network(sc)
     result = run_scenario(
         sc,
@@ -186,11 +214,18 @@ def sweep(
     Raises
     ------
     ValidationError
-        For a bad site specification, an unknown incident, or bad replications / seed.
+        For a bad site specification or list of sites, an unknown incident, bad replications,
+        seed, worker count, flag or output folder.
+    OutputError
+        When ``out`` cannot be written (a full or read-only disk, no permission).
     """
     from sim.sweeps import sweep as sweep_scenario
 
     sc = _scenario(scenario)
+    _check_bool("figures", figures)
+    if incident is not None and not isinstance(incident, str):
+        raise ValidationError(f"`incident` must be an incident name or None, got {incident!r}")
+    _check_common(sc, reps, seed, workers, out)
     result = sweep_scenario(
         sc,
         sites,
@@ -238,10 +273,16 @@ def compare(
         (minutes) with a paired-bootstrap 95 % interval; ``.a`` and ``.b`` are the two
         :class:`~sim.experiment.RunResult` (replication ``r`` of A and of B share their
         random draws).
+
+    Raises
+    ------
+    ValidationError
+        For a bad scenario argument, replication count, seed or worker count.
     """
     from sim.comparison import compare as compare_scenarios
 
     sa, sb = _scenario(a), _scenario(b)
+    _check_common(sa, reps, seed, workers, None)
     network = _base_network(sa) if sa.network == sb.network else None
     result = compare_scenarios(
         sa,

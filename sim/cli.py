@@ -24,16 +24,26 @@ Commands::
 
 ``SRC`` is anything :func:`sim.netload.load_network` accepts (default ``ordos``); a place is a
 name known to the network or ``"LAT,LON"``.
+
+Exit status: 0 on success; 2 for bad input or a failed command (including a disk error while
+writing results: the message names the folder, nothing is left half-written); 130 after
+Ctrl-C (SIGINT) and 143 after SIGTERM, both handled alike: queued work is cancelled, worker
+processes end, ``--out DIR`` is left absent (or as it was) and its temporary folder removed.
+Under ``timeout`` (which sends SIGTERM) the exit status is ``timeout``'s own 124. Worker
+processes also end when the main process is killed outright (SIGKILL).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
+import errno
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sim import __version__
@@ -54,13 +64,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit status: 0 on success, 2 for bad input or a failed command.
     """
+    _tolerate_unencodable_output()
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with _sigterm_as_interrupt():
+            return args.handler(args)
     except FleetsimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except _Terminated:
+        print(f"{parser.prog}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
@@ -69,6 +84,71 @@ def main(argv: Sequence[str] | None = None) -> int:
         # reader had what it wanted, so this is a success, as for every command.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a disk error outside the result writers (e.g. network export)
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+#: Errors of the file system that are the environment's, not a bug: reported in one line.
+_DISK_ERRORS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+    errno.EIO,
+}
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt``.
+
+    Everything that cleans up after Ctrl-C (cancelling queued work, removing a temporary
+    output folder) therefore cleans up after SIGTERM too.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while a command runs (main thread only).
+
+    A SIGTERM handler set by someone else (or SIG_IGN, e.g. under ``nohup``-like wrappers) is
+    left alone; the previous handler is restored afterwards.
+    """
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _tolerate_unencodable_output() -> None:
+    """Print ``?`` for characters stdout/stderr cannot encode (e.g. ``PYTHONIOENCODING=ascii``)
+    instead of failing with ``UnicodeEncodeError`` after the work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            utf = codecs.lookup(encoding).name.startswith("utf")
+        except LookupError:
+            utf = False
+        if not utf and getattr(stream, "errors", "strict") == "strict":
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="replace")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -215,7 +295,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(_json_text(data), end="")
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,27 +670,35 @@ def _add_reps_seed_options(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    import shutil
     import time
 
     from sim.errors import ValidationError
     from sim.executors import default_workers
     from sim.experiment import check_reps_seed
     from sim.netload import cached_network
-    from sim.sweeps import candidate_sites, sweep, sweep_cache_dir, sweep_table
+    from sim.sweeps import (
+        candidate_sites,
+        check_cache_dir,
+        discard_cache,
+        sweep,
+        sweep_cache_dir,
+        sweep_table,
+    )
 
     scenario = _load_scenario(args.scenario)
     workers = default_workers() if args.workers is None else args.workers
     reps, seed = check_reps_seed(scenario, args.reps, args.seed)
     if args.resume and not args.out:
         raise ValidationError("--resume needs --out (finished sites are cached next to it)")
+    cache = None
     if args.out:
         from sim.outputs import check_out_dir
 
         check_out_dir(args.out)  # before the work, not after it
-    cache = sweep_cache_dir(args.out) if args.out else None
-    if cache is not None and not args.resume and cache.exists():
-        shutil.rmtree(cache)  # a fresh sweep: forget an earlier interrupted one
+        cache = sweep_cache_dir(args.out)
+        check_cache_dir(cache)  # only a cache fleetsim wrote is reused or deleted
+        if not args.resume:
+            discard_cache(cache)  # a fresh sweep: forget an earlier interrupted one
     start = time.perf_counter()
     network = cached_network(scenario.network)  # closures are applied by sweep(), once
     sites = candidate_sites(network, args.sites)
@@ -630,6 +718,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
     result.sites = args.sites
     elapsed = time.perf_counter() - start
+    for text in result.cache_notes:
+        _note(args, text)
     if result.resumed:
         _note(args, f"resumed: {result.resumed} of {len(sites)} sites taken from {cache}")
     if args.out:
@@ -638,7 +728,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         files = sweep_files(result, scenario, figures=not args.no_figures)
         out = write_outputs(args.out, files)
         if cache is not None:
-            shutil.rmtree(cache, ignore_errors=True)
+            discard_cache(cache, ignore_errors=True)
         _note(args, f"wrote {out} ({len(files)} files)")
     if args.json:
         print(_json_text(result.to_json()), end="")
@@ -862,7 +952,8 @@ def _print_text(text: str) -> None:
 
 
 def _json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    # \u escapes where stdout cannot carry the text (PYTHONIOENCODING=ascii): the same data.
+    return json.dumps(data, indent=2, ensure_ascii=_ascii_only()) + "\n"
 
 
 def _cell(value: dict[str, float | None]) -> str:

@@ -25,6 +25,14 @@ class NetworkError(FleetsimError, ValueError):
     """A road network cannot be loaded, or a location cannot be placed on it."""
 
 
+class OutputError(FleetsimError, OSError):
+    """Results cannot be written: a full or read-only disk, no permission, a file-size limit.
+
+    The message names the folder and the cause; whatever was being written has been removed,
+    so an output folder is left absent or as it was.
+    """
+
+
 class ScenarioError(ValidationError):
     """A scenario file has one or more problems; :attr:`problems` lists every one of them.
 

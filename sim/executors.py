@@ -3,11 +3,21 @@
 Every replication depends only on the scenario seed, the incident's name and its index, and
 results are assembled in submission order, so the results are identical whichever executor
 runs them and however the work is chunked.
+
+Local worker processes never outlive the process that started them: each asks the kernel to
+kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``), so SIGKILL to a ``fleetsim`` process
+leaves no worker running. They ignore SIGINT and SIGTERM, which a terminal (Ctrl-C) or
+``timeout`` sends to the whole process group: the main process handles them, cancels the
+queued work, lets the running chunks finish and shuts the pool down. (A worker dying while the
+main process cancels would hang Python 3.11's pool shutdown.)
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -76,7 +86,9 @@ class ProcessExecutor(Executor):
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
         """Submit every task at once and yield the results in submission order."""
-        with ProcessPoolExecutor(max_workers=self.slots) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self.slots, initializer=_init_worker, initargs=(os.getpid(),)
+        ) as pool:
             futures = [pool.submit(fn, *task) for task in tasks]
             try:
                 for fut in futures:
@@ -89,6 +101,52 @@ class ProcessExecutor(Executor):
                 for fut in futures:
                     fut.cancel()
                 raise
+
+
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(main_pid: int) -> None:
+    """Set up a local worker process: die with the parent, leave Ctrl-C and SIGTERM to the
+    main process (which ends the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent(main_pid)
+
+
+def _die_with_parent(main_pid: int) -> bool:
+    """Have the kernel kill this process (SIGKILL) when its parent process dies.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing happens. If ``main_pid`` is
+    already gone (it died while this process started), this process exits at once.
+
+    Parameters
+    ----------
+    main_pid
+        The process that started the pool (the parent, or with a fork server its parent).
+
+    Returns
+    -------
+    bool
+        Whether the request was made.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        ok = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # pragma: no cover - no usable libc
+        return False
+    # The parent may have died before prctl took effect: then nobody will send the signal.
+    if os.getppid() != main_pid:
+        try:
+            os.kill(main_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - a pid reused by another user
+            os._exit(1)
+    return ok
 
 
 class DaskExecutor(Executor):

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, folders
 from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
@@ -87,23 +87,20 @@ def check_out_dir(out_dir: str | os.PathLike) -> Path:
     Raises
     ------
     ValidationError
-        If the path is the working folder or one of its parents, exists and is not a folder,
-        or is a non-empty folder that fleetsim did not write (it would be replaced).
+        If ``out_dir`` is not a path, is the working folder or one of its parents, exists and
+        is not a folder, or is a non-empty folder that fleetsim did not write (it would be
+        replaced).
+    OutputError
+        If the folder cannot be written (no permission, a read-only disk): checked by making
+        and removing a temporary folder next to it.
     """
-    out = Path(out_dir).resolve()
-    cwd = Path.cwd().resolve()
-    if out == cwd or out in cwd.parents or not out.name:
+    if not isinstance(out_dir, str | os.PathLike):
         raise ValidationError(
-            f"--out {str(out_dir)!r}: the working folder or one of its parents; give a new "
-            "folder for the results"
+            f"`out` must be a folder path (str or os.PathLike), got {type(out_dir).__name__}"
         )
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {str(out_dir)!r}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise ValidationError(
-            f"--out {str(out_dir)!r}: a non-empty folder that fleetsim did not write; it would "
-            "be replaced, so give a new or empty folder (or remove it yourself)"
-        )
+    what = f"--out {os.fspath(out_dir)!r}"
+    out = folders.check_replaceable(out_dir, MARKER, what)
+    folders.check_writable(out, what)
     return out
 
 
@@ -114,6 +111,8 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
     ``out_dir`` only once every file is complete; on any error or interruption the temporary
     folder is removed and ``out_dir`` is left as it was (absent, or its previous content). A
     folder is only replaced if it is empty or was written by fleetsim (:func:`check_out_dir`).
+    Temporary siblings left by a fleetsim process that was killed are removed first
+    (:func:`sim.folders.clean_stale_siblings`).
 
     Parameters
     ----------
@@ -127,10 +126,21 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
     -------
     pathlib.Path
         The output folder.
+
+    Raises
+    ------
+    OutputError
+        On a disk error (no space, no permission, a read-only disk, a file size limit); the
+        output folder is left as it was.
     """
     out = check_out_dir(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    what = f"--out {os.fspath(out_dir)!r}"
+    folders.clean_stale_siblings(out, MARKER)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=folders.temp_prefix(out), dir=out.parent))
+    except OSError as exc:
+        raise folders.disk_error(exc, what) from None
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -143,13 +153,10 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
             if Path(name).name != name:
                 raise ValidationError(f"output file name {name!r} must not contain folders")
             _write_file(tmp / name, content)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _move_into_place(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise folders.disk_error(exc, what) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -163,6 +170,21 @@ def _write_file(target: Path, content: Content) -> None:
         target.write_text(content, encoding="utf-8")
     else:
         content(target)
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``, replacing ``out`` (put back if the second rename fails)."""
+    if not out.exists():
+        tmp.rename(out)
+        return
+    old = folders.old_sibling(out)
+    out.rename(old)
+    try:
+        tmp.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import ValidationError
+from sim.sweeps import SITE_FIELDS
 from sim.tables import typed_frame
 
 #: The CSV tables a results folder may hold (``<name>.csv``), read into attributes of that name.
@@ -117,11 +118,98 @@ def sites_frame(df: Any) -> Any:
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
 
 
-def _read_csv(path: Path) -> Any:
+#: Columns a results table must have (whatever the vehicle classes), by table.
+_REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "incidents": ("incident", "replication", "tier", "deadline_min", "completion_min", "met"),
+    "vehicles": ("incident", "replication", "vehicle", "vehicle_class", "outcome"),
+    "sites": tuple(
+        c for f in SITE_FIELDS for c in ((f"{f}_low", f"{f}_high") if f == "p_met_ci95" else (f,))
+    ),
+    "arrivals": ("incident", "minute"),
+    "comparison": ("incident",),
+}
+
+#: Keys of ``summary.json`` in every results folder (a comparison names ``a`` and ``b``
+#: instead of ``scenario``).
+_SUMMARY_KEYS = ("seed", "replications")
+
+
+def _damaged(path: Path, problem: str) -> ValidationError:
+    return ValidationError(
+        f"{str(path)!r}: {problem}; the results folder is damaged (rerun with --out to write "
+        "it again)"
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _damaged(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ValidationError(f"{str(path)!r}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_csv(path: Path, kind: str) -> Any:
+    """A results table read back with its column types; one clear error if it is damaged."""
     import pandas as pd
 
-    # Only empty cells are missing (a site may be called "NA"); "inf" is never met.
-    return typed_frame(pd.read_csv(path, keep_default_na=False, na_values=[""]))
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size:
+                f.seek(-1, os.SEEK_END)
+            last = f.read(1)
+    except OSError as exc:
+        raise ValidationError(f"{str(path)!r}: cannot be read ({exc.strerror or exc})") from None
+    if not size:
+        raise _damaged(path, "empty")
+    if last != b"\n":
+        raise _damaged(path, "truncated (its last line is incomplete)")
+    try:
+        # Only empty cells are missing (a site may be called "NA"); "inf" is never met.
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise _damaged(path, f"not a table fleetsim wrote ({str(exc).strip()})") from None
+    missing = [c for c in _REQUIRED_COLUMNS[kind] if c not in df.columns]
+    if missing:
+        raise _damaged(path, f"no column {', '.join(repr(c) for c in missing)}")
+    try:
+        return typed_frame(df)
+    except (ValueError, TypeError) as exc:
+        raise _damaged(path, f"a value of the wrong type or missing ({exc})") from None
+
+
+def _read_summary(path: Path) -> dict[str, Any]:
+    try:
+        summary = json.loads(_read_text(path))
+    except ValueError as exc:
+        what = "empty" if not path.stat().st_size else f"not valid JSON ({exc})"
+        raise _damaged(path, what) from None
+    if not isinstance(summary, dict):
+        raise _damaged(path, f"a JSON {type(summary).__name__}, not an object")
+    missing = [k for k in _SUMMARY_KEYS if k not in summary]
+    if "scenario" not in summary and not ("a" in summary and "b" in summary):
+        missing.append("scenario")
+    if "incidents" not in summary and "rows" not in summary:
+        missing.append("incidents (a run) or rows (a sweep)")
+    if missing:
+        raise _damaged(path, f"no {', '.join(missing)}")
+    return summary
+
+
+def _read_resolved(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(_read_text(path))
+    except yaml.YAMLError as exc:
+        raise _damaged(path, f"not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or "name" not in data:
+        raise _damaged(path, "not the resolved scenario fleetsim writes")
+    return data
 
 
 def read_results(out_dir: str | os.PathLike[str]) -> Results:
@@ -142,10 +230,10 @@ def read_results(out_dir: str | os.PathLike[str]) -> Results:
     Raises
     ------
     ValidationError
-        When ``out_dir`` is not a results folder (no ``summary.json``).
+        When ``out_dir`` is not a results folder (no ``summary.json``), or one clear error
+        naming the file and what is wrong when a file of it is damaged (empty, truncated,
+        not valid JSON/CSV/YAML, a missing column or table, a value of the wrong type).
     """
-    import yaml
-
     path = Path(out_dir)
     if not (path / "summary.json").is_file():
         what = "does not exist" if not path.exists() else "has no summary.json"
@@ -153,19 +241,22 @@ def read_results(out_dir: str | os.PathLike[str]) -> Results:
             f"`out_dir` {str(path)!r} {what}: not a results folder of "
             "`fleetsim run/sweep/compare --out`"
         )
-    summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
-    resolved = path / "scenario.resolved.yaml"
-    scenario = yaml.safe_load(resolved.read_text(encoding="utf-8")) if resolved.is_file() else {}
+    summary = _read_summary(path / "summary.json")
+    scenario = _read_resolved(path / "scenario.resolved.yaml")
     tables = {
-        name: _read_csv(path / f"{name}.csv") if (path / f"{name}.csv").is_file() else None
+        name: _read_csv(path / f"{name}.csv", name) if (path / f"{name}.csv").is_file() else None
         for name in TABLE_FILES
     }
-    if tables["sites"] is not None:
-        tables["sites"] = sites_frame(tables["sites"])
     runs = {
         side: read_results(path / side) if (path / side / "summary.json").is_file() else None
         for side in ("a", "b")
     }
+    if runs["a"] is None or runs["b"] is None:  # a run or a sweep: its main table is there
+        needed = "sites" if "rows" in summary else "incidents"
+        if tables[needed] is None:
+            raise _damaged(path / f"{needed}.csv", "missing")
+    if tables["sites"] is not None:
+        tables["sites"] = sites_frame(tables["sites"])
     return Results(
         path=path,
         summary=summary,

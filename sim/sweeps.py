@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +43,10 @@ import numpy as np
 
 from sim.errors import FleetsimError, ValidationError
 from sim.experiment import check_reps_seed, run_plans
+from sim.folders import check_replaceable, disk_error
 from sim.network import RoadNetwork
 from sim.planning import checkpoint_node, prepare_incident, resolve_depots, scenario_network
-from sim.results import summarize
+from sim.results import summarize, verdict
 from sim.scenario import Incident, Scenario
 from sim.texttables import new_table, render, right
 
@@ -110,6 +112,9 @@ class SweepResult:
         The network swept (for maps).
     resumed : int
         Sites whose row was taken from the ``cache_dir`` of :func:`sweep` (not simulated).
+    cache_notes : list of str
+        One note per entry of ``cache_dir`` that was invalid (edited, truncated, of another
+        computation) and therefore recomputed.
     """
 
     scenario: str
@@ -121,6 +126,7 @@ class SweepResult:
     rows: list[dict[str, Any]]
     network: RoadNetwork = field(repr=False)
     resumed: int = field(default=0, compare=False)
+    cache_notes: list[str] = field(default_factory=list, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict: the sweep's settings and its rows."""
@@ -245,6 +251,51 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
     return _named(network, idx)
 
 
+def check_sites(network: RoadNetwork, sites: object) -> list[Site]:
+    """Validate a list of sites given by the caller (instead of a site specification).
+
+    Parameters
+    ----------
+    network
+        The road network the sites' node indices refer to.
+    sites
+        A non-empty list (or tuple) of :class:`Site` with unique names.
+
+    Returns
+    -------
+    list of Site
+        The sites, in the order given.
+
+    Raises
+    ------
+    ValidationError
+        For anything else, naming the bad item.
+    """
+    usage = "'seats', 'nodes', 'grid:KM' or a list of Site"
+    if not isinstance(sites, list | tuple):
+        raise ValidationError(f"`sites` must be {usage}, got {sites!r}")
+    if not sites:
+        raise ValidationError(f"`sites` is an empty list; give {usage}")
+    seen: set[str] = set()
+    for i, site in enumerate(sites):
+        if not isinstance(site, Site):
+            raise ValidationError(f"`sites[{i}]` must be a Site(name, node), got {site!r}")
+        if not isinstance(site.name, str) or not site.name.strip():
+            raise ValidationError(f"`sites[{i}].name` must be a non-empty text, got {site.name!r}")
+        node = site.node
+        if isinstance(node, bool) or not isinstance(node, int | np.integer):
+            raise ValidationError(f"`sites[{i}].node` must be a node index, got {node!r}")
+        if not 0 <= node < network.n_nodes:
+            raise ValidationError(
+                f"`sites[{i}].node` {node} is not a node index of network {network.source!r} "
+                f"(0 to {network.n_nodes - 1})"
+            )
+        if site.name in seen:
+            raise ValidationError(f"`sites`: site names must be unique; {site.name!r} repeats")
+        seen.add(site.name)
+    return [Site(s.name, int(s.node)) for s in sites]
+
+
 # ---------------------------------------------------------------------------------------------
 # The sweep
 # ---------------------------------------------------------------------------------------------
@@ -338,11 +389,10 @@ def sweep(
     reps, s = check_reps_seed(scenario, replications, seed)
     template = _template(scenario, incident)
     network = scenario_network(scenario, network)
-    spec = sites if isinstance(sites, str) else "custom"
-    cands = candidate_sites(network, sites) if isinstance(sites, str) else list(sites)
-    names = [c.name for c in cands]
-    if len(set(names)) != len(names):
-        raise ValidationError("sweep: site names must be unique")
+    if isinstance(sites, str):
+        spec, cands = sites, candidate_sites(network, sites)
+    else:
+        spec, cands = "custom", check_sites(network, sites)
     depots = resolve_depots(network, scenario.fleet)
     cps = [checkpoint_node(network, c) for c in scenario.checkpoints]
     plans = []
@@ -433,6 +483,7 @@ def sweep(
         rows=rows,
         network=network,
         resumed=resumed,
+        cache_notes=cache.notes if cache is not None else [],
     )
 
 
@@ -461,6 +512,47 @@ def sweep_cache_dir(out: str | os.PathLike[str]) -> Path:
     """The cache folder of finished sites for a sweep written to ``out``: ``<out>.partial``."""
     path = Path(out)
     return path.with_name(f"{path.name}.partial")
+
+
+#: Marker file of a sweep cache folder: fleetsim deletes or reuses only a folder holding it.
+CACHE_MARKER = ".fleetsim-sweep-cache"
+
+
+def check_cache_dir(folder: str | os.PathLike[str]) -> Path:
+    """Validate a sweep cache folder before a sweep uses it; return it resolved.
+
+    Raises
+    ------
+    ValidationError
+        If the folder exists and fleetsim did not write it (non-empty, no
+        :data:`CACHE_MARKER`), is not a folder, or is the working folder or one of its parents.
+    """
+    return check_replaceable(
+        folder,
+        CACHE_MARKER,
+        f"sweep cache {os.fspath(folder)!r}",
+        hint="move it away or choose another --out",
+    )
+
+
+def discard_cache(folder: str | os.PathLike[str], *, ignore_errors: bool = False) -> None:
+    """Delete a sweep cache folder, only if fleetsim wrote it (:func:`check_cache_dir`).
+
+    Parameters
+    ----------
+    folder
+        The cache folder (nothing happens when it does not exist).
+    ignore_errors
+        Leave the folder (or what could not be removed of it) quietly instead of raising.
+    """
+    try:
+        path = check_cache_dir(folder)
+    except ValidationError:
+        if ignore_errors:
+            return
+        raise
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=ignore_errors)
 
 
 def _digest(h: Any, obj: Any) -> None:
@@ -494,7 +586,13 @@ def _digest(h: Any, obj: Any) -> None:
 
 
 class _SiteCache:
-    """Finished sites of a sweep on disk: ``<key>.json`` holding the site's simulated fields."""
+    """Finished sites of a sweep on disk: ``<key>.json`` holding the site's simulated fields.
+
+    An entry is used only if it is exactly what :meth:`store` writes for this site and this
+    computation: its key, its site, the simulated fields with their types and ranges, the
+    plan's tier and deadline, and a digest binding the fields to the key (so an edited value is
+    noticed). Any other entry is recomputed (and overwritten), with a note in :attr:`notes`.
+    """
 
     def __init__(
         self, folder: str | os.PathLike[str], scenario: Scenario, reps: int, seed: int, engine: str
@@ -502,6 +600,8 @@ class _SiteCache:
         from sim import __version__
 
         self.folder = Path(folder)
+        self.reps = reps
+        self.notes: list[str] = []
         h = hashlib.sha256()
         _digest(h, [__version__, reps, seed, engine])
         _digest(h, scenario)
@@ -510,31 +610,105 @@ class _SiteCache:
     def key(self, plan: Any, row: Mapping[str, Any]) -> str:
         h = self._base.copy()
         _digest(h, plan)
-        _digest(h, {k: row[k] for k in ("site", "node", "place", "lat", "lon", "zone")})
+        _digest(h, {k: row[k] for k in _BASE_FIELDS})
         return h.hexdigest()[:40]
 
     def load(self, plan: Any, row: Mapping[str, Any]) -> dict[str, Any] | None:
-        path = self.folder / f"{self.key(plan, row)}.json"
+        key = self.key(plan, row)
+        path = self.folder / f"{key}.json"
+        if not path.exists():
+            return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            problem = _entry_problem(data, key, row["site"], plan, self.reps)
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            problem = f"cannot be read ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            self.notes.append(
+                f"sweep cache: entry {path.name} of site {row['site']!r} {problem}; recomputed"
+            )
             return None
-        if not isinstance(data, dict) or data.get("site") != row["site"]:
-            return None
-        fields = data.get("fields")
-        return fields if isinstance(fields, dict) else None
+        return dict(data["fields"])
 
     def store(self, plan: Any, row: Mapping[str, Any]) -> None:
         key = self.key(plan, row)
-        fields = {k: row[k] for k in SITE_FIELDS if k not in _BASE_FIELDS}
-        text = json.dumps({"site": row["site"], "key": key, "fields": fields}, allow_nan=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        fields = {k: row[k] for k in _CACHED_FIELDS}
+        entry = {"site": row["site"], "key": key, "fields": fields}
+        entry["digest"] = _entry_digest(entry)
+        text = json.dumps(entry, allow_nan=True)
         tmp = self.folder / f".{key}.tmp-{os.getpid()}"
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, self.folder / f"{key}.json")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            marker = self.folder / CACHE_MARKER
+            if not marker.is_file():
+                marker.write_text(
+                    "A sweep cache written by fleetsim (fleetsim sweep --out DIR --resume).\n",
+                    encoding="utf-8",
+                )
+            tmp.write_text(text + "\n", encoding="utf-8")
+            os.replace(tmp, self.folder / f"{key}.json")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise disk_error(exc, f"sweep cache {str(self.folder)!r}") from exc
 
 
 _BASE_FIELDS = ("site", "node", "place", "lat", "lon", "zone")
+_CACHED_FIELDS = tuple(k for k in SITE_FIELDS if k not in _BASE_FIELDS)
+
+
+def _entry_digest(entry: Mapping[str, Any]) -> str:
+    """The digest binding a cache entry's fields to its key and site."""
+    text = json.dumps([entry["key"], entry["site"], entry["fields"]], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _number(x: object, low: float = 0.0, high: float = math.inf) -> bool:
+    """Whether ``x`` is a finite number (not a bool) in ``[low, high]``."""
+    return (
+        isinstance(x, int | float)
+        and not isinstance(x, bool)
+        and math.isfinite(x)
+        and low <= x <= high
+    )
+
+
+def _entry_problem(data: object, key: str, site: str, plan: Any, reps: int) -> str | None:
+    """What is wrong with a cache entry for ``site`` under ``key`` (``None``: nothing)."""
+    if not isinstance(data, dict) or set(data) != {"site", "key", "fields", "digest"}:
+        return "is not a cache entry"
+    if data["key"] != key or data["site"] != site:
+        return "belongs to another site or computation"
+    f = data["fields"]
+    if not isinstance(f, dict) or set(f) != set(_CACHED_FIELDS):
+        return f"does not hold the fields {', '.join(_CACHED_FIELDS)}"
+    if data["digest"] != _entry_digest(data):
+        return "was edited (its digest does not match its content)"
+    p, ci = f["p_met"], f["p_met_ci95"]
+    if not _number(p, 0.0, 1.0) or abs(p * reps - round(p * reps)) > 1e-4 * reps:
+        return f"has a bad p_met {p!r}"
+    if not (
+        isinstance(ci, list)
+        and len(ci) == 2
+        and all(_number(c, 0.0, 1.0) for c in ci)
+        and ci[0] <= p <= ci[1]
+    ):
+        return f"has a bad p_met_ci95 {ci!r}"
+    if f["tier"] != plan.tier or f["deadline_min"] != round(float(plan.deadline_min), 4):
+        return "has another tier or deadline than the site's plan"
+    if f["verdict"] not in {verdict(p - 5e-5), verdict(p), verdict(p + 5e-5)}:  # p is rounded
+        return f"has a verdict {f['verdict']!r} that does not match p_met {p}"
+    for name in ("p50_min", "p90_min"):
+        if f[name] is not None and not _number(f[name]):
+            return f"has a bad {name} {f[name]!r}"
+    if None not in (f["p50_min"], f["p90_min"]) and f["p50_min"] > f["p90_min"]:
+        return "has p50_min above p90_min"
+    classes = {c.vehicle_class for c in plan.classes}
+    bottleneck = f["bottleneck_class"]
+    if bottleneck is not None and (not isinstance(bottleneck, str) or bottleneck not in classes):
+        return f"has a bad bottleneck_class {f['bottleneck_class']!r}"
+    if f["note"] is not None:
+        return "has a note (only sites that are not simulated have one)"
+    return None
 
 
 def _fmt(x: float | None, spec: str = ".0f") -> str:
@@ -592,10 +766,14 @@ def sweep_table(result: SweepResult, *, ascii_only: bool = False) -> str:
 
 
 __all__ = [
+    "CACHE_MARKER",
     "SITE_FIELDS",
     "Site",
     "SweepResult",
     "candidate_sites",
+    "check_cache_dir",
+    "check_sites",
+    "discard_cache",
     "flat_rows",
     "sweep",
     "sweep_cache_dir",

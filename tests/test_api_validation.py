@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
+import pandas as pd
 import pytest
 
 from sim.dists import Dist
@@ -11,6 +13,7 @@ from sim.errors import ValidationError
 from sim.fleet import Depot, Fleet, Operator, default_fleet
 from sim.plan import CheckpointSpec, StagingSpec
 from sim.scenario import Incident, Scenario
+from sim.sweeps import Site
 from sim.targets import RuleSet
 from sim.vehicles import DEFAULT_CLASSES, SpeedProfile
 
@@ -110,3 +113,144 @@ def test_distribution_and_resource_parameters():
         r"dedicated",
     ):
         CheckpointSpec("c", 0, green="sometimes")
+
+
+# ---------------------------------------------------------------------------------------------
+# The analyst API (sim.run / sim.sweep / sim.compare / sim.read_results)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sites", "message"),
+    [
+        (None, r"`sites` must be .*got None"),
+        ([], r"`sites` is an empty list"),
+        (["x"], r"`sites\[0\]` must be a Site"),
+        ("x", r"--sites 'x': unknown"),
+        ([Site("a", 0), Site("a", 1)], r"site names must be unique; 'a' repeats"),
+        ([Site("a", -1)], r"`sites\[0\].node` -1 is not a node index"),
+        ([Site("a", 10**9)], r"`sites\[0\].node` 1000000000 is not a node index"),
+        ([Site("", 0)], r"`sites\[0\].name` must be a non-empty text"),
+    ],
+)
+def test_sweep_sites_are_validated(sites, message):
+    import sim
+
+    with pytest.raises(ValidationError, match=message):
+        sim.sweep("ordos-123", sites=sites, reps=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"out": 123}, r"`out` must be a folder path .*int"),
+        ({"figures": "no"}, r"`figures` must be True or False, got 'no'"),
+        ({"log_vehicles": 1}, r"`log_vehicles` must be True or False"),
+        ({"reps": "3"}, r"`replications` must be an integer"),
+        ({"seed": -1}, r"`seed` must be an integer >= 0"),
+        ({"workers": 0}, r"`workers` must be an integer >= 1"),
+    ],
+)
+def test_run_arguments_are_validated_before_simulating(kwargs, message, tmp_path):
+    import sim
+
+    with pytest.raises(ValidationError, match=message):
+        sim.run("ordos-123", **({"reps": 2, "out": tmp_path / "out"} | kwargs))
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"out": 1.5}, r"`out` must be a folder path"),
+        ({"figures": None}, r"`figures` must be True or False"),
+        ({"incident": 3}, r"`incident` must be an incident name"),
+        ({"workers": "2"}, r"`workers`"),
+    ],
+)
+def test_sweep_arguments_are_validated(kwargs, message):
+    import sim
+
+    with pytest.raises(ValidationError, match=message):
+        sim.sweep("ordos-123", **({"reps": 2} | kwargs))
+
+
+def test_compare_arguments_are_validated():
+    import sim
+
+    with pytest.raises(ValidationError, match="`replications`"):
+        sim.compare("ordos-123", "ordos-123", reps=0)
+    with pytest.raises(ValidationError, match="`workers`"):
+        sim.compare("ordos-123", "ordos-123", reps=2, workers=None)
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    import sim
+
+    out = tmp_path_factory.mktemp("saved") / "run"
+    sim.run("ordos-123", reps=2, out=out, figures=False, log_vehicles=True)
+    return out
+
+
+def _damage(src, dst, name, text):
+    shutil.copytree(src, dst)
+    if text is None:
+        (dst / name).unlink()
+    else:
+        (dst / name).write_text(text(dst / name) if callable(text) else text, encoding="utf-8")
+    return dst
+
+
+def _truncate(path):
+    text = path.read_text(encoding="utf-8")
+    return text[: len(text) // 2]
+
+
+def _drop_column(column):
+    def drop(path):
+        df = pd.read_csv(path, keep_default_na=False)
+        return df.drop(columns=column).to_csv(index=False)
+
+    return drop
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("summary.json", "", r"summary.json': empty"),
+        ("summary.json", _truncate, r"summary.json': not valid JSON"),
+        ("summary.json", "[1, 2]", r"summary.json': a JSON list, not an object"),
+        ("summary.json", '{"scenario": "x"}', r"summary.json': no seed, replications"),
+        ("incidents.csv", "", r"incidents.csv': empty"),
+        ("incidents.csv", _truncate, r"incidents.csv': truncated"),
+        ("incidents.csv", _drop_column("incident"), r"incidents.csv': no column 'incident'"),
+        ("incidents.csv", "incident,replication\nx,\n", r"incidents.csv': no column 'tier'"),
+        ("incidents.csv", None, r"incidents.csv': missing"),
+        ("vehicles.csv", _truncate, r"vehicles.csv': truncated"),
+        ("vehicles.csv", "\n", r"vehicles.csv': not a table"),
+        ("scenario.resolved.yaml", "a: [1\n", r"scenario.resolved.yaml': not valid YAML"),
+        ("scenario.resolved.yaml", "- 1\n", r"scenario.resolved.yaml': not the resolved"),
+    ],
+)
+def test_read_results_names_the_damaged_file(saved_run, tmp_path, name, text, message):
+    import sim
+
+    folder = _damage(saved_run, tmp_path / "run", name, text)
+    with pytest.raises(ValidationError, match=message):
+        sim.read_results(folder)
+
+
+def test_read_results_rejects_wrong_types_in_a_table(saved_run, tmp_path):
+    import sim
+
+    def bad_replication(path):
+        df = pd.read_csv(path, keep_default_na=False, dtype=str)
+        df.loc[0, "replication"] = "banana"
+        return df.to_csv(index=False)
+
+    folder = _damage(saved_run, tmp_path / "run", "incidents.csv", bad_replication)
+    with pytest.raises(ValidationError, match=r"incidents.csv': a value of the wrong type"):
+        sim.read_results(folder)
+    with pytest.raises(ValidationError, match=r"`out_dir` must be a folder path"):
+        sim.read_results(None)

@@ -8,6 +8,7 @@ uninterrupted sweep writes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -123,3 +124,81 @@ def test_a_changed_computation_never_reuses_the_cache(ordos, tmp_path, simulated
         kwargs = {"scenario": scenario, "network": ordos, "cache_dir": cache} | change
         res = sweep(sites="seats", **kwargs)
         assert res.resumed == 0 and len(simulated) == 9, change
+
+
+# ---------------------------------------------------------------------------------------------
+# Cache entries are checked before they are trusted
+# ---------------------------------------------------------------------------------------------
+
+
+def _redigest(entry: dict) -> dict:
+    """An edit that also fixes the entry's digest (so only the schema checks can catch it)."""
+    text = json.dumps([entry["key"], entry["site"], entry["fields"]], sort_keys=True)
+    return entry | {"digest": hashlib.sha256(text.encode()).hexdigest()}
+
+
+EDITS = {
+    "p_met 0.99": (lambda e: e | {"fields": e["fields"] | {"p_met": 0.99}}, "edited"),
+    "site EVIL": (lambda e: e | {"site": "EVIL"}, "another site"),
+    "fields {}": (lambda e: e | {"fields": {}}, "does not hold the fields"),
+    "p_met banana": (lambda e: e | {"fields": e["fields"] | {"p_met": "banana"}}, "edited"),
+    "banana, digest fixed": (
+        lambda e: _redigest(e | {"fields": e["fields"] | {"p_met": "banana"}}),
+        "bad p_met",
+    ),
+    "verdict, digest fixed": (
+        lambda e: _redigest(e | {"fields": e["fields"] | {"verdict": "maybe"}}),
+        "verdict",
+    ),
+    "tier, digest fixed": (
+        lambda e: _redigest(e | {"fields": e["fields"] | {"tier": "central", "deadline_min": 1}}),
+        "tier or deadline",
+    ),
+    "truncated": (None, "cannot be read"),
+    "a list": (lambda e: [e], "not a cache entry"),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_invalid_cache_entry_is_recomputed_with_a_note(ordos, tmp_path, simulated, edit):
+    scenario = ordos_123(replications=3)
+    cache = tmp_path / "cache"
+    first = sweep(scenario, "seats", network=ordos, cache_dir=cache)
+    path = sorted(cache.glob("*.json"))[0]
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    change, message = EDITS[edit]
+    if change is None:
+        path.write_text(path.read_text(encoding="utf-8")[:40], encoding="utf-8")
+    else:
+        path.write_text(json.dumps(change(entry)), encoding="utf-8")
+
+    simulated.clear()
+    again = sweep(scenario, "seats", network=ordos, cache_dir=cache)
+    assert simulated == [entry["site"]]  # only the damaged site, recomputed
+    assert again.resumed == 8 and again.rows == first.rows
+    [note] = again.cache_notes
+    assert entry["site"] in note and message in note and note.endswith("recomputed")
+    assert json.loads(path.read_text(encoding="utf-8")) == entry  # rewritten as it was
+
+    simulated.clear()  # and the cache is whole again
+    assert sweep(scenario, "seats", network=ordos, cache_dir=cache).cache_notes == []
+    assert simulated == []
+
+
+def test_resume_notes_an_edited_entry_on_stderr_and_writes_true_results(tmp_path, capsys):
+    full, out = tmp_path / "full", tmp_path / "out"
+    assert main([*ARGS, "--out", str(full)]) == 0
+    # A finished cache for `out`, with one entry edited to a better result.
+    sweep(ordos_123(), "seats", replications=4, cache_dir=sweep_cache_dir(out))
+    path = sorted(sweep_cache_dir(out).glob("*.json"))[0]
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    entry["fields"]["p_met"] = 0.99
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    capsys.readouterr()
+    loud = [a for a in ARGS if a != "-q"]
+    assert main([*loud, "--out", str(out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert f"site {entry['site']!r}" in err and "recomputed" in err
+    assert "resumed: 8 of 9 sites" in err
+    for name in FILES:
+        assert (out / name).read_bytes() == (full / name).read_bytes(), name
