@@ -234,6 +234,8 @@ def read_results(out_dir: str | os.PathLike[str]) -> Results:
         naming the file and what is wrong when a file of it is damaged (empty, truncated,
         not valid JSON/CSV/YAML, a missing column or table, a value of the wrong type).
     """
+    if not isinstance(out_dir, str | os.PathLike):
+        raise ValidationError(f"`out_dir` must be a folder path, got {type(out_dir).__name__}")
     path = Path(out_dir)
     if not (path / "summary.json").is_file():
         what = "does not exist" if not path.exists() else "has no summary.json"
