@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -171,8 +172,9 @@ def with_closures(network: RoadNetwork, closures: Sequence[Closure]) -> RoadNetw
 
     Nodes are kept, so a closure may leave some of them unreachable (infinite times).
     The copy keeps the network's speed profiles; ``with_profiles`` on it keeps the
-    closures. Apply closures to the network *without* them: closing twice fails when a
-    ``between`` section was already removed.
+    closures. The result is cached per network and closures (computed once per process),
+    and closing a closed network applies the closures to the open network it came from, so
+    the call is idempotent.
 
     Parameters
     ----------
@@ -191,7 +193,30 @@ def with_closures(network: RoadNetwork, closures: Sequence[Closure]) -> RoadNetw
     NetworkError
         As :func:`closure_edges`.
     """
-    closed = np.zeros(network.n_edges, dtype=bool)
-    for closure in closures:
-        closed[closure_edges(network, closure)] = True
-    return network.without_edges(np.flatnonzero(closed))
+    key = tuple(closures)
+    base, applied = _APPLIED.get(network, (network, ()))
+    if applied == key:
+        return network  # already closed exactly so: applying again changes nothing
+    done = _CLOSED.setdefault(base, {})
+    if key not in done:
+        closed = np.zeros(base.n_edges, dtype=bool)
+        for closure in key:
+            closed[closure_edges(base, closure)] = True
+        net = base.without_edges(np.flatnonzero(closed)) if key else base
+        if net is not base:
+            _APPLIED[net] = (base, key)
+        done[key] = net
+    return done[key]
+
+
+# Closures are applied once per network and set of closures: validation (the demand check after
+# closures) and the run share the closed network. A closed network remembers the network it was
+# made from, so closing it again with the same closures returns it as it is, and with others
+# starts from the open network: closures never stack by accident (closing a removed section
+# twice used to fail in compare and sweep).
+_CLOSED: weakref.WeakKeyDictionary[RoadNetwork, dict[tuple[Closure, ...], RoadNetwork]] = (
+    weakref.WeakKeyDictionary()
+)
+_APPLIED: weakref.WeakKeyDictionary[RoadNetwork, tuple[RoadNetwork, tuple[Closure, ...]]] = (
+    weakref.WeakKeyDictionary()
+)

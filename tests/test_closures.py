@@ -123,3 +123,17 @@ def test_closure_arguments_are_validated() -> None:
         Closure(near="kangbashi", radius_km=0)
     with pytest.raises(ValidationError, match="`between` needs `road` and exactly two"):
         Closure(road="G18", between=("xuejiawan",))
+
+
+def test_closures_are_applied_once_and_idempotently(ordos):
+    """Closing twice used to fail ("the two places are not joined along it"); validation and
+    the run each applied the closures again."""
+    from sim.closures import with_closures
+    from sim.scenario import load_scenario_with_network
+
+    scenario, base = load_scenario_with_network("scenarios/jungar-hazmat-spill.yaml")
+    closed = with_closures(base, scenario.closures)
+    assert closed is not base and closed.n_edges < base.n_edges
+    assert with_closures(base, scenario.closures) is closed  # computed once
+    assert with_closures(closed, scenario.closures) is closed  # idempotent
+    assert with_closures(closed, ()) is base  # other closures start from the open network
