@@ -52,6 +52,7 @@ import contextlib
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -333,15 +334,64 @@ def _read_graphml(path: Path) -> tuple[nx.MultiDiGraph, int]:
     return graph, 0
 
 
+#: Seconds an online ``place:`` query may take in all (each request, connect and read, gets the
+#: same limit); ``FLEETSIM_PLACE_TIMEOUT`` overrides it.
+PLACE_TIMEOUT_S = 30.0
+
+
+def place_timeout_s() -> float:
+    """The time limit of an online ``place:`` query, seconds (``FLEETSIM_PLACE_TIMEOUT``)."""
+    raw = os.environ.get("FLEETSIM_PLACE_TIMEOUT", "")
+    try:
+        value = float(raw) if raw else PLACE_TIMEOUT_S
+    except ValueError:
+        raise NetworkError(
+            f"FLEETSIM_PLACE_TIMEOUT must be a number of seconds, got {raw!r}"
+        ) from None
+    if not 0 < value < math.inf:
+        raise NetworkError(f"FLEETSIM_PLACE_TIMEOUT must be > 0 seconds, got {raw!r}")
+    return value
+
+
 def _read_place(name: str) -> tuple[nx.MultiDiGraph, int]:
     if not name:
         raise NetworkError(f"empty place query; expected {_ACCEPTED}")
+    timeout = place_timeout_s()
+    print(
+        f"fleetsim: querying OpenStreetMap for {name!r} (online; at most {timeout:g} s, "
+        "FLEETSIM_PLACE_TIMEOUT) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    box: dict[str, Any] = {}
     with _osmnx_tags() as ox:
-        try:
-            graph = ox.graph_from_place(name, network_type="drive", simplify=False, retain_all=True)
-        except Exception as exc:  # network, geocoding and OSMnx errors
-            raise NetworkError(f"online OSMnx query for place {name!r} failed: {exc}") from exc
-    return _simplify(graph)
+        old_timeout = ox.settings.requests_timeout
+        ox.settings.requests_timeout = timeout  # connect and read, per request
+
+        def query() -> None:
+            try:
+                box["graph"] = ox.graph_from_place(
+                    name, network_type="drive", simplify=False, retain_all=True
+                )
+            except Exception as exc:  # network, geocoding and OSMnx errors
+                box["error"] = exc
+
+        # A stalled proxy can hold a request past its socket timeouts (retries, slow drips):
+        # the query runs in a daemon thread and is abandoned at the total time limit.
+        worker = threading.Thread(target=query, name="fleetsim-place-query", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        ox.settings.requests_timeout = old_timeout
+    if worker.is_alive():
+        raise NetworkError(
+            f"online OSMnx query for place {name!r} timed out after {timeout:g} s (a slow "
+            "or stalled connection or proxy); set FLEETSIM_PLACE_TIMEOUT to wait longer, or "
+            "download an extract and load the .osm/.pbf file"
+        )
+    if "error" in box:
+        exc = box["error"]
+        raise NetworkError(f"online OSMnx query for place {name!r} failed: {exc}") from exc
+    return _simplify(box["graph"])
 
 
 def _simplify(graph: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, int]:
