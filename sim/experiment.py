@@ -29,6 +29,7 @@ from sim import results as summaries
 from sim.engine import simulate_fast, supports
 from sim.errors import ValidationError
 from sim.executors import check_workers, make_executor
+from sim.limits import MAX_REPLICATIONS
 from sim.model import simulate
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan, draw, name_key
@@ -332,6 +333,10 @@ def check_reps_seed(
     s = scenario.seed if seed is None else seed
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise ValidationError(f"`replications` must be an integer >= 1, got {reps!r}")
+    if reps > MAX_REPLICATIONS:
+        raise ValidationError(
+            f"`replications` must be at most {MAX_REPLICATIONS:,} (the limit), got {reps:,}"
+        )
     if isinstance(s, bool) or not isinstance(s, int) or s < 0:
         raise ValidationError(f"`seed` must be an integer >= 0, got {s!r}")
     return reps, s

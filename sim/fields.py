@@ -31,14 +31,25 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     WithJsonSchema,
 )
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from sim.dists import Dist
 from sim.errors import ValidationError
+from sim.limits import (
+    MAX_BACKGROUND_PER_MIN,
+    MAX_DISPATCHERS,
+    MAX_DURATION_MIN,
+    MAX_LANES,
+    MAX_OVER_REQUEST,
+    MAX_SIGMA,
+    MAX_VEHICLES,
+)
 
 T = TypeVar("T")
 
@@ -48,10 +59,52 @@ def fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("fleetsim", message)
 
 
+def shown(value: object, width: int = 60) -> str:
+    """``repr(value)`` for a message, shortened when long (a huge number or text)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 5]}...{text[-2:]}"
+
+
 def did_you_mean(value: object, options: Sequence[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest ``options`` to ``value``, or ``""``."""
-    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=3, cutoff=0.5)
+    text = value if isinstance(value, str) else shown(value)
+    if len(text) > 100:  # no name is that long; difflib would take quadratic time
+        return ""
+    close = difflib.get_close_matches(text, [str(o) for o in options], n=3, cutoff=0.5)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AtMost:
+    """Field metadata: refuse a number above ``limit`` (a mapping or list: more items), with a
+    message naming the limit (:mod:`sim.limits`); the JSON Schema carries it."""
+
+    limit: float
+    unit: str = ""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        out = handler(schema)
+        key = {"object": "maxProperties", "array": "maxItems"}.get(out.get("type"), "maximum")
+        out[key] = self.limit
+        return out
+
+    def _check(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            if len(value) > self.limit:
+                raise fail(
+                    f"must have at most {self.limit:,g}{self.unit} items (the limit), "
+                    f"got {len(value):,}"
+                )
+        elif value > self.limit:
+            raise fail(
+                f"must be at most {self.limit:,g}{self.unit} (the limit), got {shown(value)}"
+            )
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,11 +130,16 @@ SpeedCap = Annotated[float, Field(gt=0)]
 #: A share of the requested vehicles, in (0, 1].
 Fraction = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 #: Call ``ceil(demand x over_request)`` vehicles at once: >= 1.
-OverRequest = Annotated[float, Field(ge=1, allow_inf_nan=False)]
+OverRequest = Annotated[float, Field(ge=1, allow_inf_nan=False), AtMost(MAX_OVER_REQUEST)]
 #: An hour of the day, in [0, 24).
 Hour = Annotated[float, Field(ge=0, lt=24)]
 Count = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
+# Bounded values of a scenario file (sim.limits): the message names the limit.
+VehicleCount = Annotated[int, Field(ge=0), AtMost(MAX_VEHICLES)]
+Dispatchers = Annotated[int, Field(ge=1), AtMost(MAX_DISPATCHERS)]
+Lanes = Annotated[int, Field(ge=1), AtMost(MAX_LANES)]
+BackgroundRate = Annotated[NonNegFloat, AtMost(MAX_BACKGROUND_PER_MIN, " vehicles/min")]
 Tier = Literal["central", "banner", "region"]
 ScopeName = Literal["central", "banner", "region"]
 Green = Literal["none", "priority", "dedicated"]
@@ -141,10 +199,25 @@ Colour = Annotated[
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise fail(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise fail(f"{what} must be a finite number >= 0, got {value!r}")
-    return float(value)
+        raise fail(f"{what} must be a number, got {shown(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond every float
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        raise fail(f"{what} must be a finite number >= 0, got {shown(value)}")
+    return number
+
+
+def _minutes(value: Any, what: str) -> float:
+    """A duration of a distribution in a file: a number in [0, MAX_DURATION_MIN]."""
+    minutes = _number(value, what)
+    if minutes > MAX_DURATION_MIN:
+        raise fail(
+            f"{what} must be at most {MAX_DURATION_MIN:,g} minutes (the limit: a run stops 24 h "
+            f"after the incident is reported), got {shown(value)}"
+        )
+    return minutes
 
 
 def _demand(value: Any) -> int | str:
@@ -154,7 +227,9 @@ def _demand(value: Any) -> int | str:
         hint = did_you_mean(value, ["all"]) if isinstance(value, str) else ""
         raise fail(f"a demand is a count (integer >= 0) or 'all'{hint}, got {value!r}")
     if value < 0:
-        raise fail(f"a demand must be >= 0, got {value!r}")
+        raise fail(f"a demand must be >= 0, got {shown(value)}")
+    if value > MAX_VEHICLES:
+        raise fail(f"a demand must be at most {MAX_VEHICLES:,} (the limit), got {shown(value)}")
     return value
 
 
@@ -182,14 +257,15 @@ _DIST_KEYS = {
 def parse_dist(value: Any) -> Dist:
     """A distribution from its file form: a number (fixed) or a one-key mapping naming the kind.
 
-    A :class:`~sim.dists.Dist` passes unchanged.
+    A file's durations are at most :data:`sim.limits.MAX_DURATION_MIN` and its lognormal sigma
+    at most :data:`sim.limits.MAX_SIGMA`. A :class:`~sim.dists.Dist` passes unchanged.
     """
     if isinstance(value, Dist):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return Dist.fixed(_number(value, "a fixed value"))
+        return Dist.fixed(_minutes(value, "a fixed value"))
     if not isinstance(value, dict) or len(value) != 1:
-        raise fail(f"a distribution is {DIST_FORMS}; got {value!r}")
+        raise fail(f"a distribution is {DIST_FORMS}; got {shown(value)}")
     ((kind, params),) = value.items()
     if kind not in _DIST_KEYS:
         raise fail(
@@ -197,10 +273,10 @@ def parse_dist(value: Any) -> Dist:
             f"a distribution is {DIST_FORMS}"
         )
     if kind == "fixed":
-        return Dist.fixed(_number(params, "fixed"))
+        return Dist.fixed(_minutes(params, "fixed"))
     keys = _DIST_KEYS[kind]
     if not isinstance(params, dict):
-        raise fail(f"{kind} needs a mapping {{{', '.join(keys)}}}, got {params!r}")
+        raise fail(f"{kind} needs a mapping {{{', '.join(keys)}}}, got {shown(params)}")
     unknown = [k for k in params if k not in keys]
     missing = [k for k in keys if k not in params]
     if unknown or missing:
@@ -208,6 +284,11 @@ def parse_dist(value: Any) -> Dist:
         bits += [f"missing key {k!r}" for k in missing]
         raise fail(f"{kind}: {'; '.join(bits)}; {kind} takes {', '.join(keys)}")
     p = {k: _number(params[k], f"{kind}.{k}") for k in keys}
+    if kind == "lognormal" and p["sigma"] > MAX_SIGMA:
+        raise fail(f"lognormal.sigma must be at most {MAX_SIGMA:g} (the limit), got {p['sigma']:g}")
+    for k in ("median", "mean", "high"):
+        if k in p:
+            _minutes(p[k], f"{kind}.{k}")
     if kind == "lognormal":
         return Dist.lognormal(p["median"], p["sigma"])
     if kind == "exponential":
@@ -215,6 +296,22 @@ def parse_dist(value: Any) -> Dist:
     if p["high"] < p["low"]:
         raise fail(f"uniform: `high` ({p['high']:g}) must be >= `low` ({p['low']:g})")
     return Dist("uniform", (p["low"] + p["high"]) / 2, spread=(p["high"] - p["low"]) / 2)
+
+
+def dist_over_limit(dist: Dist) -> str | None:
+    """What of ``dist`` a scenario file could not say (a duration beyond
+    :data:`sim.limits.MAX_DURATION_MIN`, a sigma beyond :data:`sim.limits.MAX_SIGMA`), or
+    ``None``; e.g. a file's distribution scaled by a factor."""
+    if dist.kind == "lognormal" and dist.sigma > MAX_SIGMA:
+        return f"a lognormal sigma of {dist.sigma:g}, more than the limit of {MAX_SIGMA:g}"
+    longest = dist.value + dist.spread if dist.kind == "uniform" else dist.value
+    if longest > MAX_DURATION_MIN:
+        what = {"lognormal": "median", "uniform": "upper bound"}.get(dist.kind, "value")
+        return (
+            f"a {dist.kind} distribution whose {what} is {longest:,g} minutes, more than the "
+            f"limit of {MAX_DURATION_MIN:,g} (a run stops 24 h after the incident is reported)"
+        )
+    return None
 
 
 def dist_to_yaml(dist: Dist) -> float | dict[str, Any]:
@@ -335,26 +432,27 @@ def describe(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[kind]}, got {value!r}"
+        return f"must be {_TYPE_WORDS[kind]}, got {shown(value)}"
     if kind in _BOUNDS:
         bound = next(iter(ctx.values())) if ctx else "?"
-        return f"must be {_BOUNDS[kind]} {bound:g}, got {value!r}"
+        return f"must be {_BOUNDS[kind]} {bound:g}, got {shown(value)}"
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return f"got {value!r}{did_you_mean(value, options)}; allowed values: {', '.join(options)}"
+        hint = did_you_mean(value, options)
+        return f"got {shown(value)}{hint}; allowed values: {', '.join(options)}"
     if kind == "too_short" and "min_length" in ctx:
         n = ctx["min_length"]
-        return f"must have at least {n} item{'s' if n != 1 else ''}, got {value!r}"
+        return f"must have at least {n} item{'s' if n != 1 else ''}, got {shown(value)}"
     if kind == "too_long" and "max_length" in ctx:
         n = ctx["max_length"]
-        return f"must have at most {n} item{'s' if n != 1 else ''}, got {value!r}"
+        return f"must have at most {n} item{'s' if n != 1 else ''}, got {shown(value)}"
     if kind == "fleetsim":
         return str(err["msg"])
     if kind == "unexpected_keyword_argument":
-        return f"no such parameter, got {value!r}"
+        return f"no such parameter, got {shown(value)}"
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
-    return f"{err['msg']}, got {value!r}"
+    return f"{err['msg']}, got {shown(value)}"
 
 
 def error_path(loc: Sequence[str | int]) -> tuple[str | int, ...]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import math
@@ -54,6 +55,7 @@ from sim import __version__, folders
 from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
+from sim.limits import MAX_SLUG_CHARS
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
 from sim.records import VEHICLE_FIELDS, VehicleRow
@@ -417,8 +419,16 @@ def json_text(data: Any) -> str:
 
 
 def slug(name: str) -> str:
-    """A file-name-safe version of ``name`` (lower case, ``-`` between words)."""
+    """A file-name-safe version of ``name`` (lower case, ``-`` between words).
+
+    At most :data:`sim.limits.MAX_SLUG_CHARS` characters: a longer result is cut and ends
+    with 8 hex digits of a hash of the whole name, so two long names that share their
+    beginning still get different file names.
+    """
     s = re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-")
+    if len(s) > MAX_SLUG_CHARS:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        s = f"{s[: MAX_SLUG_CHARS - 9].rstrip('-')}-{digest}"
     return s or "incident"
 
 

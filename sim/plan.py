@@ -86,6 +86,10 @@ class CheckpointSpec:
         return self.background_service if self.background_service is not None else self.service
 
 
+#: A replication stops this many minutes after the incident is reported.
+HORIZON_MIN = 24 * 60.0
+
+
 @record("staging")
 class StagingSpec:
     """Registration at the staging point: ``lanes`` parallel lanes, ``service`` minutes each."""
@@ -134,7 +138,7 @@ class IncidentPlan:
     trip_factor: Dist
     speed_factor: float = 1.0
     warmup_min: float = 60.0
-    horizon_min: float = 24 * 60.0
+    horizon_min: float = HORIZON_MIN
     vehicle_key: np.ndarray | None = None  # uint64 identity key per vehicle (vehicle_keys())
     stream_name: str | None = None  # keys the random streams; default: ``name``
 

@@ -21,7 +21,7 @@ from sim.netload import load_network
 from sim.network import RoadNetwork
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
 from sim.scenario import Incident, Scenario
-from sim.siting import CheckpointSite
+from sim.siting import WARMUP_RELAXATIONS, CheckpointSite, overload, queue_load, relaxation_min
 from sim.targets import demand_shortfall, depots_in_scope
 
 
@@ -186,10 +186,6 @@ def prepare_incident(
     )
 
 
-#: The warm-up lasts this many relaxation times of the slowest checkpoint queue.
-WARMUP_RELAXATIONS = 8.0
-
-
 def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 0.0) -> float:
     """Minutes of ordinary traffic before the incident, so shared checkpoint queues are in
     steady state when the fleet arrives.
@@ -215,21 +211,25 @@ def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 
     ------
     ValidationError
         When ordinary traffic alone loads a checkpoint's lanes at ρ >= 1: its queue grows
-        without bound and never reaches a steady state.
+        without bound and never reaches a steady state; or so close to 1 that the warm-up
+        would pass :data:`sim.limits.MAX_STEADY_WARMUP_MIN` (:func:`sim.siting.overload`).
     """
     worst = 0.0
     for c in checkpoints:
         if c.background_per_min <= 0 or c.green == "dedicated":
             continue
         lam, svc = c.background_per_min, c.bg_service
-        rho = lam * svc.mean / c.lanes
+        rho = queue_load(c.lanes, lam, svc)
         if rho >= 1.0:
             raise ValidationError(
                 f"checkpoint {c.name!r}: ordinary traffic alone loads its {c.lanes} lane(s) at "
                 f"{rho:.2f} (>= 1: {lam:g} vehicles/min x {svc.mean:.3g} min mean service): the "
                 "queue grows without bound; add lanes or lower `background_per_min`"
             )
-        worst = max(worst, 2.0 * lam * svc.second_moment / (c.lanes**2 * (1.0 - rho) ** 2))
+        why = overload(c.lanes, lam, svc, c.green)  # a steady state too far away
+        if why:
+            raise ValidationError(f"checkpoint {c.name!r}: {why}")
+        worst = max(worst, relaxation_min(c.lanes, lam, svc))
     return max(float(minimum), WARMUP_RELAXATIONS * worst)
 
 

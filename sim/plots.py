@@ -24,6 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sim.limits import MAX_LABEL_CHARS
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
 from sim.planning import checkpoint_node, prepare, resolve_depots
@@ -43,6 +44,12 @@ STAGE_COLOURS: dict[str, str] = {
 }
 _HIGHWAY_WIDTH = {"motorway": 1.6, "trunk": 1.1, "primary": 0.8}
 _DPI = 110
+
+
+def _label(name: str) -> str:
+    """A name as shown in a figure: one line, cut to :data:`sim.limits.MAX_LABEL_CHARS`."""
+    text = " ".join(str(name).split())
+    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -288,7 +295,7 @@ def _draw_incidents(
         ax.plot([ix, sx], [iy, sy], color="black", lw=0.8, zorder=5)
         ax.scatter(sx, sy, marker="s", s=70, color="white", edgecolors="black", lw=1.2, zorder=6)
         ax.scatter(ix, iy, marker="*", s=260, color="#CC0000", edgecolors="black", lw=0.6, zorder=7)
-        text = f"{k + 1}. {plan.name}\n{_tier_text(plan)}" if full else f"{k + 1}"
+        text = f"{k + 1}. {_label(plan.name)}\n{_tier_text(plan)}" if full else f"{k + 1}"
         ax.annotate(
             text,
             (ix, iy),
@@ -427,7 +434,7 @@ def network_map(
         handles=handles, loc="lower right", fontsize=8, framealpha=0.9, title="depots by class"
     )
     ax.set_title(
-        f"{scenario.name}: reserve depots ({fleet.total:,} vehicles; disc area ∝ vehicles, "
+        f"{_label(scenario.name)}: reserve depots ({fleet.total:,} vehicles; disc area ∝ vehicles, "
         f"largest {biggest}) and incidents",
         fontsize=11,
     )
@@ -490,7 +497,8 @@ def arrival_curve(
     ax.set_ylabel("vehicles assembled at the staging point")
     demand = ", ".join(f"{c.requested} {c.vehicle_class}" for c in plan.classes)
     ax.set_title(
-        f"{scenario_name} · {plan.name}\narrivals of {demand} · {_tier_text(plan)}", fontsize=11
+        f"{_label(scenario_name)} · {_label(plan.name)}\narrivals of {demand} · {_tier_text(plan)}",
+        fontsize=11,
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8.5)
@@ -543,8 +551,8 @@ def completion_cdf(
     ax.set_xlabel("assembly completion time (minutes since report; last requested vehicle)")
     ax.set_ylabel("fraction of replications completed")
     ax.set_title(
-        f"{scenario_name} · {plan.name}\ncompletion-time CDF over {n} replications · "
-        f"{_tier_text(plan)}",
+        f"{_label(scenario_name)} · {_label(plan.name)}\ncompletion-time CDF over {n} "
+        f"replications · {_tier_text(plan)}",
         fontsize=11,
     )
     ax.grid(alpha=0.3)
@@ -579,7 +587,9 @@ def time_breakdown(summary: Mapping[str, Any]) -> Figure:
         if all(inc["breakdown_min"][s] is None for s in STAGES):
             ax.text(1, yi, "target never met", va="center", fontsize=8)
     ax.plot([], [], color="#CC0000", lw=2, label="deadline")
-    labels = [f"{inc['name']}\n{inc['tier']} tier, P(holds) = {inc['p_met']:.2f}" for inc in incs]
+    labels = [
+        f"{_label(inc['name'])}\n{inc['tier']} tier, P(holds) = {inc['p_met']:.2f}" for inc in incs
+    ]
     ax.set_yticks(y, labels, fontsize=8.5)
     ax.set_xlabel("mean minutes of the critical vehicle (the one that completed the target)")
     ax.set_xlim(0, max(float(left.max()), max(inc["deadline_min"] for inc in incs)) * 1.08)
@@ -588,7 +598,7 @@ def time_breakdown(summary: Mapping[str, Any]) -> Figure:
     # one-incident figure).
     handles, names = ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncol=7, fontsize=8, frameon=False)
-    ax.set_title(f"{summary['scenario']}: where the time went", fontsize=11)
+    ax.set_title(f"{_label(summary['scenario'])}: where the time went", fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -693,7 +703,8 @@ def sweep_map(result: Any) -> Figure:
         cb.set_label("P(target holds)")
     demand = ", ".join(f"{v} {k}" for k, v in result.demand.items())
     fig.suptitle(
-        f"{result.scenario}: demand of “{result.incident}” ({demand}) at {len(rows)} sites "
+        f"{_label(result.scenario)}: demand of “{_label(result.incident)}” ({demand}) at "
+        f"{len(rows)} sites "
         f"({result.sites}), {result.replications} replications each"
         + ("; × = demand cannot be met in scope" if any(r["note"] for r in rows) else ""),
         fontsize=10.5,

@@ -75,9 +75,12 @@ from sim.fields import (
     ScopeName,
     Tier,
     did_you_mean,
+    dist_over_limit,
     record,
+    shown,
 )
 from sim.fleet import Depot, Fleet, Operator, default_fleet, people_to_vehicles, resized
+from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
 from sim.netload import cached_network
 from sim.network import RoadNetwork
 from sim.plan import StagingSpec
@@ -93,7 +96,7 @@ from sim.schema import (
     schema_messages,
     validate_file_data,
 )
-from sim.siting import CheckpointSite, checkpoint_sites
+from sim.siting import CheckpointSite, checkpoint_sites, ordinary_vehicles
 from sim.targets import RuleSet, demand_shortfall, depots_in_scope
 from sim.vehicles import DEFAULT_CLASSES, ClassParams, Period, build_class, class_problem
 
@@ -282,6 +285,11 @@ def _build_classes(spec: ScenarioFile, out: _Collector) -> dict[str, ClassParams
             classes[k] = build_class(k, over, classes)
         except ValidationError as exc:
             out.add(("vehicle_classes", k), str(exc))
+            continue
+        for name in ("call", "mobilisation_day", "mobilisation_night"):
+            why = dist_over_limit(getattr(classes[k], name))
+            if why:  # e.g. a delay scaled by mobilisation_factor
+                out.add(("vehicle_classes", k), f"{name} is {why}")
     return classes
 
 
@@ -373,7 +381,11 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
         depots, unspread = resized(depots, totals=later)
         for k, message in unspread.items():
             out.add((*p, "totals", k), message)
-    if sum(d.count for d in depots) == 0:
+    total = sum(d.count for d in depots)
+    if total > MAX_VEHICLES:
+        out.add(p, f"{total:,} vehicles, more than the limit of {MAX_VEHICLES:,} in the fleet")
+        return None
+    if total == 0:
         out.add(
             p,
             "the fleet is empty (no depot has a vehicle): list depots under fleet.depots, or "
@@ -512,6 +524,15 @@ def _build(
     checkpoints, problems = checkpoint_sites(spec.checkpoints, spec.tolls, network)
     for path, message in problems:
         out.add(path, message)
+    ordinary = ordinary_vehicles(checkpoints, spec.warmup_min) if not problems else 0.0
+    if ordinary > MAX_ORDINARY_VEHICLES:
+        out.add(
+            ("checkpoints",),
+            f"ordinary traffic at every checkpoint and toll plaza over the warm-up and the 24 h "
+            f"after the alarm is about {ordinary:,.0f} vehicles per replication, more than the "
+            f"limit of {MAX_ORDINARY_VEHICLES:,}; lower background_per_min or the number of "
+            "checkpoints",
+        )
     rules = spec.rules
     ruleset = RuleSet(
         name=rules.name,
@@ -589,6 +610,9 @@ def _load_network_for(data: Mapping[str, Any], out: _Collector) -> RoadNetwork |
         return cached_network(source)
     except (NetworkError, ValidationError) as exc:
         out.add(key, str(exc))
+        return None
+    except (OSError, ValueError) as exc:  # a path the system refuses (too long, a NUL, a loop)
+        out.add(key, f"cannot read the network {shown(source)}: {exc.args[-1]}")
         return None
 
 

@@ -35,24 +35,39 @@ from pydantic import ValidationError as PydanticValidationError
 from sim.dists import Dist
 from sim.errors import NetworkError, ValidationError
 from sim.fields import (
+    AtMost,
+    BackgroundRate,
     ClassName,
     Count,
     DemandValue,
+    Dispatchers,
     DistField,
     FileModel,
     Fraction,
     Green,
     Hour,
+    Lanes,
     NonNegFloat,
     OverRequest,
     PositiveFloat,
     PositiveInt,
     ScopeName,
     Tier,
+    VehicleCount,
     describe,
     did_you_mean,
     error_path,
     fail,
+    shown,
+)
+from sim.limits import (
+    MAX_CHECKPOINTS,
+    MAX_MOVE_AMOUNT,
+    MAX_REPLICATIONS,
+    MAX_SIGMA,
+    MAX_VEHICLE_CLASSES,
+    MAX_VEHICLES,
+    MAX_WARMUP_MIN,
 )
 from sim.network import RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES, ClassSpec, VehicleClass
@@ -166,7 +181,20 @@ def _check_incident_location(value: str, info: ValidationInfo) -> str:
 def _class_weights(value: Any) -> Any:
     """``[coach, bus]`` is shorthand for ``{coach: null, bus: null}`` (shares by capacity)."""
     if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise fail(f"a list of class names or a mapping {{class: weight}}, got {shown(value)}")
         return dict.fromkeys(value)
+    return value
+
+
+def _few_classes(value: dict[str, Any]) -> dict[str, Any]:
+    """At most :data:`sim.limits.MAX_VEHICLE_CLASSES` classes with the defaults."""
+    n = len({*DEFAULT_CLASSES, *value})
+    if n > MAX_VEHICLE_CLASSES:
+        raise fail(
+            f"{n:,} vehicle classes with the {len(DEFAULT_CLASSES)} defaults, more than the limit "
+            f"of {MAX_VEHICLE_CLASSES}"
+        )
     return value
 
 
@@ -222,7 +250,7 @@ class OperatorSpec(_Spec):
 
     name: str
     vehicle_class: VehicleClass
-    dispatchers: PositiveInt = 2
+    dispatchers: Dispatchers = 2
 
 
 class DepotSpec(_Spec):
@@ -230,12 +258,12 @@ class DepotSpec(_Spec):
 
     name: str | None = Field(None, description="Default: the location")
     location: Location
-    vehicles: dict[VehicleClass, Count] = Field(description="Vehicles per class")
+    vehicles: dict[VehicleClass, VehicleCount] = Field(description="Vehicles per class")
     operators: dict[VehicleClass, str] = Field(
         default_factory=dict,
         description="Operator name per class; default: an own operator '<depot> <class>'",
     )
-    dispatchers: PositiveInt = Field(2, description="Dispatchers of the depot's own operators")
+    dispatchers: Dispatchers = Field(2, description="Dispatchers of the depot's own operators")
 
 
 class FleetSpec(_Spec):
@@ -244,15 +272,17 @@ class FleetSpec(_Spec):
     base: Literal["default", "none"] = Field(
         "default", description="Start from the default fleet, or from no vehicle at all"
     )
-    scale: NonNegFloat = Field(1.0, description="Multiply every base class total")
-    totals: dict[VehicleClass, Count] = Field(
+    scale: Annotated[NonNegFloat, AtMost(MAX_VEHICLES)] = Field(
+        1.0, description="Multiply every base class total"
+    )
+    totals: dict[VehicleClass, VehicleCount] = Field(
         default_factory=dict,
         description="Set a class total, spread over its base depots in proportion",
     )
-    depot_counts: dict[str, Count] = Field(
+    depot_counts: dict[str, VehicleCount] = Field(
         default_factory=dict, description="Set the count of a base depot by name"
     )
-    dispatchers: dict[str, PositiveInt] = Field(
+    dispatchers: dict[str, Dispatchers] = Field(
         default_factory=dict, description="Set the dispatchers of an operator by name"
     )
     operators: list[OperatorSpec] = Field(default_factory=list)
@@ -263,7 +293,7 @@ class WeatherSpec(_Spec):
     """Weather: a speed factor on every road, and the spread of trip times."""
 
     speed_factor: PositiveFloat = Field(1.0, description="Multiply every speed (0.6 = snow)")
-    trip_time_spread: NonNegFloat = Field(
+    trip_time_spread: Annotated[NonNegFloat, AtMost(MAX_SIGMA)] = Field(
         DEFAULT_TRIP_SIGMA, description="Lognormal sigma of the random trip-time factor"
     )
     trip_time_median: PositiveFloat = Field(
@@ -317,30 +347,32 @@ class SiteSpec(_Spec):
     kind: Literal["checkpoint", "toll"] = Field(
         "checkpoint", description="A label: toll plazas are drawn as such on the map"
     )
-    lanes: PositiveInt | None = None
+    lanes: Lanes | None = None
     service: DistField | None = None
-    background_per_min: NonNegFloat | None = None
+    background_per_min: BackgroundRate | None = None
     background_service: DistField | None = None
     green: Green | None = None
-    green_lanes: PositiveInt | None = None
+    green_lanes: Lanes | None = None
 
 
 class CheckpointsSpec(_Spec):
     """Road checkpoints: ``count`` placed by a rule, plus an explicit list of ``sites``."""
 
-    count: Count = Field(0, description="Checkpoints placed by `placement`")
+    count: Annotated[Count, AtMost(MAX_CHECKPOINTS)] = Field(
+        0, description="Checkpoints placed by `placement`"
+    )
     placement: Literal["spread"] = Field(
         "spread",
         description="spread: evenly by road length over the region's road nodes (not named "
         "places, not outside the region, not central unless include_central), deterministic",
     )
     include_central: bool = False
-    lanes: PositiveInt = 1
+    lanes: Lanes = 1
     service: DistField = Field(DEFAULT_CHECKPOINT_SERVICE, description="Minutes per vehicle")
-    background_per_min: NonNegFloat = Field(0.0, description="Ordinary traffic, vehicles/min")
+    background_per_min: BackgroundRate = Field(0.0, description="Ordinary traffic, vehicles/min")
     background_service: DistField | None = Field(None, description="Default: `service`")
     green: Green = "none"
-    green_lanes: PositiveInt = 1
+    green_lanes: Lanes = 1
     sites: list[SiteSpec] = Field(default_factory=list)
 
 
@@ -349,18 +381,18 @@ class TollsSpec(_Spec):
 
     enabled: bool = Field(False, description="Put the plazas back (they are off by default)")
     stations: list[TollStation] = Field(default_factory=lambda: list(TOLL_STATIONS))
-    lanes: PositiveInt = DEFAULT_TOLL_LANES
+    lanes: Lanes = DEFAULT_TOLL_LANES
     service: DistField = DEFAULT_TOLL_SERVICE
-    background_per_min: NonNegFloat = 0.0
+    background_per_min: BackgroundRate = 0.0
     background_service: DistField | None = None
     green: Green = "none"
-    green_lanes: PositiveInt = 1
+    green_lanes: Lanes = 1
 
 
 class StagingFileSpec(_Spec):
     """Registration at the staging point."""
 
-    lanes: PositiveInt = 8
+    lanes: Lanes = 8
     service: DistField = DEFAULT_STAGING_SERVICE
 
 
@@ -377,8 +409,8 @@ class RulesSpec(_Spec):
 class MoveSpec(_Spec):
     """People or tonnes to move, converted to vehicles by class capacity."""
 
-    people: Count | None = None
-    tonnes: NonNegFloat | None = None
+    people: Annotated[Count, AtMost(MAX_MOVE_AMOUNT)] | None = None
+    tonnes: Annotated[NonNegFloat, AtMost(MAX_MOVE_AMOUNT)] | None = None
     people_by: ClassWeights = Field(
         default_factory=lambda: {"coach": None, "bus": None},
         description="Classes carrying the people: a list (shares by fleet capacity) or "
@@ -432,7 +464,7 @@ class ScenarioFile(_Spec):
     network: Annotated[NetworkSpec, BeforeValidator(network_shorthand)] = Field(
         default_factory=NetworkSpec
     )
-    vehicle_classes: dict[ClassName, ClassSpec] = Field(
+    vehicle_classes: Annotated[dict[ClassName, ClassSpec], AfterValidator(_few_classes)] = Field(
         default_factory=dict,
         description="Override a default class's parameters, or define a class of its own",
     )
@@ -449,11 +481,11 @@ class ScenarioFile(_Spec):
     )
     staging: StagingFileSpec = Field(default_factory=StagingFileSpec)
     rules: RulesSpec = Field(default_factory=RulesSpec)
-    warmup_min: NonNegFloat = Field(
+    warmup_min: Annotated[NonNegFloat, AtMost(MAX_WARMUP_MIN, " minutes")] = Field(
         60.0, description="Background traffic runs this long before the incident is reported"
     )
     incidents: Annotated[list[IncidentSpec], Field(min_length=1)]
-    replications: PositiveInt = 200
+    replications: Annotated[PositiveInt, AtMost(MAX_REPLICATIONS)] = 200
     seed: Count = 20220630
     provenance: dict[str, Any] = Field(
         default_factory=dict,

@@ -14,19 +14,31 @@ problem of the file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from sim.dists import Dist
+from sim.limits import MAX_STEADY_WARMUP_MIN
 from sim.network import RoadNetwork
-from sim.plan import CheckpointSpec
+from sim.plan import HORIZON_MIN, CheckpointSpec
 from sim.schema import DEFAULT_CHECKPOINT_SERVICE, TOLL_STATIONS, CheckpointsSpec, TollsSpec
 
 #: A problem of the file: its key path and the message.
 Problem = tuple[tuple[str | int, ...], str]
 
-__all__ = ["CheckpointSite", "checkpoint_sites", "spread_sites", "toll_sites"]
+__all__ = [
+    "WARMUP_RELAXATIONS",
+    "CheckpointSite",
+    "checkpoint_sites",
+    "ordinary_vehicles",
+    "overload",
+    "queue_load",
+    "relaxation_min",
+    "spread_sites",
+    "toll_sites",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,87 @@ class CheckpointSite:
             green_lanes=self.green_lanes,
             kind=self.kind,
         )
+
+
+#: The warm-up of ordinary traffic lasts this many relaxation times of the slowest queue the
+#: fleet shares (:func:`sim.planning.steady_state_warmup`).
+WARMUP_RELAXATIONS = 8.0
+
+
+def queue_load(lanes: int, background_per_min: float, service: Dist) -> float:
+    """The load ``ρ = λ E[S] / c`` of ordinary traffic on a checkpoint's ``c`` lanes."""
+    return background_per_min * service.mean / lanes
+
+
+def relaxation_min(lanes: int, background_per_min: float, service: Dist) -> float:
+    """Minutes an empty queue of ordinary traffic takes to relax towards its steady state.
+
+    In the heavy-traffic (reflected Brownian motion) approximation of the work in a queue
+    with Poisson arrivals at rate λ, ``c`` lanes, service S and load ρ < 1,
+    ``τ = 2 λ E[S²] / (c² (1 − ρ)²)`` (exact to first order for M/M/1).
+    """
+    rho = queue_load(lanes, background_per_min, service)
+    return 2.0 * background_per_min * service.second_moment / (lanes**2 * (1.0 - rho) ** 2)
+
+
+def overload(
+    lanes: int, background_per_min: float, service: Dist, green: str = "none"
+) -> str | None:
+    """Why ordinary traffic at a checkpoint cannot be simulated to a steady state, or ``None``.
+
+    At a load ``ρ >= 1`` (:func:`queue_load`) the queue of ordinary traffic grows without end;
+    close below 1 its warm-up (:data:`WARMUP_RELAXATIONS` relaxation times,
+    :func:`relaxation_min`) passes :data:`sim.limits.MAX_STEADY_WARMUP_MIN` and the run
+    would spend hours simulating it. A dedicated green channel's lanes are the fleet's own, so
+    there ordinary traffic is not looked at (as in :func:`sim.planning.steady_state_warmup`).
+
+    Parameters
+    ----------
+    lanes
+        Lanes open to ordinary traffic.
+    background_per_min
+        Ordinary vehicles per minute.
+    service
+        Service time of an ordinary vehicle, minutes.
+    green
+        The checkpoint's green channel.
+    """
+    if background_per_min <= 0 or green == "dedicated":
+        return None
+    rho = queue_load(lanes, background_per_min, service)
+    what = (
+        f"ordinary traffic alone loads its {lanes} lane{'s' if lanes != 1 else ''} at "
+        f"{rho:.3g} ({background_per_min:g} vehicles/min x {service.mean:.3g} min mean service)"
+    )
+    if rho >= 1.0:
+        return (
+            f"{what}: at 1 or more its queue grows without end and the run cannot finish; add "
+            "lanes or lower background_per_min or the service time"
+        )
+    warmup = WARMUP_RELAXATIONS * relaxation_min(lanes, background_per_min, service)
+    if warmup > MAX_STEADY_WARMUP_MIN:
+        return (
+            f"{what}: its queue would need {warmup:,.0f} minutes of warm-up to reach a steady "
+            f"state, more than the limit of {MAX_STEADY_WARMUP_MIN:,g}; add lanes or lower "
+            "background_per_min or the service time"
+        )
+    return None
+
+
+def ordinary_vehicles(sites: Sequence[CheckpointSite], warmup_min: float) -> float:
+    """About how many ordinary vehicles one replication simulates at most.
+
+    Every site's ``background_per_min`` over the warm-up (``warmup_min``, or longer for a
+    loaded queue: :data:`WARMUP_RELAXATIONS` relaxation times) and the
+    :data:`sim.plan.HORIZON_MIN` after the alarm, as if every site lay on a route.
+    """
+    warmup = float(warmup_min)
+    for s in sites:
+        service = s.background_service or s.service
+        if s.background_per_min > 0 and queue_load(s.lanes, s.background_per_min, service) < 1:
+            tau = relaxation_min(s.lanes, s.background_per_min, service)
+            warmup = max(warmup, WARMUP_RELAXATIONS * tau)
+    return sum(s.background_per_min for s in sites) * (warmup + HORIZON_MIN)
 
 
 def spread_sites(
@@ -216,11 +309,19 @@ def checkpoint_sites(
     sites, problems
         The spread sites, the explicit sites (unset keys take the section's values), then the
         toll plazas; and the problems found (too many spread sites, a duplicate name, a
-        station the network does not tag).
+        station the network does not tag, ordinary traffic that cannot settle: :func:`overload`).
     """
     cp = checkpoints
     sites: list[CheckpointSite] = []
     problems: list[Problem] = []
+    sections = [(cp, ("checkpoints",))] if cp.count else []
+    if tolls.enabled and tolls.stations:
+        sections.append((tolls, ("tolls",)))
+    for section, path in sections:
+        service = section.background_service or section.service
+        why = overload(section.lanes, section.background_per_min, service, section.green)
+        if why:
+            problems.append(((*path, "background_per_min"), why))
     if cp.count and network is not None:
         spread, found = spread_sites(network, cp)
         sites += spread
@@ -246,6 +347,11 @@ def checkpoint_sites(
             problems.append(
                 (("checkpoints", "sites", j, "name"), f"duplicate name {sites[-1].name!r}")
             )
+        site = sites[-1]
+        service = site.background_service or site.service
+        why = overload(site.lanes, site.background_per_min, service, site.green)
+        if why:
+            problems.append((("checkpoints", "sites", j, "background_per_min"), why))
     if tolls.enabled and network is not None:
         plazas, found = toll_sites(network, tolls)
         sites += plazas

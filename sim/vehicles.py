@@ -29,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sim.dists import Dist
 from sim.errors import ValidationError
 from sim.fields import (
+    AtMost,
     CapacityUnit,
     ClassName,
     Colour,
@@ -43,6 +44,7 @@ from sim.fields import (
     fail,
     record,
 )
+from sim.limits import MAX_FACTOR
 
 Period = Literal["day", "night"]
 
@@ -203,7 +205,7 @@ class ClassSpec(FileModel):
     mobilisation_night: DistField | None = Field(
         None, description="Accepted call to vehicle rolling, minutes, by night"
     )
-    mobilisation_factor: PositiveFloat | None = Field(
+    mobilisation_factor: Annotated[PositiveFloat, AtMost(MAX_FACTOR)] | None = Field(
         None, description="Multiply the day and night mobilisation delays (1.2 = 20 % slower)"
     )
     capacity: PositiveFloat | None = Field(None, description="Persons or tonnes per vehicle")

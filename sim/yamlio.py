@@ -2,9 +2,13 @@
 
 Private helper of :mod:`sim.scenario`. Everything is loaded with a subclass of
 ``yaml.SafeLoader`` (no Python objects can be constructed from a file) that differs from it in
-one way: YAML 1.1's base-60 numbers are off, so an unquoted ``start: 22:30`` is the text
-``"22:30"``, not the number 1350. Problems are returned, never raised, so that a caller can
-report every problem of a file at once.
+three ways: YAML 1.1's base-60 numbers are off, so an unquoted ``start: 22:30`` is the text
+``"22:30"``, not the number 1350; nesting is bounded (:data:`sim.limits.MAX_YAML_DEPTH`); and
+the values a document stands for once its aliases are expanded are counted while it is
+composed, so a "billion laughs" file or a recursive alias is refused at once
+(:data:`sim.limits.MAX_YAML_NODES`). Problems are returned, never raised, so that a caller can
+report every problem of a file at once; a file that cannot be read (a control character, a
+value its tag cannot hold, a path the system refuses) is such a problem too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+
+from sim.limits import (
+    MAX_EXTENDS_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_PATH_CHARS,
+    MAX_PATH_PART_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+)
 
 #: Key path inside a document: mapping keys as ``str``, sequence positions as ``int``.
 KeyPath = tuple[str | int, ...]
@@ -42,7 +57,67 @@ class RawProblem:
 
 
 class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` without YAML 1.1 base-60 (sexagesimal) ints and floats."""
+    """``yaml.SafeLoader`` without YAML 1.1 base-60 (sexagesimal) ints and floats, with bounded
+    nesting and alias expansion, and with every constructor failure a marked YAML error."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}  # id(node) -> values it stands for, once composed
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._sizes:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"the alias *{event.anchor} stands for a value that contains it (a "
+                    "recursive alias)",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_YAML_DEPTH:
+            raise ComposerError(
+                None,
+                None,
+                f"values nested more than {MAX_YAML_DEPTH} levels deep (the limit)",
+                self.peek_event().start_mark,
+            )
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = []
+        size = 1 + sum(self._sizes[id(c)] for c in children)
+        if size > MAX_YAML_NODES:
+            raise ComposerError(
+                None,
+                None,
+                f"this value stands for more than {MAX_YAML_NODES:,} values once its aliases "
+                "(*name) are expanded (the limit)",
+                node.start_mark,
+            )
+        self._sizes[id(node)] = size
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            tag = node.tag.rsplit(":", 1)[-1]
+            raise ConstructorError(
+                None, None, f"{node.value!r} cannot be read as {tag}: {exc}", node.start_mark
+            ) from None
 
 
 _INT = "tag:yaml.org,2002:int"
@@ -123,31 +198,36 @@ def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, Mark], list[RawProblem]]:
     """
     file = display(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            message = f"the file has {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}"
+            return None, {}, [RawProblem(file, (), message)]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, {}, [RawProblem(file, (), "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError, as is a NUL
         return None, {}, [RawProblem(file, (), f"cannot read the file: {exc}")]
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        return (
-            None,
-            {},
-            [
-                RawProblem(
-                    file,
-                    (),
-                    f"YAML error: {exc.problem} (scenario files are plain YAML: no tags such "
-                    "as !!python/...)",
-                    mark.line + 1 if mark else None,
-                    mark.column + 1 if mark else None,
-                )
-            ],
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        message = (
+            f"YAML error: character {what} is not allowed (a control character; scenario "
+            "files are plain UTF-8 text)"
         )
+        return None, {}, [RawProblem(file, (), message, line, column)]
+    except (ConstructorError, ComposerError) as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"YAML error: {f'{exc.context}, ' if exc.context else ''}{exc.problem}"
+        if "could not determine a constructor" in str(exc.problem):
+            message += " (scenario files are plain YAML: no tags such as !!python/...)"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        return None, {}, [RawProblem(file, (), message, line, column)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = str(exc.problem or "invalid YAML")
@@ -161,7 +241,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, Mark], list[RawProblem]]:
     except yaml.YAMLError as exc:
         return None, {}, [RawProblem(file, (), f"YAML error: {exc}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     marks: dict[KeyPath, Mark] = {}
     problems: list[RawProblem] = []
     if node is not None:
@@ -226,18 +307,35 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
         holder[key] = os.path.normpath(str(folder / source))
 
 
+def _bad_extends(ext: object) -> str | None:
+    """What is wrong with an ``extends`` value as a path, or ``None``."""
+    if not isinstance(ext, str) or not ext.strip():
+        return f"must be the path of a scenario file, got {ext!r}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in ext):
+        return f"must be a file path without control characters, got {ext!r}"
+    if len(ext) > MAX_PATH_CHARS:
+        return f"a path of {len(ext):,} characters, more than the limit of {MAX_PATH_CHARS:,}"
+    for part in re.split(r"[/\\]", ext):
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_PATH_PART_BYTES:
+            return (
+                f"the path part {part[:20]!r}... has {len(part.encode('utf-8', 'surrogatepass'))} "
+                f"bytes, more than the limit of {MAX_PATH_PART_BYTES} (file-name length)"
+            )
+    return None
+
+
 def load_tree(
     path: Path, chain: tuple[Path, ...] = ()
 ) -> tuple[Any, dict[KeyPath, Mark], list[RawProblem]]:
     """Load a scenario file and everything it ``extends``, merged.
 
     ``extends: FILE`` (relative to the file) loads FILE first and deep-merges this file over
-    it: mappings merge key by key, lists and scalars replace. Chains are allowed; a cycle is a
-    problem. ``name``, ``description`` and ``provenance`` are not inherited. Relative network
-    paths are made absolute against the file that wrote them, before merging.
+    it: mappings merge key by key, lists and scalars replace. Chains are allowed up to
+    :data:`sim.limits.MAX_EXTENDS_DEPTH` files; a cycle is a problem. ``name``,
+    ``description`` and ``provenance`` are not inherited. Relative network paths are made
+    absolute against the file that wrote them, before merging.
     """
     file = display(path)
-    resolved = path.resolve()
     data, marks, problems = read_yaml(path)
     if data is None and not problems:
         return None, marks, [RawProblem(file, (), "the file is empty; a scenario is a mapping")]
@@ -266,19 +364,27 @@ def load_tree(
     ext = data.pop("extends")
     mark = marks.get(("extends",))
     line, col = (mark.line, mark.column) if mark else (None, None)
-    if not isinstance(ext, str) or not ext.strip():
-        problems.append(
-            RawProblem(
-                file, ("extends",), f"must be the path of a scenario file, got {ext!r}", line, col
-            )
+    bad = _bad_extends(ext)
+    if bad is None and len(chain) + 1 >= MAX_EXTENDS_DEPTH:
+        bad = (
+            f"an extends chain of more than {MAX_EXTENDS_DEPTH} files (the limit), from "
+            f"{display(chain[0] if chain else path)}"
         )
+    if bad is not None:
+        problems.append(RawProblem(file, ("extends",), bad, line, col))
         return data, marks, problems
     target = path.parent / ext
-    if target.resolve() in (*chain, resolved):
-        names = " -> ".join(display(p) for p in (*chain, resolved, target.resolve()))
+    try:
+        resolved, target_resolved = path.resolve(), target.resolve()
+        is_file = target.is_file()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop is a RuntimeError
+        problems.append(RawProblem(file, ("extends",), f"{ext!r}: cannot open: {exc}", line, col))
+        return data, marks, problems
+    if target_resolved in (*chain, resolved):
+        names = " -> ".join(display(p) for p in (*chain, resolved, target_resolved))
         problems.append(RawProblem(file, ("extends",), f"extends cycle: {names}", line, col))
         return data, marks, problems
-    if not target.is_file():
+    if not is_file:
         problems.append(
             RawProblem(
                 file,
@@ -293,6 +399,12 @@ def load_tree(
     problems = base_problems + problems
     if not isinstance(base, dict):
         return data, marks, problems
+    if len(base_marks) + len(marks) > MAX_YAML_NODES:
+        message = (
+            f"with the files it extends, more than {MAX_YAML_NODES:,} values (the limit of one "
+            "scenario)"
+        )
+        return data, marks, [*problems, RawProblem(file, ("extends",), message, line, col)]
     for key in NOT_INHERITED:
         base.pop(key, None)
         base_marks = {p: m for p, m in base_marks.items() if not (p and p[0] == key)}
