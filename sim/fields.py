@@ -197,9 +197,22 @@ Colour = Annotated[
 # ---------------------------------------------------------------------------------------------
 
 
+_WITH_UNIT = re.compile(r"^\s*[-+]?\d+(?:[.,]\d+)?\s*[^\d\s.,]")
+
+
+def unit_hint(value: Any) -> str:
+    """A hint when a number was written with a unit (``60min``, ``80 km/h``), else ``""``."""
+    if isinstance(value, str) and _WITH_UNIT.match(value):
+        return (
+            " (write the number alone, without a unit: durations are in minutes, speeds in "
+            "km/h, rates in vehicles per minute)"
+        )
+    return ""
+
+
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise fail(f"{what} must be a number, got {shown(value)}")
+        raise fail(f"{what} must be a number, got {shown(value)}{unit_hint(value)}")
     try:
         number = float(value)
     except OverflowError:  # an integer beyond every float
@@ -221,8 +234,8 @@ def _minutes(value: Any, what: str) -> float:
 
 
 def _demand(value: Any) -> int | str:
-    if value == "all" and isinstance(value, str):
-        return value
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return "all"  # like place names, `all` ignores case (`ALL`, `All`)
     if isinstance(value, bool) or not isinstance(value, int):
         hint = did_you_mean(value, ["all"]) if isinstance(value, str) else ""
         raise fail(f"a demand is a count (integer >= 0) or 'all'{hint}, got {value!r}")
@@ -238,7 +251,13 @@ DemandValue = Annotated[
     Any,
     AfterValidator(_demand),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 0}, {"const": "all"}]}, mode="validation"
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*[Aa][Ll][Ll]\\s*$"},
+            ]
+        },
+        mode="validation",
     ),
 ]
 
@@ -432,7 +451,7 @@ def describe(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind in _TYPE_WORDS:
-        return f"must be {_TYPE_WORDS[kind]}, got {shown(value)}"
+        return f"must be {_TYPE_WORDS[kind]}, got {shown(value)}{unit_hint(value)}"
     if kind in _BOUNDS:
         bound = next(iter(ctx.values())) if ctx else "?"
         return f"must be {_BOUNDS[kind]} {bound:g}, got {shown(value)}"

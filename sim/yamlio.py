@@ -235,6 +235,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, Mark], list[RawProblem]]:
             at = exc.context_mark
             where = f" (line {at.line + 1}, column {at.column + 1})" if at else ""
             what = f"{what}, {exc.context}{where}"
+        if "'\\t'" in what:
+            what += " (indent with spaces, not tabs)"
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         return None, {}, [RawProblem(file, (), f"YAML syntax error: {what}", line, col)]

@@ -251,3 +251,29 @@ def test_item7_documentation_says_what_the_code_does():
     with pytest.raises(ValidationError, match="degenerate") as exc:
         run_replications(fixed, 1, range(2), engine="fast")
     assert "background" not in str(exc.value)
+
+
+def test_item9_planner_errors_get_hints_and_all_ignores_case(tmp_path, capsys):
+    """`60min` got no unit hint, a tab no "use spaces" hint, and `hazmat: ALL` was refused
+    although place names ignore case."""
+    from sim.cli import main
+    from sim.scenario import load_scenario
+
+    cases = {
+        "units.yaml": (
+            "warmup_min: 60min\nincidents:\n  - {location: kangbashi, demand: {taxi: 1}}\n",
+            "write the number alone, without a unit",
+        ),
+        "tabs.yaml": ("incidents:\n\t- {location: kangbashi, demand: {taxi: 1}}\n", "not tabs"),
+        "empty.yaml": ("incidents: []\n", "incidents: must have at least 1 item"),
+    }
+    for name, (text, hint) in cases.items():
+        f = tmp_path / name
+        f.write_text(text, encoding="utf-8")
+        assert main(["validate", str(f)]) == 2
+        out = capsys.readouterr()
+        assert hint in out.out + out.err, (name, out)
+    f = tmp_path / "all.yaml"
+    f.write_text("incidents:\n  - {location: xuejiawan, demand: {hazmat: ALL}}\n", "utf-8")
+    (inc,) = load_scenario(f).incidents
+    assert inc.demand == {"hazmat": "all"}
