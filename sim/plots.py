@@ -161,26 +161,14 @@ def _zone_labels(ax: Any, network: RoadNetwork, *, fontsize: float = 8.5) -> Non
 
 
 def _central_area(ax: Any, network: RoadNetwork) -> bool:
-    """Shade the central urban area: the hull of its nodes, widened by ~4 km."""
-    from shapely.geometry import Point
-    from shapely.ops import unary_union
-
-    central = network.central.astype(bool)
-    if not central.any():
-        return False
-    south, west, north, east = network.bbox
-    pad = max(0.01, 0.012 * max(north - south, east - west))
-    pts = np.column_stack([network.lon[central], network.lat[central]])
-    # One hull per cluster of central nodes (nodes closer than 2 × pad join a cluster).
-    blobs = unary_union([Point(p).buffer(pad) for p in pts.tolist()])
-    hulls = unary_union([b.convex_hull for b in getattr(blobs, "geoms", [blobs])])
-    for poly in getattr(hulls, "geoms", [hulls]):
-        x, y = poly.exterior.xy
+    """Shade the central urban area (:meth:`RoadNetwork.central_area`)."""
+    rings = network.central_area()
+    for ring in rings:
         ax.fill(
-            np.asarray(x), np.asarray(y), facecolor="#F4A6A6", edgecolor="#D06060",
+            ring[:, 0], ring[:, 1], facecolor="#F4A6A6", edgecolor="#D06060",
             alpha=0.5, lw=0.8, zorder=0,
         )  # fmt: skip
-    return True
+    return bool(rings)
 
 
 def _tier_text(plan: IncidentPlan) -> str:

@@ -210,26 +210,25 @@ def _section(title: str, *body: str, sid: str | None = None) -> str:
     return "\n".join([f"<section{ident}>", f"<h2>{_e(title)}</h2>", *body, "</section>"])
 
 
-def _num(x: Any, spec: str = ".0f", missing: str = "never") -> str:
-    """A number for a table; ``missing`` for None, NaN or infinity."""
-    if x is None:
-        return missing
+def _finite_float(x: Any) -> float | None:
+    """``x`` as a finite float; ``None`` for None, NaN, infinity or a non-number."""
     try:
         v = float(x)
     except (TypeError, ValueError):
-        return missing
-    return format(v, spec) if math.isfinite(v) else missing
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _num(x: Any, spec: str = ".0f", missing: str = "never") -> str:
+    """A number for a table; ``missing`` for None, NaN or infinity."""
+    v = _finite_float(x)
+    return missing if v is None else format(v, spec)
 
 
 def _finite(x: Any) -> float | None:
     """A JSON-safe number: ``None`` for None, NaN or infinity."""
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return round(v, 4) if math.isfinite(v) else None
+    v = _finite_float(x)
+    return None if v is None else round(v, 4)
 
 
 def _text(x: Any) -> str:

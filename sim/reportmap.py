@@ -184,18 +184,10 @@ def _zone_label_trace(network: RoadNetwork) -> Any | None:
 def _central_trace(network: RoadNetwork) -> Any | None:
     """The central urban area: the hull of its nodes, widened by ~4 km, per cluster."""
     import plotly.graph_objects as go
-    from shapely.geometry import Point
-    from shapely.ops import unary_union
 
-    central = network.central.astype(bool)
-    if not central.any():
+    rings = network.central_area(quad_segs=4)
+    if not rings:
         return None
-    south, west, north, east = network.bbox
-    pad = max(0.01, 0.012 * max(north - south, east - west))
-    pts = np.column_stack([network.lon[central], network.lat[central]])
-    blobs = unary_union([Point(p).buffer(pad, quad_segs=4) for p in pts.tolist()])
-    hulls = unary_union([b.convex_hull for b in getattr(blobs, "geoms", [blobs])])
-    rings = [np.asarray(poly.exterior.coords) for poly in getattr(hulls, "geoms", [hulls])]
     lon, lat = _lines(rings)
     return go.Scatter(
         x=lon,

@@ -14,6 +14,7 @@ problem of the file.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -62,17 +63,8 @@ class CheckpointSite:
 
     def spec(self, node: int) -> CheckpointSpec:
         """The model's checkpoint at node index ``node``."""
-        return CheckpointSpec(
-            name=self.name,
-            node=node,
-            lanes=self.lanes,
-            service=self.service,
-            background_per_min=self.background_per_min,
-            background_service=self.background_service,
-            green=self.green,
-            green_lanes=self.green_lanes,
-            kind=self.kind,
-        )
+        shared = (f.name for f in dataclasses.fields(CheckpointSpec) if f.name != "node")
+        return CheckpointSpec(node=node, **{name: getattr(self, name) for name in shared})
 
 
 #: The warm-up of ordinary traffic lasts this many relaxation times of the slowest queue the
