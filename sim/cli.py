@@ -470,9 +470,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(_json_text(summary), end="")
         return 0
     print(verdict_table(summary, ascii_only=_ascii_only()))
+    _print_closures(summary.get("closures") or [])
     if not args.quiet:
         print(f"({elapsed:.1f} s on network {scenario.network!r})")
     return 0
+
+
+def _print_closures(entries: Sequence[Any]) -> None:
+    """One line per closure: road-km closed, candidate routes changed (summary.json entries)."""
+    from sim.closures import closure_line
+
+    for entry in entries:
+        _print_text(closure_line(entry))
 
 
 # --------------------------------------------------------------------------------------------
@@ -819,6 +828,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         f"{args.file}: OK, scenario {scenario.name!r}: {n} incident{'s' if n != 1 else ''}, "
         f"{scenario.fleet.total:,} vehicles, network {scenario.network!r}"
     )
+    if scenario.closures:
+        from sim.netload import cached_network
+        from sim.planning import closure_report
+
+        report = closure_report(scenario, cached_network(scenario.network))
+        _print_closures([effect.to_json() for effect in report])
     return 0
 
 

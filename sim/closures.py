@@ -7,6 +7,11 @@ around a point; :func:`closure_edges` turns it into edge positions on a network 
 
     closed = with_closures(network, [Closure(road="G18", between=("xuejiawan", "dafanpu"))])
 
+:func:`opened` gives back the network a closed one was made from; a :class:`ClosureEffect`
+(computed by :func:`sim.planning.closure_report`, which knows the incidents and depots) says
+what one closure closes and how many candidate routes it changes, and :func:`closure_line`
+prints it.
+
 Dependencies point one way: this module uses :mod:`sim.network` and :mod:`sim.places`; neither
 knows about closures.
 """
@@ -16,8 +21,9 @@ from __future__ import annotations
 import difflib
 import math
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -27,7 +33,14 @@ from sim.geo import haversine_m, segment_distance_km
 from sim.network import RoadNetwork, parallel_min
 from sim.places import normalise_name
 
-__all__ = ["Closure", "closure_edges", "with_closures"]
+__all__ = [
+    "Closure",
+    "ClosureEffect",
+    "closure_edges",
+    "closure_line",
+    "opened",
+    "with_closures",
+]
 
 _CLOSURE_SNAP_KM = 10.0  # a `between` place must lie within this distance of the closed road
 
@@ -79,6 +92,84 @@ class Closure:
                 raise ValidationError(f"{label}: `radius_km` must be > 0, got {r!r}")
         elif self.radius_km is not None:
             raise ValidationError(f"{label}: `radius_km` needs `near`")
+
+    @property
+    def what(self) -> str:
+        """What the closure closes, in words: ``G18 between xuejiawan and dafanpu``,
+        ``within 3 km of kangbashi``."""
+        if self.road is None:
+            return f"within {self.radius_km:g} km of {self.near}"
+        if self.between:
+            return f"{self.road} between {self.between[0]} and {self.between[1]}"
+        return str(self.road)
+
+    @property
+    def label(self) -> str:
+        """The closure's name, else :attr:`what`."""
+        return self.name or self.what
+
+
+@dataclass(frozen=True)
+class ClosureEffect:
+    """What one closure closes and which candidate routes it changes.
+
+    Computed once per run by :func:`sim.planning.closure_report`, for each closure on its own
+    against the open network.
+
+    Attributes
+    ----------
+    closure
+        The closure.
+    edges
+        Directed edges closed (both directions and parallel edges count).
+    road_km
+        Road closed, km: each road between two nodes counted once
+        (:func:`sim.network.road_km`).
+    routes
+        Candidate routes: one per incident, requested class and depot of that class in the
+        incident's scope that reaches the staging point on the open network.
+    routes_changed
+        Candidate routes whose travel time changed (longer, or cut off) or whose fastest
+        path on the open network used a closed edge.
+    """
+
+    closure: Closure
+    edges: int
+    road_km: float
+    routes: int
+    routes_changed: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of ``summary.json``'s ``closures`` list (``text`` is :func:`closure_line`)."""
+        out: dict[str, Any] = {
+            "name": self.closure.label,
+            "closes": self.closure.what,
+            "edges_closed": self.edges,
+            "road_km": round(self.road_km, 3),
+            "candidate_routes": self.routes,
+            "routes_changed": self.routes_changed,
+        }
+        out["text"] = closure_line(out)
+        return out
+
+
+def closure_line(entry: Mapping[str, Any]) -> str:
+    """One line on a closure, from its ``summary.json`` entry (:meth:`ClosureEffect.to_json`).
+
+    ``closure 'G18 closed at the spill' (G18 between xuejiawan and dafanpu): 31.2 road-km
+    closed; 12 of 84 candidate routes changed``.
+
+    Parameters
+    ----------
+    entry
+        The entry: ``name``, ``closes``, ``road_km``, ``candidate_routes``,
+        ``routes_changed``.
+    """
+    what = "" if entry["closes"] == entry["name"] else f" ({entry['closes']})"
+    return (
+        f"closure {entry['name']!r}{what}: {entry['road_km']:,.1f} road-km closed; "
+        f"{entry['routes_changed']:,} of {entry['candidate_routes']:,} candidate routes changed"
+    )
 
 
 def closure_edges(network: RoadNetwork, closure: Closure) -> np.ndarray:
@@ -207,6 +298,17 @@ def with_closures(network: RoadNetwork, closures: Sequence[Closure]) -> RoadNetw
             _APPLIED[net] = (base, key)
         done[key] = net
     return done[key]
+
+
+def opened(network: RoadNetwork) -> RoadNetwork:
+    """The network that :func:`with_closures` made ``network`` from (itself if it did not).
+
+    Parameters
+    ----------
+    network
+        A network, closed or not.
+    """
+    return _APPLIED.get(network, (network, ()))[0]
 
 
 # Closures are applied once per network and set of closures: validation (the demand check after

@@ -26,6 +26,7 @@ import numpy as np
 
 from sim import __version__, tables
 from sim import results as summaries
+from sim.closures import ClosureEffect
 from sim.engine import simulate_fast, supports
 from sim.errors import ValidationError
 from sim.executors import check_workers, make_executor
@@ -33,7 +34,7 @@ from sim.limits import MAX_REPLICATIONS
 from sim.model import simulate
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan, draw, name_key
-from sim.planning import prepare, scenario_network
+from sim.planning import closure_report, prepare, scenario_network
 from sim.records import ReplicationResult, VehicleRow
 from sim.scenario import Scenario
 
@@ -227,6 +228,9 @@ class RunResult:
         One prepared incident per incident of the scenario.
     results
         Per plan, per replication.
+    closures
+        What each of the scenario's closures closes and how many candidate routes it
+        changes (:func:`sim.planning.closure_report`); empty without closures.
     """
 
     scenario: Scenario
@@ -235,10 +239,15 @@ class RunResult:
     network: RoadNetwork
     plans: list[IncidentPlan]
     results: list[list[ReplicationResult]]
+    closures: tuple[ClosureEffect, ...] = ()
 
     @property
     def summary(self) -> dict:
-        """The JSON contract: ``scenario, seed, replications, incidents`` (+ version)."""
+        """The JSON contract: ``scenario, seed, replications, incidents`` (+ version, network,
+        and ``closures`` when the scenario has any: :meth:`ClosureEffect.to_json`)."""
+        extra: dict[str, Any] = {"fleetsim_version": __version__, "network": self.scenario.network}
+        if self.closures:
+            extra["closures"] = [c.to_json() for c in self.closures]
         return summaries.study_json(
             self.scenario.name,
             self.seed,
@@ -247,7 +256,7 @@ class RunResult:
                 summaries.summarize(p, r, tuple(self.scenario.fleet.classes))
                 for p, r in zip(self.plans, self.results, strict=True)
             ],
-            extra={"fleetsim_version": __version__, "network": self.scenario.network},
+            extra=extra,
         )
 
     def to_dataframe(self, kind: str = "incidents") -> Any:
@@ -389,6 +398,7 @@ def run(
     reps, s = check_reps_seed(scenario, replications, seed)
     network = scenario_network(scenario, network)
     plans = prepare(network, scenario)
+    closures = closure_report(scenario, network)
     if before is not None:
         before(plans, reps)
     results = run_plans(
@@ -402,4 +412,4 @@ def run(
         scheduler=scheduler,
         vehicle_sink=vehicle_sink,
     )
-    return RunResult(scenario, s, reps, network, plans, results)
+    return RunResult(scenario, s, reps, network, plans, results, closures)

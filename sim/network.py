@@ -51,7 +51,7 @@ from sim.vehicles import (
     check_class,
 )
 
-__all__ = ["PathTree", "RoadData", "RoadNetwork", "parallel_min", "resolve_profiles"]
+__all__ = ["PathTree", "RoadData", "RoadNetwork", "parallel_min", "resolve_profiles", "road_km"]
 
 _TREE_CACHE_BYTES = 256 * 2**20  # budget for cached PathTrees (4 arrays x 8 bytes per node)
 
@@ -638,7 +638,7 @@ class RoadNetwork:
             "central_nodes": int(data.central.sum()),
             "named_places": len(data.places.names),
             "seats": [data.places.label(i) for i in data.seats.tolist()],
-            "road_km": round(_road_km(data), 3),
+            "road_km": round(road_km(data.edge_u, data.edge_v, data.edge_length), 3),
         }
 
 
@@ -760,14 +760,32 @@ def _sum_to_root(parent: np.ndarray, step: np.ndarray) -> np.ndarray:
     return total[:n]
 
 
-def _road_km(data: RoadData) -> float:
-    a = np.minimum(data.edge_u, data.edge_v)
-    b = np.maximum(data.edge_u, data.edge_v)
-    order = np.lexsort((data.edge_length, b, a))
+def road_km(edge_u: np.ndarray, edge_v: np.ndarray, edge_length: np.ndarray) -> float:
+    """Kilometres of road in a set of directed edges: each road between two nodes counted once.
+
+    The two directions of a road and its parallel duplicates count once (the shortest of
+    them), as in :meth:`RoadNetwork.info`.
+
+    Parameters
+    ----------
+    edge_u, edge_v
+        Node indices of each edge's ends.
+    edge_length
+        Each edge's length, metres.
+
+    Returns
+    -------
+    float
+        Road length, km.
+    """
+    edge_u, edge_v = np.asarray(edge_u), np.asarray(edge_v)
+    length = np.asarray(edge_length, dtype=float)
+    a, b = np.minimum(edge_u, edge_v), np.maximum(edge_u, edge_v)
+    order = np.lexsort((length, b, a))
     sa, sb = a[order], b[order]
     first = np.ones(sa.size, bool)
     first[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
-    return float(data.edge_length[order][first].sum() / 1000.0)
+    return float(length[order][first].sum() / 1000.0)
 
 
 def _check_index(value: Any, n: int, name: str) -> int:

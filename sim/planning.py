@@ -4,7 +4,8 @@
 scenario's closures, applied once); :func:`prepare` turns every incident into a
 :class:`sim.plan.IncidentPlan`: tier and deadline, eligible vehicles ranked by expected
 arrival, each depot's route cut into legs at the checkpoints on it. This is the per-incident
-work, done once; replications only sample and simulate.
+work, done once; replications only sample and simulate. :func:`closure_report` says, once per
+run, what each closure closes and how many of the incidents' candidate routes it changes.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.closures import with_closures
+from sim.closures import ClosureEffect, closure_edges, opened, with_closures
 from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.netload import load_network
-from sim.network import RoadNetwork
+from sim.network import RoadNetwork, road_km
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
 from sim.scenario import Incident, Scenario
 from sim.siting import WARMUP_RELAXATIONS, CheckpointSite, overload, queue_load, relaxation_min
-from sim.targets import demand_shortfall, depots_in_scope
+from sim.targets import TierAssignment, demand_shortfall, depots_in_scope
 
 
 def _locate(network: RoadNetwork, text: str, what: str) -> int:
@@ -40,6 +41,21 @@ def checkpoint_node(network: RoadNetwork, site: CheckpointSite) -> int:
         except NetworkError as exc:
             raise ValidationError(f"checkpoint {site.name!r}: {exc}") from None
     return _locate(network, site.location, f"checkpoint {site.name!r}: location")
+
+
+def _placed(
+    network: RoadNetwork, scenario: Scenario, incident: Incident, depot_nodes: np.ndarray
+) -> tuple[int, TierAssignment, str, np.ndarray]:
+    """An incident's staging node, tier assignment, scope and depots in scope (a mask)."""
+    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
+    assignment = scenario.rules.classify(network, where, tier=incident.tier)
+    node = where  # the staging point: the incident's node unless given
+    if incident.staging_point is not None:
+        node = _locate(
+            network, incident.staging_point, f"incident {incident.name!r}: staging_point"
+        )
+    scope = incident.scope or assignment.scope
+    return node, assignment, scope, depots_in_scope(network, depot_nodes, scope, assignment.zone)
 
 
 def prepare_incident(
@@ -74,16 +90,8 @@ def prepare_incident(
         depot_nodes = resolve_depots(network, fleet)
     if checkpoint_nodes is None:
         checkpoint_nodes = [checkpoint_node(network, c) for c in scenario.checkpoints]
-    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
-    assignment = scenario.rules.classify(network, where, tier=incident.tier)
-    node = where  # the staging point: the incident's node unless given
-    if incident.staging_point is not None:
-        node = _locate(
-            network, incident.staging_point, f"incident {incident.name!r}: staging_point"
-        )
+    node, assignment, scope, in_scope = _placed(network, scenario, incident, depot_nodes)
     deadline = incident.deadline_min or assignment.deadline_min
-    scope = incident.scope or assignment.scope
-    in_scope = depots_in_scope(network, depot_nodes, scope, assignment.zone)
 
     cp_at_node: dict[int, list[int]] = {}
     for i, n in enumerate(checkpoint_nodes):
@@ -278,3 +286,70 @@ def scenario_network(scenario: Scenario, network: RoadNetwork | None = None) -> 
         except NetworkError as exc:
             raise ValidationError(f"closures: {exc}") from None
     return network
+
+
+def closure_report(
+    scenario: Scenario, network: RoadNetwork | None = None
+) -> tuple[ClosureEffect, ...]:
+    """What each closure of ``scenario`` closes, and how many candidate routes it changes.
+
+    Each closure is taken on its own against the open network (with the fleet's speed
+    profiles). A *candidate route* is one per incident, requested class and depot of that
+    class in the incident's scope (as the run places the incident: tier and scope on the
+    network with every closure) that reaches the staging point on the open network. It
+    *changed* when the closure lengthens or cuts it, or when its fastest path on the open
+    network used a closed edge (an equally fast detour is still another path). A closure
+    that changes no route says so: ``0 of N``.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    network
+        A loaded network, with or without the scenario's closures (as
+        :func:`scenario_network` takes it); by default ``load_network(scenario.network)``.
+
+    Returns
+    -------
+    tuple of ClosureEffect
+        One per closure, in the scenario's order; empty without closures.
+
+    Raises
+    ------
+    ValidationError
+        When a closure cannot be placed on the network, or an incident cannot be placed.
+    """
+    if not scenario.closures:
+        return ()
+    closed = scenario_network(scenario, network)
+    base = opened(closed)
+    depot_nodes = resolve_depots(closed, scenario.fleet)
+    depot_class = np.array([d.vehicle_class for d in scenario.fleet.depots])
+    candidates: list[tuple[int, str, np.ndarray]] = []  # staging node, class, depot nodes
+    for incident in scenario.incidents:
+        node, _, _, in_scope = _placed(closed, scenario, incident, depot_nodes)
+        for k in incident.demand:
+            candidates.append((node, k, depot_nodes[in_scope & (depot_class == k)]))
+    n = base.n_nodes
+    effects = []
+    for closure in scenario.closures:
+        edges = closure_edges(base, closure)
+        alone = with_closures(base, [closure])
+        closed_pairs = base.edge_u[edges] * n + base.edge_v[edges]
+        routes = changed = 0
+        for node, k, depots in candidates:
+            before, after = base.tree_to(node, k), alone.tree_to(node, k)
+            for d in depots.tolist():
+                t0 = float(before.time_s[d])
+                if not math.isfinite(t0):
+                    continue
+                routes += 1
+                path = before.path(d)
+                if (
+                    not math.isclose(float(after.time_s[d]), t0, rel_tol=1e-9)
+                    or np.isin(path[:-1] * n + path[1:], closed_pairs).any()
+                ):
+                    changed += 1
+        km = road_km(base.edge_u[edges], base.edge_v[edges], base.edge_length[edges])
+        effects.append(ClosureEffect(closure, int(edges.size), km, routes, changed))
+    return tuple(effects)

@@ -24,6 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from sim.closures import closure_edges, opened
 from sim.limits import MAX_LABEL_CHARS
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
@@ -108,11 +109,48 @@ def _zone_colours(network: RoadNetwork) -> dict[str, str]:
     return {z: _ZONE_PALETTE[i % len(_ZONE_PALETTE)] for i, z in enumerate(zones)}
 
 
+def _edge_xy(network: RoadNetwork, u: int, v: int, data: Mapping[str, Any]) -> np.ndarray:
+    """An edge's polyline (longitude, latitude): its geometry, else the straight segment."""
+    geom = data.get("geometry")
+    if geom is not None and hasattr(geom, "coords"):
+        return np.asarray(geom.coords, dtype=float)[:, :2]
+    a, b = network.index_of(u), network.index_of(v)
+    return np.array([[network.lon[a], network.lat[a]], [network.lon[b], network.lat[b]]])
+
+
+#: Closed roads: dotted dark red, as on the report's map (:mod:`sim.reportmap`).
+CLOSED_ROAD_COLOUR = "#B00000"
+CLOSED_ROAD_LABEL = "closed road"
+
+
+def _draw_closures(ax: Any, network: RoadNetwork, scenario: Scenario) -> int:
+    """Draw every closure's closed edges over the roads (one collection per closure, labelled
+    ``closed road: NAME``); returns how many closures were drawn.
+
+    ``network`` is the network *without* the closures (:func:`sim.closures.opened`).
+    """
+    edges = list(network.graph.edges(data=True))
+    for closure in scenario.closures:
+        segs = [_edge_xy(network, *edges[j]) for j in closure_edges(network, closure).tolist()]
+        ax.add_collection(
+            LineCollection(
+                segs,
+                colors=CLOSED_ROAD_COLOUR,
+                linewidths=3.0,
+                linestyles=":",
+                capstyle="round",
+                label=f"{CLOSED_ROAD_LABEL}: {_label(closure.label)}",
+                zorder=2,
+            )
+        )
+    return len(scenario.closures)
+
+
 def _draw_roads(
     ax: Any, network: RoadNetwork, *, colour: str = "#9a9a9a", by_zone: bool = False
 ) -> None:
     """Draw every road once (wider for expressways); optionally coloured by zone."""
-    lat, lon, zone = network.lat, network.lon, network.zone
+    zone = network.zone
     zone_colour = _zone_colours(network) if by_zone else {}
     segments: dict[tuple[float, str], list[np.ndarray]] = {}
     seen: set[tuple[int, int]] = set()
@@ -122,11 +160,7 @@ def _draw_roads(
             continue
         seen.add(key)
         a, b = network.index_of(u), network.index_of(v)
-        geom = data.get("geometry")
-        if geom is not None and hasattr(geom, "coords"):
-            xy = np.asarray(geom.coords, dtype=float)[:, :2]
-        else:
-            xy = np.array([[lon[a], lat[a]], [lon[b], lat[b]]], dtype=float)
+        xy = _edge_xy(network, u, v, data)
         width = _HIGHWAY_WIDTH.get(str(data.get("highway")), 0.6)
         c = colour
         if by_zone and zone[a] == zone[b]:
@@ -330,7 +364,8 @@ def network_map(
     """Map the network with the reserve depots, the incidents and their staging points.
 
     Roads are coloured by banner/district (wider for expressways), the central urban area is
-    shaded, checkpoints are triangles and toll plazas diamonds, depots are discs of area
+    shaded, closed roads are dotted dark red (as on the report's map), checkpoints are
+    triangles and toll plazas diamonds, depots are discs of area
     proportional to their vehicles, coloured by class (several classes at one place are
     fanned out around it), incidents are stars and their staging points (the node the
     vehicles assemble at) squares. When the central urban area is small on the map, an inset
@@ -339,9 +374,10 @@ def network_map(
     Parameters
     ----------
     network
-        The road network.
+        The road network, with or without the scenario's closures (roads are drawn from the
+        open network, :func:`sim.closures.opened`, and the closed ones over them).
     scenario
-        The scenario (fleet and incidents).
+        The scenario (fleet, incidents, checkpoints, closures).
     plans
         Prepared incidents (their staging nodes); by default the incidents are prepared here.
     depot_nodes
@@ -364,7 +400,8 @@ def network_map(
     ax = fig.add_subplot()
     _map_axes(ax, network)
     has_central = _central_area(ax, network)
-    _draw_roads(ax, network, by_zone=True)
+    _draw_roads(ax, opened(network), by_zone=True)
+    n_closed = _draw_closures(ax, opened(network), scenario)
     _draw_depots(ax, network, by_node, 0.012 * extent, scale, colours)
     _zone_labels(ax, network)
     cp_kinds = _draw_checkpoints(ax, network, scenario)
@@ -390,7 +427,8 @@ def network_map(
             inset.set_xticks([])
             inset.set_yticks([])
             _central_area(inset, network)
-            _draw_roads(inset, network, by_zone=True)
+            _draw_roads(inset, opened(network), by_zone=True)
+            _draw_closures(inset, opened(network), scenario)
             _draw_depots(inset, network, by_node, 0.1 * half, scale * 0.5, colours)
             _draw_checkpoints(inset, network, scenario)
             _draw_incidents(inset, network, scenario, plans, full=False)
@@ -407,6 +445,10 @@ def network_map(
         Line2D([], [], ls="", marker="s", ms=8, mfc="white", mec="black", label="staging point"),
         Line2D([], [], color="#9a9a9a", lw=2.2, label="road, coloured by banner/district"),
     ]
+    if n_closed:
+        handles.append(
+            Line2D([], [], color=CLOSED_ROAD_COLOUR, lw=3.0, ls=":", label=CLOSED_ROAD_LABEL)
+        )
     for kind, count in cp_kinds.items():
         marker = _CHECKPOINT_MARKERS.get(kind, "^")
         handles.append(

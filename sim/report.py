@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sim import __version__
+from sim.closures import closure_line
 from sim.errors import FleetsimError
 from sim.netload import cached_network
 from sim.network import RoadNetwork
@@ -321,6 +322,7 @@ def _meta(results: Results, extra: Sequence[tuple[str, str]] = ()) -> str:
         ("network", _e(s.get("network") or (sc.get("network") or {}).get("source") or "")),
         ("seed", _e(s.get("seed"))),
         ("replications", _e(s.get("replications"))),
+        ("closures", "<br>".join(_e(closure_line(c)) for c in s.get("closures") or [])),
         *extra,
     ]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows if v)

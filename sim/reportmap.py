@@ -328,9 +328,7 @@ def _closure_traces(network: RoadNetwork, scenario: Scenario) -> list[Any]:
             continue
         segs = [_edge_xy(network.graph, *edges[j]) for j in closed.tolist()]
         lon, lat = _lines(segs)
-        what = closure.road or f"within {closure.radius_km:g} km of {closure.near}"
-        if closure.between:
-            what += f" between {closure.between[0]} and {closure.between[1]}"
+        what = closure.what
         traces.append(
             go.Scatter(
                 x=lon,
@@ -340,8 +338,7 @@ def _closure_traces(network: RoadNetwork, scenario: Scenario) -> list[Any]:
                 name="closed road",
                 legendgroup="closures",
                 showlegend=k == 0,
-                hovertemplate=f"<b>closed</b>: {_e(closure.name or what)}<br>{_e(what)}"
-                "<extra></extra>",
+                hovertemplate=f"<b>closed</b>: {_e(closure.label)}<br>{_e(what)}<extra></extra>",
             )
         )
     return traces
