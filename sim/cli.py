@@ -8,6 +8,8 @@ errors; nothing prints a traceback for bad input.
 Commands::
 
     fleetsim network info   [--network SRC] [--json]
+    fleetsim network places [--network SRC] [--json]
+    fleetsim network roads  [--network SRC] [--json]
     fleetsim network table  [--network SRC] [--to PLACE] [--json]
     fleetsim network export [--network SRC] OUT.graphml|OUT.gpkg
     fleetsim route          [--network SRC] --from A --to B --vehicle CLASS [--json]
@@ -23,7 +25,8 @@ Commands::
     fleetsim schema
 
 ``SRC`` is anything :func:`sim.netload.load_network` accepts (default ``ordos``); a place is a
-name known to the network or ``"LAT,LON"``.
+name known to the network or ``"LAT,LON"``. The ``network`` and ``route`` commands live in
+:mod:`sim.cli_network`.
 
 Exit status: 0 on success; 2 for bad input or a failed command (including a disk error while
 writing results: the message names the folder, nothing is left half-written); 130 after
@@ -39,7 +42,6 @@ import argparse
 import codecs
 import contextlib
 import errno
-import json
 import os
 import signal
 import sys
@@ -47,8 +49,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sim import __version__
+from sim.cli_network import add_json_option as _add_json_option
+from sim.cli_network import add_network_commands
+from sim.cli_network import ascii_only as _ascii_only
+from sim.cli_network import json_text as _json_text
 from sim.errors import FleetsimError
-from sim.vehicles import DEFAULT_CLASSES, check_class
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -159,45 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    network = commands.add_parser("network", help="inspect, tabulate or export a road network")
-    network_commands = network.add_subparsers(
-        dest="network_command", required=True, metavar="SUBCOMMAND"
-    )
-    info = network_commands.add_parser("info", help="size, dropped components, zones, road km")
-    _add_network_option(info)
-    _add_json_option(info)
-    info.set_defaults(handler=_cmd_network_info)
-
-    table = network_commands.add_parser(
-        "table", help="travel time and road km from every seat to a place, per class"
-    )
-    _add_network_option(table)
-    table.add_argument(
-        "--to", default="Kangbashi", metavar="PLACE", help="destination (default: Kangbashi)"
-    )
-    _add_json_option(table)
-    table.set_defaults(handler=_cmd_network_table)
-
-    export = network_commands.add_parser(
-        "export", help="write the cleaned network with class travel times (GraphML or GeoPackage)"
-    )
-    _add_network_option(export)
-    export.add_argument("out", metavar="OUT", help="output file, *.graphml or *.gpkg")
-    export.set_defaults(handler=_cmd_network_export)
-
-    route = commands.add_parser("route", help="fastest route of one vehicle class")
-    _add_network_option(route)
-    route.add_argument("--from", dest="origin", required=True, metavar="A", help="origin")
-    route.add_argument("--to", dest="destination", required=True, metavar="B", help="destination")
-    route.add_argument(
-        "--vehicle",
-        required=True,
-        metavar="CLASS",
-        help=f"a default vehicle class: {', '.join(DEFAULT_CLASSES)} (a scenario file may "
-        "define more under vehicle_classes)",
-    )
-    _add_json_option(route)
-    route.set_defaults(handler=_cmd_route)
+    add_network_commands(commands)
 
     run = commands.add_parser("run", help="simulate a scenario and print the 1/2/3-hour verdict")
     run.add_argument(
@@ -255,15 +222,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_network_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--network",
-        default="ordos",
-        metavar="SRC",
-        help="'ordos' (default), a .osm/.osm.bz2/.osm.xml/.graphml file, or 'place:<name>'",
-    )
-
-
 def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheduler",
@@ -284,140 +242,9 @@ def _scheduler(args: argparse.Namespace) -> str | None:
     return args.scheduler or os.environ.get(DASK_SCHEDULER_ENV) or None
 
 
-def _add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-
-def _load(args: argparse.Namespace) -> Any:
-    from sim.netload import load_network
-
-    return load_network(args.network)
-
-
-def _print_json(data: Any) -> None:
-    print(_json_text(data), end="")
-
-
 # --------------------------------------------------------------------------------------------
 # Commands
 # --------------------------------------------------------------------------------------------
-
-
-def _cmd_network_info(args: argparse.Namespace) -> int:
-    info = _load(args).info()
-    if args.json:
-        _print_json(info)
-        return 0
-    south, west, north, east = info["bbox"]
-    rows = [
-        ("network", info["source"]),
-        ("nodes", f"{info['nodes']:,}"),
-        ("edges", f"{info['edges']:,}"),
-        (
-            "dropped",
-            f"{info['dropped_components']:,} components ({info['dropped_nodes']:,} nodes) "
-            "outside the largest strongly connected component",
-        ),
-        ("non-road edges", f"{info['non_road_edges']:,} removed"),
-        ("bounding box", f"S {south:.5f}  W {west:.5f}  N {north:.5f}  E {east:.5f}"),
-        ("road km", f"{info['road_km']:,.1f}"),
-        ("central nodes", f"{info['central_nodes']:,}"),
-        ("named places", f"{info['named_places']:,}"),
-        ("seats", ", ".join(info["seats"]) or "-"),
-    ]
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
-    print("nodes per zone:")
-    zones = info["nodes_per_zone"]
-    zone_width = max((len(z or "(unknown)") for z in zones), default=0)
-    for zone, count in zones.items():
-        print(f"  {zone or '(unknown)':<{zone_width}}  {count:>7,}")
-    return 0
-
-
-def _cmd_network_table(args: argparse.Namespace) -> int:
-    from sim.errors import NetworkError
-
-    network = _load(args)
-    seats = network.seats.tolist()
-    if not seats:
-        raise NetworkError(
-            f"network {network.source!r} has no seat nodes (fleetsim:kind=seat) to tabulate"
-        )
-    target = network.places.locate(args.to)
-    trees = {cls: network.tree_to(target, cls) for cls in network.classes}
-    rows = []
-    for seat in seats:
-        row: dict[str, Any] = {
-            "seat": network.places.label(seat),
-            "node": int(network.node_ids[seat]),
-            "zone": str(network.zone[seat]),
-        }
-        for cls, tree in trees.items():
-            time_s, length_m = float(tree.time_s[seat]), float(tree.length_m[seat])
-            reachable = time_s != float("inf")
-            row[cls] = {
-                "minutes": round(time_s / 60.0, 2) if reachable else None,
-                "km": round(length_m / 1000.0, 2) if reachable else None,
-            }
-        rows.append(row)
-    to_name = network.places.label(target, with_id=True)
-    if args.json:
-        _print_json(
-            {
-                "network": network.source,
-                "to": to_name,
-                "to_node": int(network.node_ids[target]),
-                "classes": list(network.classes),
-                "rows": rows,
-            }
-        )
-        return 0
-    from sim.texttables import new_table, render, right
-
-    table = new_table("seat", *(right(cls) for cls in network.classes))
-    for row in rows:
-        table.add_row(row["seat"], *(_cell(row[cls]) for cls in network.classes))
-    title = f"travel time (min) / road km from each seat to {to_name} ({network.source})"
-    print(render(title, table, ascii_only=_ascii_only()))
-    return 0
-
-
-def _cmd_network_export(args: argparse.Namespace) -> int:
-    from sim.netexport import export
-
-    network = _load(args)
-    path = export(network, args.out)
-    print(f"wrote {path} ({network.n_nodes:,} nodes, {network.n_edges:,} edges)")
-    return 0
-
-
-def _cmd_route(args: argparse.Namespace) -> int:
-    network = _load(args)
-    vehicle = check_class(args.vehicle, network.classes, parameter="--vehicle")
-    origin = network.places.locate(args.origin)
-    destination = network.places.locate(args.destination)
-    tree = network.tree_to(destination, vehicle)
-    path = tree.path(origin)
-    result = {
-        "from_node": int(network.node_ids[origin]),
-        "to_node": int(network.node_ids[destination]),
-        "vehicle": vehicle,
-        "travel_time_s": float(tree.time_s[origin]),
-        "length_m": float(tree.length_m[origin]),
-        "path": network.node_ids[path].tolist(),
-    }
-    if args.json:
-        _print_json(result)
-        return 0
-    labels = [network.places.label(i, with_id=True) for i in (origin, destination)]
-    _print_text(
-        f"{labels[0]} -> {labels[1]} by {vehicle}: "
-        f"{result['travel_time_s'] / 60.0:.1f} min, {result['length_m'] / 1000.0:.2f} km, "
-        f"{len(path) - 1} hops"
-    )
-    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -950,31 +777,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     mode = "statistical" if args.statistical else "exact"
     print(f"({len(scenarios)} scenarios, {mode} mode, {elapsed:.1f} s)")
     return 1 if any(line.status == "WORSE" for line in lines) else 0
-
-
-def _ascii_only() -> bool:
-    """Whether stdout cannot carry the tables' box characters (``PYTHONIOENCODING=ascii``)."""
-    from sim.texttables import can_encode
-
-    return not can_encode(sys.stdout)
-
-
-def _print_text(text: str) -> None:
-    """Print a line of text to stdout, spelled in ASCII where stdout needs it."""
-    from sim.texttables import ascii_text
-
-    print(ascii_text(text) if _ascii_only() else text)
-
-
-def _json_text(data: Any) -> str:
-    # \u escapes where stdout cannot carry the text (PYTHONIOENCODING=ascii): the same data.
-    return json.dumps(data, indent=2, ensure_ascii=_ascii_only()) + "\n"
-
-
-def _cell(value: dict[str, float | None]) -> str:
-    if value["minutes"] is None:
-        return "unreachable"
-    return f"{value['minutes']:.1f} / {value['km']:.1f}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,13 +12,12 @@ around a point; :func:`closure_edges` turns it into edge positions on a network 
 what one closure closes and how many candidate routes it changes, and :func:`closure_line`
 prints it.
 
-Dependencies point one way: this module uses :mod:`sim.network` and :mod:`sim.places`; neither
-knows about closures.
+Dependencies point one way: this module uses :mod:`sim.network` (and its
+:attr:`~sim.network.RoadNetwork.roads`); nothing there knows about closures.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import weakref
 from collections.abc import Mapping, Sequence
@@ -31,7 +30,6 @@ from scipy.sparse.csgraph import dijkstra
 from sim.errors import NetworkError, ValidationError
 from sim.geo import haversine_m, segment_distance_km
 from sim.network import RoadNetwork, parallel_min
-from sim.places import normalise_name
 
 __all__ = [
     "Closure",
@@ -54,7 +52,8 @@ class Closure:
     ----------
     road
         An edge ``ref`` such as ``"G18"`` (matched case-insensitively against each of the
-        ``;``-separated refs of an edge).
+        ``;``-separated refs of an edge), or an alias of one: an edge's ``name``, ``name:zh``
+        (``东康线``) or ``fleetsim:road`` id (``fleetsim network roads`` lists them).
     between
         Two places (names or ``"LAT,LON"``); only the section of ``road`` between them is
         closed. Each place is snapped to the nearest node of the road (great-circle, at most
@@ -210,18 +209,11 @@ def closure_edges(network: RoadNetwork, closure: Closure) -> np.ndarray:
                 f"{network.source!r}"
             )
         return hit
-    ref = normalise_name(str(closure.road))
-    edge_refs = network.edge_refs
-    refs = [{normalise_name(r) for r in str(e or "").split(";") if r.strip()} for e in edge_refs]
-    on_road = np.array([ref in r for r in refs], dtype=bool)
+    on_road = network.roads.edge_mask(str(closure.road))
+    if on_road.size != network.n_edges:  # a closed copy: the index has the open edges
+        raise ValidationError("closures are placed on the open network (see with_closures)")
     if not on_road.any():
-        known = sorted({r for e in edge_refs for r in str(e or "").split(";") if r.strip()})
-        close = difflib.get_close_matches(str(closure.road), known, n=5, cutoff=0.5)
-        listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-        hint = f"did you mean: {', '.join(close)}?" if close else f"refs: {listed or 'none'}"
-        raise NetworkError(
-            f"no road with ref {closure.road!r} in network {network.source!r}; {hint}"
-        )
+        raise NetworkError(network.roads.unknown_road_message(str(closure.road)))
     if closure.between is None:
         return np.flatnonzero(on_road)
     u, v = edge_u[on_road], edge_v[on_road]

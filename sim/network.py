@@ -18,7 +18,11 @@ The rest of "the network" lives in sibling modules, and dependencies point one w
   :meth:`RoadNetwork.without_edges`.
 * :mod:`sim.netexport` writes a network to GraphML or GeoPackage.
 
-Imports: ``geo`` ← ``places`` ← ``network`` ← ``netload``, ``closures``, ``netexport``.
+* :mod:`sim.roads` knows the road refs and their aliases and labels nodes for people
+  (``"G18 12 km E of Xuejiawan"``); every network carries one as :attr:`RoadNetwork.roads`.
+
+Imports: ``geo`` ← ``places`` ← ``roads`` ← ``network`` ← ``netload``, ``closures``,
+``netexport``.
 
 Per-class speed on an edge is ``min(speed_kph, profile.cap_kmh(highway in
 EXPRESSWAY_HIGHWAYS)) * profile.factor`` and its time is ``length / speed``. Routing uses one
@@ -45,6 +49,7 @@ from sim.errors import NetworkError, ValidationError
 from sim.fields import class_name_problem
 from sim.geo import bbox
 from sim.places import PlaceIndex
+from sim.roads import RoadIndex
 from sim.vehicles import (
     DEFAULT_SPEED_PROFILES,
     SpeedProfile,
@@ -202,6 +207,7 @@ class _Shared:
     index: dict[int, int]  # graph node id -> node index
     pair_keys: np.ndarray  # sorted u * n + v of the distinct (u, v) pairs
     length_csr: sp.csr_matrix  # min length over parallel edges
+    roads: list[RoadIndex]  # the open network's RoadIndex, built on first use (copies share it)
 
 
 class RoadNetwork:
@@ -267,7 +273,7 @@ class RoadNetwork:
             data.edge_u, data.edge_v, data.edge_length, data.node_ids.size
         )
         index = {int(node_id): i for i, node_id in enumerate(data.node_ids.tolist())}
-        self._init(_Shared(data, index, pair_keys, length_csr), resolved)
+        self._init(_Shared(data, index, pair_keys, length_csr, []), resolved)
 
     # -- construction helpers ------------------------------------------------------------
 
@@ -368,6 +374,31 @@ class RoadNetwork:
     def places(self) -> PlaceIndex:
         """Lookup of nodes by name or ``"LAT,LON"`` and their labels (see :mod:`sim.places`)."""
         return self._shared.data.places
+
+    @property
+    def roads(self) -> RoadIndex:
+        """The road refs and their aliases, and the human labels of nodes and points (see
+        :mod:`sim.roads`): ``network.roads.label(i)`` is ``"G18 12 km E of Xuejiawan"``.
+
+        Built once from the open network; copies for other speed profiles or closures share
+        it, so labels and road names do not depend on what a scenario closed.
+        """
+        shared = self._shared
+        if not shared.roads:
+            data = shared.data
+            shared.roads.append(
+                RoadIndex(
+                    data.source,
+                    (attrs for _, _, attrs in data.graph.edges(data=True)),
+                    data.edge_u,
+                    data.edge_v,
+                    data.lat,
+                    data.lon,
+                    data.node_ids,
+                    data.places,
+                )
+            )
+        return shared.roads[0]
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -603,6 +634,7 @@ class RoadNetwork:
         pair_keys, length_csr = parallel_min(
             arrays["edge_u"], arrays["edge_v"], arrays["edge_length"], self.n_nodes
         )
+        self.roads  # noqa: B018  (built from the open network first: the copy shares it)
         shared = replace(
             self._shared,
             data=replace(data, graph=graph, **arrays),

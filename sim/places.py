@@ -25,7 +25,7 @@ import numpy as np
 from sim.errors import NetworkError, ValidationError
 from sim.geo import bbox, unit_vectors
 
-__all__ = ["NodeNames", "PlaceIndex", "normalise_name", "parse_lat_lon"]
+__all__ = ["NodeNames", "PlaceIndex", "listing_hint", "normalise_name", "parse_lat_lon"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ class PlaceIndex:
         self._labels = {i: n.name or n.place for i, n in named.items() if n.name or n.place}
         self._names: dict[str, int] = {}
         self._aliases: dict[str, int] = {}
+        self._display: dict[int, str] = {}
+        self._named: dict[int, NodeNames] = {}
         records = []
         for i in sorted(named):
             n = named[i]
@@ -91,6 +93,8 @@ class PlaceIndex:
             if display is None:
                 continue
             self._names.setdefault(display, i)
+            self._display[i] = display
+            self._named[i] = n
             records.append((i, display, n))
         # Priority: display names, then place ids, then Chinese names, then alt_name aliases.
         for i, display, _ in records:
@@ -116,6 +120,24 @@ class PlaceIndex:
     def bbox(self) -> tuple[float, float, float, float]:
         """``(south, west, north, east)`` of the nodes, in degrees."""
         return bbox(self._lat, self._lon)
+
+    def name_of(self, index: int) -> str | None:
+        """Return the display name of node ``index``, or ``None`` when it is not a named place.
+
+        Parameters
+        ----------
+        index
+            Node index.
+        """
+        return self._display.get(int(index))
+
+    def entries(self) -> list[tuple[int, str, NodeNames]]:
+        """Return every named place: ``(node index, display name, its names)``, by node index.
+
+        Every name given (display name, ``fleetsim:place`` id, ``name:zh``, ``alt_name``)
+        is accepted by :meth:`locate`, unless an earlier node took it.
+        """
+        return [(i, self._display[i], n) for i, n in self._named.items()]
 
     def label(self, index: int, *, with_id: bool = False) -> str:
         """Return the human label of node ``index``: the one rule every output uses.
@@ -238,13 +260,26 @@ class PlaceIndex:
         close = difflib.get_close_matches(key, list(self._aliases), n=8, cutoff=0.6)
         suggestions = list(dict.fromkeys(names[self._aliases[c]] for c in close))[:5]
         message = f"unknown place {text!r} in network {self.source!r}"
-        if suggestions:
-            return f"{message}; did you mean: {', '.join(suggestions)}?"
         if not names:
             return f"{message}; it has no named places, give a point as 'LAT,LON'"
-        known = sorted(self._names)
-        listed = ", ".join(known[:10]) + (f", ... ({len(known)} in all)" if len(known) > 10 else "")
-        return f"{message}; known places: {listed}; or give a point as 'LAT,LON'"
+        hint = listing_hint("places", self.source)
+        if suggestions:
+            return f"{message}; did you mean: {', '.join(suggestions)}? ({hint})"
+        return f"{message}; {hint}; or give a point as 'LAT,LON'"
+
+
+def listing_hint(what: str, source: str) -> str:
+    """Return the hint naming the command that lists every ``what`` of a network.
+
+    Parameters
+    ----------
+    what
+        ``"places"`` or ``"roads"``.
+    source
+        The network's source (``--network`` is added unless it is the default ``ordos``).
+    """
+    option = "" if source == "ordos" else f" --network {source}"
+    return f"`fleetsim network {what}{option}` lists them all, with their aliases"
 
 
 def normalise_name(text: str) -> str:

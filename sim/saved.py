@@ -122,8 +122,11 @@ def sites_frame(df: Any) -> Any:
 _REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "incidents": ("incident", "replication", "tier", "deadline_min", "completion_min", "met"),
     "vehicles": ("incident", "replication", "vehicle", "vehicle_class", "outcome"),
-    "sites": tuple(
-        c for f in SITE_FIELDS for c in ((f"{f}_low", f"{f}_high") if f == "p_met_ci95" else (f,))
+    "sites": tuple(  # label and snap_km came later: folders written before lack them
+        c
+        for f in SITE_FIELDS
+        if f not in {"label", "snap_km"}
+        for c in ((f"{f}_low", f"{f}_high") if f == "p_met_ci95" else (f,))
     ),
     "arrivals": ("incident", "minute"),
     "comparison": ("incident",),

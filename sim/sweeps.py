@@ -55,6 +55,7 @@ SITE_FIELDS: tuple[str, ...] = (
     "site",
     "node",
     "place",
+    "label",
     "lat",
     "lon",
     "zone",
@@ -319,6 +320,7 @@ def _base_row(network: RoadNetwork, site: Site) -> dict[str, Any]:
         "site": site.name,
         "node": int(network.node_ids[n]),
         "place": network.node(n).get("place") or None,
+        "label": network.roads.label(n),
         "lat": round(float(network.lat[n]), 6),
         "lon": round(float(network.lon[n]), 6),
         "zone": str(network.zone[n]),
@@ -652,7 +654,7 @@ class _SiteCache:
             raise disk_error(exc, f"sweep cache {str(self.folder)!r}") from exc
 
 
-_BASE_FIELDS = ("site", "node", "place", "lat", "lon", "zone")
+_BASE_FIELDS = ("site", "node", "place", "label", "lat", "lon", "zone")
 _CACHED_FIELDS = tuple(k for k in SITE_FIELDS if k not in _BASE_FIELDS)
 
 

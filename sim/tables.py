@@ -211,7 +211,7 @@ def columns(result: Any, kind: str = "incidents") -> tuple[str, ...]:
 
 _TEXT_COLUMNS = {
     "incident", "tier", "critical_class", "vehicle_class", "outcome", "depot_name",
-    "site", "place", "zone", "bottleneck_class", "verdict", "note",
+    "site", "place", "label", "zone", "bottleneck_class", "verdict", "note",
     "a", "b", "tier_a", "tier_b",
 }  # fmt: skip
 _INT_COLUMNS = {"replication", "vehicle", "depot", "node", *_COUNTS}

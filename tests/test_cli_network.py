@@ -18,7 +18,16 @@ from sim.netload import load_network
 from sim.network import RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES
 
-ROUTE_KEYS = {"from_node", "to_node", "vehicle", "travel_time_s", "length_m", "path"}
+ROUTE_KEYS = {
+    "from_node",
+    "to_node",
+    "from_label",
+    "to_label",
+    "vehicle",
+    "travel_time_s",
+    "length_m",
+    "path",
+}
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

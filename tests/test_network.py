@@ -402,7 +402,7 @@ def test_locate_unknown_name_suggests_close_matches(ordos: RoadNetwork) -> None:
     with pytest.raises(NetworkError, match="Kangbash") as info:
         ordos.places.locate("Kangbashy")
     assert "did you mean" in str(info.value)
-    with pytest.raises(NetworkError, match="known places"):
+    with pytest.raises(NetworkError, match="fleetsim network places"):
         ordos.places.locate("zzzzqqqq")
 
 

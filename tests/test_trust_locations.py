@@ -1,0 +1,194 @@
+"""Issue 11, items 6 ("names, not numbers") and 1 ("locations"): a planner can tell where a
+node is, name roads as the data names them, and no point snaps silently to a far node.
+
+Each test first reproduces the failure the issue describes (on the code before the fix it
+fails at the first assertion), then checks properties that break if the code were wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.closures import Closure, closure_edges
+from sim.errors import NetworkError
+from sim.geo import haversine_m
+from sim.network import RoadNetwork
+
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse: an unknown subcommand
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 6: names, not numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_item6_network_roads_lists_every_ref_with_aliases_in_both_scripts(
+    capsys: pytest.CaptureFixture[str], ordos: RoadNetwork
+) -> None:
+    code, out, err = _run(capsys, "network", "roads", "--json")
+    assert code == 0, err  # before: "invalid choice: 'roads'", exit 2
+    roads = {r["ref"]: r for r in json.loads(out)["roads"]}
+    edge_refs = {p for e in ordos.edge_refs for p in str(e or "").split(";") if p}
+    assert set(roads) == edge_refs  # every ref, none cut off
+    dongkang = roads["UNNUMBERED-Dongkang"]
+    assert "东康线" in dongkang["names_zh"] and "东康线" in dongkang["aliases"]
+    assert any("Dongkang" in n for n in dongkang["names"])
+    # km: each road between two nodes once, so G18's km is below the sum of its edges
+    g18 = [j for j, e in enumerate(ordos.edge_refs) if "G18" in str(e).split(";")]
+    assert 0 < roads["G18"]["km"] < ordos.edge_length[g18].sum() / 1000.0
+    code, text, _ = _run(capsys, "network", "roads")
+    assert code == 0 and "东康线" in text and "UNNUMBERED-Dongkang" in text
+
+
+def test_item6_network_places_lists_every_name_and_each_locates_its_node(
+    capsys: pytest.CaptureFixture[str], ordos: RoadNetwork
+) -> None:
+    code, out, err = _run(capsys, "network", "places", "--json")
+    assert code == 0, err  # before: "invalid choice: 'places'", exit 2
+    places = json.loads(out)["places"]
+    assert {p["name"] for p in places} == set(ordos.places.names)
+    for p in places:
+        node = ordos.index_of(p["node"])
+        for text in [p["name"], p["place"], p["name_zh"], *p["aliases"]]:
+            if text and ordos.places.locate(text) == node:
+                continue
+            # an alias an earlier node took is listed but resolves to that node
+            assert text is None or ordos.places.locate(text) < node
+    assert any(p["name_zh"] == "薛家湾镇" for p in places)
+
+
+def test_item6_closures_accept_a_road_by_its_alias(ordos: RoadNetwork) -> None:
+    by_ref = closure_edges(ordos, Closure(road="UNNUMBERED-Dongkang"))
+    by_zh = closure_edges(ordos, Closure(road="东康线"))  # before: "no road with ref '东康线'"
+    assert by_zh.tolist() == by_ref.tolist() and by_ref.size > 0
+    by_id = closure_edges(ordos, Closure(road="dongkang"))  # the fleetsim:road id
+    assert by_id.tolist() == by_ref.tolist()
+    # an alias of a part of a road closes that part only
+    part = closure_edges(ordos, Closure(road="大饭铺至龙口高速公路"))
+    whole = closure_edges(ordos, Closure(road="UNNUMBERED-Hohhot-Jungar"))
+    assert 0 < part.size < whole.size and set(part.tolist()) <= set(whole.tolist())
+
+
+def test_item6_error_hints_point_to_the_listings_and_keep_suggestions(
+    ordos: RoadNetwork,
+) -> None:
+    with pytest.raises(NetworkError) as info:
+        closure_edges(ordos, Closure(road="G19"))
+    message = str(info.value)
+    assert "did you mean: G109, G18, G210?" in message
+    assert "fleetsim network roads" in message  # before: a list of refs cut off by "..."
+    with pytest.raises(NetworkError) as info:
+        closure_edges(ordos, Closure(road="zzzz"))
+    assert "fleetsim network roads" in str(info.value) and "..." not in str(info.value)
+    with pytest.raises(NetworkError) as info:
+        ordos.places.locate("zzzzqqqq")
+    assert "fleetsim network places" in str(info.value) and "..." not in str(info.value)
+    with pytest.raises(NetworkError, match="did you mean: Kangbashi"):
+        ordos.places.locate("Kangbashy")
+
+
+def _expected_where(net: RoadNetwork, i: int) -> tuple[str, float, str]:
+    """Nearest named place, km and compass, computed independently of sim.roads."""
+    names = net.places.names
+    best = min(names, key=lambda n: haversine_m(net.lat[names[n]], net.lon[names[n]],
+                                                net.lat[i], net.lon[i]))  # fmt: skip
+    j = names[best]
+    km = float(haversine_m(net.lat[j], net.lon[j], net.lat[i], net.lon[i])) / 1000.0
+    # flat-earth bearing is enough away from the 8 sector borders
+    dy = float(net.lat[i] - net.lat[j])
+    dx = float(net.lon[i] - net.lon[j]) * math.cos(math.radians(float(net.lat[j])))
+    angle = math.degrees(math.atan2(dx, dy)) % 360
+    return best, km, COMPASS[round(angle / 45) % 8]
+
+
+def test_item6_node_labels_name_the_road_and_the_nearest_place(ordos: RoadNetwork) -> None:
+    roads = ordos.roads  # before: RoadNetwork had no road index or labels
+    kangbashi = ordos.places.names["Kangbashi"]
+    assert roads.label(kangbashi) == "Kangbashi"
+    pattern = re.compile(r"^(?:(\S+) )?(\d+(?:\.\d)?) km (N|NE|E|SE|S|SW|W|NW) of (.+)$")
+    checked = 0
+    named = set(ordos.places.names.values())
+    for i in range(0, ordos.n_nodes, 7):
+        if i in named:
+            continue
+        label = roads.label(i)
+        m = pattern.match(label)
+        assert m, label
+        ref, km, direction, place = m.groups()
+        best, want_km, want_dir = _expected_where(ordos, i)
+        assert place == best and abs(float(km) - want_km) <= 0.51, (label, want_km)
+        touching = (ordos.edge_u == i) | (ordos.edge_v == i)
+        refs = [str(ordos.edge_refs[j] or "") for j in np.flatnonzero(touching)]
+        at_node = {p for e in refs for p in e.split(";")}
+        assert ref in at_node
+        checked += 1
+        if direction != want_dir:  # only near a sector border (flat bearing vs great circle)
+            angle = COMPASS.index(direction) * 45
+            assert min(abs(angle - COMPASS.index(want_dir) * 45), 45) == 45
+    assert checked > 50
+
+
+def test_item6_route_and_table_carry_labels(
+    capsys: pytest.CaptureFixture[str], ordos: RoadNetwork
+) -> None:
+    first = next(k for k in range(ordos.n_nodes) if ordos.places.name_of(k) is None)
+    point = ordos.places.lat_lon(first)
+    i = ordos.places.locate(point)  # (another node may share the coordinates)
+    code, out, _ = _run(capsys, "route", "--from", point, "--to", "Xuejiawan", "--vehicle", "bus")
+    assert code == 0
+    # before: "node 2 -> Xuejiawan (node 5) ...": a number, not a place
+    assert out.startswith(f"{ordos.roads.label(i)} (node {int(ordos.node_ids[i])}) -> Xuejiawan")
+    assert " km " in out.split(" -> ")[0]
+    code, out, _ = _run(capsys, "network", "table", "--to", point, "--json")
+    table = json.loads(out)
+    assert table["to_label"] == ordos.roads.label(i)
+    assert all(r["label"] == r["seat"] for r in table["rows"])  # seats are named places
+
+
+def test_item6_sweep_rows_and_sites_csv_carry_a_label(tmp_path: Path, ordos: RoadNetwork) -> None:
+    out = tmp_path / "out"
+    code = main(["sweep", "ordos-123", "--sites", "grid:60", "--reps", "2", "--workers", "1",
+                 "--out", str(out), "--no-figures", "--quiet"])  # fmt: skip
+    assert code == 0
+    with (out / "sites.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert "label" in rows[0]  # before: node ids and place ids only
+    for row in rows:
+        i = ordos.index_of(int(row["node"]))
+        assert row["label"] == ordos.roads.label(i)
+        if ordos.places.name_of(i) is None:
+            assert re.search(r"km (N|NE|E|SE|S|SW|W|NW) of ", row["label"])
+
+
+def test_item6_labels_without_named_places_or_refs_fall_back() -> None:
+    import networkx as nx
+
+    from sim.netload import from_graph
+
+    g = nx.MultiDiGraph()
+    for k, (y, x) in enumerate([(0.0, 0.0), (0.0, 0.01), (0.01, 0.01)]):
+        g.add_node(k + 1, x=x, y=y)
+    for u, v in [(1, 2), (2, 3), (3, 1)]:
+        g.add_edge(u, v, highway="primary", length=1000.0)
+        g.add_edge(v, u, highway="primary", length=1000.0)
+    net = from_graph(g)
+    assert [net.roads.label(i) for i in range(3)] == [f"node {int(n)}" for n in net.node_ids]
+    assert net.roads.roads == []
+    assert np.array_equal(net.roads.edge_mask("G1"), np.zeros(net.n_edges, bool))
