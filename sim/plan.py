@@ -141,6 +141,8 @@ class IncidentPlan:
     horizon_min: float = HORIZON_MIN
     vehicle_key: np.ndarray | None = None  # uint64 identity key per vehicle (vehicle_keys())
     stream_name: str | None = None  # keys the random streams; default: ``name``
+    snap_km: tuple[float, float] = (0.0, 0.0)  # location, staging point: km to their nodes
+    access_min: float = 0.0  # off-road access leg to the staging point (in depot_legs_min)
 
     @property
     def stream(self) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 from sim.closures import ClosureEffect, closure_edges, opened, with_closures
 from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
+from sim.locations import access_km, access_minutes, snap
 from sim.netload import load_network
 from sim.network import RoadNetwork, road_km
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
@@ -48,7 +49,12 @@ def _placed(
 ) -> tuple[int, TierAssignment, str, np.ndarray]:
     """An incident's staging node, tier assignment, scope and depots in scope (a mask)."""
     where = _locate(network, incident.location, f"incident {incident.name!r}: location")
-    assignment = scenario.rules.classify(network, where, tier=incident.tier)
+    at = snap(network, incident.location)
+    access = scenario.access_legs and at.km > scenario.max_snap_km
+    # The tier follows the true point: an access leg's length counts towards the banner radius.
+    assignment = scenario.rules.classify(
+        network, where, tier=incident.tier, off_road_km=access_km(at.km) if access else 0.0
+    )
     node = where  # the staging point: the incident's node unless given
     if incident.staging_point is not None:
         node = _locate(
@@ -91,6 +97,14 @@ def prepare_incident(
     if checkpoint_nodes is None:
         checkpoint_nodes = [checkpoint_node(network, c) for c in scenario.checkpoints]
     node, assignment, scope, in_scope = _placed(network, scenario, incident, depot_nodes)
+    at = snap(network, incident.location)
+    stage = at if incident.staging_point is None else snap(network, incident.staging_point)
+    # An off-road leg from the staging node to the staging point, for every vehicle.
+    stage_access = (
+        access_minutes(stage.km)
+        if scenario.access_legs and stage.km > scenario.max_snap_km
+        else 0.0
+    )
     deadline = incident.deadline_min or assignment.deadline_min
 
     cp_at_node: dict[int, list[int]] = {}
@@ -169,6 +183,13 @@ def prepare_incident(
                 accept=params.accept,
             )
         )
+    depot_access = depot_access_minutes(network, scenario)
+    for dep in range(n_depots):
+        if legs[dep].size and (stage_access or depot_access[dep]):
+            leg = legs[dep].copy()
+            leg[0] += depot_access[dep]
+            leg[-1] += stage_access
+            legs[dep] = leg
     # Keep only checkpoints that lie on some route, renumbered in order of first use.
     order = sorted(used_cps, key=used_cps.__getitem__)
     specs = tuple(scenario.checkpoints[i].spec(int(checkpoint_nodes[i])) for i in order)
@@ -191,6 +212,8 @@ def prepare_incident(
         speed_factor=scenario.speed_factor,
         warmup_min=steady_state_warmup(specs, scenario.warmup_min),
         vehicle_key=fleet.vehicle_keys(),
+        snap_km=(at.km, stage.km),
+        access_min=stage_access,
     )
 
 
@@ -239,6 +262,18 @@ def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 
             raise ValidationError(f"checkpoint {c.name!r}: {why}")
         worst = max(worst, relaxation_min(c.lanes, lam, svc))
     return max(float(minimum), WARMUP_RELAXATIONS * worst)
+
+
+def depot_access_minutes(network: RoadNetwork, scenario: Scenario) -> np.ndarray:
+    """Minutes of each depot's off-road access leg (0 unless ``access_legs`` and the depot's
+    point lies beyond ``max_snap_km`` from its node)."""
+    out = np.zeros(len(scenario.fleet.depots))
+    if scenario.access_legs:
+        for i, d in enumerate(scenario.fleet.depots):
+            km = snap(network, d.location).km
+            if km > scenario.max_snap_km:
+                out[i] = access_minutes(km)
+    return out
 
 
 def resolve_depots(network: RoadNetwork, fleet: Fleet) -> np.ndarray:

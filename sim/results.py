@@ -159,6 +159,8 @@ def summarize(
         "bottleneck_class": bottleneck,
         "counts": counts,
         "replications": n,
+        "snap_km": {"location": _r(plan.snap_km[0]), "staging_point": _r(plan.snap_km[1])},
+        "access_min": _r(plan.access_min),
     }
 
 
@@ -220,11 +222,29 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
             inc["bottleneck_class"] or "-",
             inc["verdict"].upper(),
         )
+    note = (
+        f"(p50/p90: completion minutes, last requested vehicle registered; verdict HOLDS at "
+        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})"
+    )
+    snaps = []
+    for inc in summary["incidents"]:  # a note only where a point lies > 0.5 km off its node
+        snap = inc.get("snap_km") or {}
+        far = {k: v for k, v in snap.items() if v is not None and v > SNAP_NOTE_KM}
+        if far:
+            parts = ", ".join(f"{k.replace('_', ' ')} {v:.1f} km" for k, v in far.items())
+            access = inc.get("access_min") or 0.0
+            leg = f", off-road access leg {access:.0f} min" if access else ""
+            snaps.append(f"{inc['name']}: {parts} from its road node{leg}")
+    if snaps:
+        note += "\n(snapped to the road network: " + "; ".join(snaps) + ")"
     return render(
         f"scenario {summary['scenario']} · seed {summary['seed']} · "
         f"{summary['replications']} replications per incident",
         table,
-        f"(p50/p90: completion minutes, last requested vehicle registered; verdict HOLDS at "
-        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})",
+        note,
         ascii_only=ascii_only,
     )
+
+
+#: The verdict table notes a location or staging point farther than this from its node (km).
+SNAP_NOTE_KM = 0.5

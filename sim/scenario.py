@@ -81,6 +81,7 @@ from sim.fields import (
 )
 from sim.fleet import Depot, Fleet, Operator, default_fleet, people_to_vehicles, resized
 from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
+from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
 from sim.plan import StagingSpec
@@ -178,6 +179,8 @@ class Scenario:
     replications: PositiveInt = 200
     seed: Count = 20220630
     closures: Annotated[tuple[InstanceOf[Closure], ...], AsTuple] = ()
+    max_snap_km: PositiveFloat = DEFAULT_MAX_SNAP_KM
+    access_legs: bool = False
     description: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
 
@@ -571,12 +574,18 @@ def _build(
             replications=spec.replications,
             seed=spec.seed,
             closures=tuple(closures),
+            max_snap_km=spec.locations.max_snap_km,
+            access_legs=spec.locations.access_legs,
             description=spec.description,
             source=source,
         )
     except ValidationError as exc:
         out.add((), str(exc))
         return None
+    if network is not None:
+        _check_snaps(spec, scenario, network, out)
+        if out.problems:
+            return None
     if closed is not None:
         depot_nodes = np.array(
             [closed.places.locate(d.location) for d in fleet.depots], dtype=np.int64
@@ -584,6 +593,32 @@ def _build(
         for j, (inc_spec, inc) in enumerate(zip(spec.incidents, scenario.incidents, strict=True)):
             _check_demand(j, inc_spec, inc, scenario, closed, depot_nodes, out)
     return None if out.problems else scenario
+
+
+def _check_snaps(
+    spec: ScenarioFile, scenario: Scenario, network: RoadNetwork, out: _Collector
+) -> None:
+    """Every ``LAT,LON`` of the file within ``locations.max_snap_km`` of its road node, or
+    (incidents, staging points, depots) reached by an access leg when ``access_legs``."""
+    points: list[tuple[tuple[str | int, ...], str | None, bool]] = []
+    for j, inc in enumerate(spec.incidents):
+        points.append((("incidents", j, "location"), inc.location, True))
+        points.append((("incidents", j, "staging_point"), inc.staging_point, True))
+    if not isinstance(spec.fleet, str):
+        for j, d in enumerate(spec.fleet.depots):
+            points.append((("fleet", "depots", j, "location"), d.location, True))
+    for j, site in enumerate(spec.checkpoints.sites):
+        if site.node is None:
+            points.append((("checkpoints", "sites", j, "location"), site.location, False))
+    for path, text, can_access in points:
+        if not isinstance(text, str):
+            continue
+        where = snap(network, text)
+        if where.km > scenario.max_snap_km and not (can_access and scenario.access_legs):
+            out.add(
+                path,
+                far_message(network, text, where, scenario.max_snap_km, access=can_access),
+            )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -396,6 +396,21 @@ class StagingFileSpec(_Spec):
     service: DistField = DEFAULT_STAGING_SERVICE
 
 
+class LocationsSpec(_Spec):
+    """How far a ``"LAT,LON"`` may lie from the road node it snaps to."""
+
+    max_snap_km: Annotated[PositiveFloat, AtMost(1000.0, " km")] = Field(
+        2.0,
+        description="Largest distance (km) from a LAT,LON to its road node; beyond it the "
+        "scenario is refused unless access_legs",
+    )
+    access_legs: bool = Field(
+        False,
+        description="Reach incidents, staging points and depots beyond max_snap_km by an "
+        "off-road access leg (distance x 1.3 at 15 km/h) added to every vehicle's route",
+    )
+
+
 class RulesSpec(_Spec):
     """Tier rules; deadlines and scopes merge over the ``ordos-123`` defaults."""
 
@@ -481,6 +496,7 @@ class ScenarioFile(_Spec):
     )
     staging: StagingFileSpec = Field(default_factory=StagingFileSpec)
     rules: RulesSpec = Field(default_factory=RulesSpec)
+    locations: LocationsSpec = Field(default_factory=LocationsSpec)
     warmup_min: Annotated[NonNegFloat, AtMost(MAX_WARMUP_MIN, " minutes")] = Field(
         60.0, description="Background traffic runs this long before the incident is reported"
     )

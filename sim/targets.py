@@ -69,7 +69,12 @@ class RuleSet:
                 raise ValidationError(f"rules: `{key}`: missing tier {missing[0]!r}")
 
     def classify(
-        self, network: RoadNetwork, node: int, *, tier: str | None = None
+        self,
+        network: RoadNetwork,
+        node: int,
+        *,
+        tier: str | None = None,
+        off_road_km: float = 0.0,
     ) -> TierAssignment:
         """Return the tier of an incident at ``node``.
 
@@ -81,6 +86,10 @@ class RuleSet:
             Node index of the incident.
         tier
             Force this tier instead of deriving it from the location.
+        off_road_km
+            Length of an off-road access leg from ``node`` to the true point (0: the point is
+            the node). Such a point is never central, and it is banner-tier only when the
+            leg plus the road distance to a seat is within ``banner_radius_km``.
 
         Raises
         ------
@@ -94,9 +103,9 @@ class RuleSet:
                 f"(zone 'outside'); the tiers apply only inside it"
             )
         if tier is None:
-            if bool(network.central[node]):
+            if bool(network.central[node]) and off_road_km <= 0:
                 tier = "central"
-            elif self._near_banner_seat(network, node):
+            elif self._near_banner_seat(network, node, off_road_km):
                 tier = "banner"
             else:
                 tier = "region"
@@ -104,12 +113,12 @@ class RuleSet:
             raise ValidationError(f"incident tier: unknown tier {tier!r}; tiers: {TIERS}")
         return TierAssignment(tier, float(self.deadlines_min[tier]), zone, self.scope[tier])
 
-    def _near_banner_seat(self, network: RoadNetwork, node: int) -> bool:
+    def _near_banner_seat(self, network: RoadNetwork, node: int, off_road_km: float) -> bool:
         seats = banner_seats(network)
         if seats.size == 0:
             return False
         dist_m = network.road_distance_from(node)
-        return bool(np.min(dist_m[seats]) <= self.banner_radius_km * 1000.0)
+        return bool(np.min(dist_m[seats]) + off_road_km * 1000.0 <= self.banner_radius_km * 1000.0)
 
 
 def banner_seats(network: RoadNetwork) -> np.ndarray:

@@ -192,3 +192,93 @@ def test_item6_labels_without_named_places_or_refs_fall_back() -> None:
     assert [net.roads.label(i) for i in range(3)] == [f"node {int(n)}" for n in net.node_ids]
     assert net.roads.roads == []
     assert np.array_equal(net.roads.edge_mask("G1"), np.zeros(net.n_edges, bool))
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 1: locations
+# ---------------------------------------------------------------------------------------------
+
+_DESERT = """name: desert
+{extra}
+weather: {{trip_time_spread: 0.0, trip_time_median: 1.0}}
+replications: 20
+incidents:
+  - location: "40.20,108.50"
+    demand: {{taxi: 5}}
+"""
+
+
+def test_item1_far_point_is_refused_naming_distance_road_and_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "desert.yaml"
+    path.write_text(_DESERT.format(extra=""), encoding="utf-8")
+    code, out, err = _run(capsys, "validate", str(path))
+    assert code == 2, out  # before: "OK", a banner-tier incident at the Xini seat
+    m = re.search(r"incidents\[0\]\.location: '40\.20,108\.50' is (\d+\.\d) km", err)
+    assert m and 43.5 < float(m.group(1)) < 45.0, err
+    assert "(Xini)" in err and "NW of Xini" in err and "nearest road" in err
+    assert str(path.name) in err and ":5:" in err  # file and line, as other problems
+    # a threshold above the distance accepts the point; a bad threshold is a problem
+    path.write_text(_DESERT.format(extra="locations: {max_snap_km: 50}"), encoding="utf-8")
+    assert _run(capsys, "validate", str(path))[0] == 0
+    path.write_text(_DESERT.format(extra="locations: {max_snap_km: -1}"), encoding="utf-8")
+    code, _, err = _run(capsys, "validate", str(path))
+    assert code == 2 and "locations.max_snap_km" in err
+
+
+def test_item1_access_leg_sets_tier_from_the_true_point_and_adds_its_minutes(
+    tmp_path: Path,
+) -> None:
+    from sim.experiment import run
+    from sim.locations import ACCESS_DETOUR, ACCESS_SPEED_KMH
+    from sim.planning import prepare, scenario_network
+    from sim.scenario import load_scenario
+
+    far = tmp_path / "far.yaml"
+    far.write_text(_DESERT.format(extra="locations: {access_legs: true}"), encoding="utf-8")
+    near = tmp_path / "near.yaml"  # the same incident at its node, no access leg
+    near.write_text(_DESERT.format(extra="locations: {max_snap_km: 50}"), encoding="utf-8")
+    a, b = load_scenario(far), load_scenario(near)
+    net = scenario_network(a)
+    (pa,), (pb,) = prepare(net, a), prepare(net, b)
+    assert pb.tier == "banner"  # the node is the Xini seat
+    assert pa.tier == "region" and pa.deadline_min == 180.0  # the true point is 44 km out
+    km = pa.snap_km[0]
+    assert 43.5 < km < 45.0
+    leg = km * ACCESS_DETOUR / ACCESS_SPEED_KMH * 60.0
+    assert pa.access_min == pytest.approx(leg)
+    for legs_a, legs_b in zip(pa.depot_legs_min, pb.depot_legs_min, strict=True):
+        if legs_b.size:
+            assert legs_a[:-1].tolist() == legs_b[:-1].tolist()
+            assert legs_a[-1] - legs_b[-1] == pytest.approx(leg)
+    ra = run(a, replications=10, engine="simpy").summary["incidents"][0]
+    rb = run(b, replications=10, engine="simpy").summary["incidents"][0]
+    for q in ("p50", "p90"):  # trip factor fixed at 1: exactly the leg's minutes later
+        got = ra["completion_min"][q] - rb["completion_min"][q]
+        assert got == pytest.approx(leg, abs=0.01), q
+    assert ra["snap_km"]["location"] == pytest.approx(km, abs=1e-3)
+    assert ra["access_min"] == pytest.approx(leg, abs=1e-3)
+    # both engines see the leg identically (a random trip factor: the heap engine runs it)
+    spread = far.read_text(encoding="utf-8").replace(
+        "trip_time_spread: 0.0", "trip_time_spread: 0.1"
+    )
+    far.write_text(spread, encoding="utf-8")
+    c = load_scenario(far)
+    fast = run(c, replications=10, engine="fast").summary["incidents"][0]
+    slow = run(c, replications=10, engine="simpy").summary["incidents"][0]
+    assert fast["completion_min"] == slow["completion_min"] and fast["tier"] == "region"
+
+
+def test_item1_shipped_scenarios_lie_within_the_threshold() -> None:
+    from sim.locations import snap
+    from sim.scenario import load_scenario_with_network
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        scenario, net = load_scenario_with_network(path)  # validation passes
+        texts = [i.location for i in scenario.incidents]
+        texts += [i.staging_point for i in scenario.incidents if i.staging_point]
+        texts += [d.location for d in scenario.fleet.depots]
+        for text in texts:
+            assert snap(net, text).km <= scenario.max_snap_km, (path.name, text)
