@@ -89,7 +89,7 @@ def reference_yaml(path: Path) -> Path:
         "name: ordos-123-reference-sweep\n"
         "incidents:\n"
         f"  - name: {REGION_INCIDENT}\n"
-        '    location: "38.40,107.95"\n'
+        '    location: "38.33956,107.98782"\n'
         f"    demand: {{{demand}}}\n"
         f"    scope: {REFERENCE_SCOPE}\n"
     )

@@ -22,10 +22,10 @@ from importlib import resources
 
 from sim.scenario import Scenario, load_scenario
 
-#: A point of the embedded network in Otog Front Banner, ~50 km by road from Aoleqi (the
-#: tests check the zone, the distance (>= 40 km), the tier ``region``, and that the
-#: ``ordos-123`` file uses it).
-OTOG_FRONT_ROAD_POINT = "38.40,107.95"
+#: A point of the embedded network in Otog Front Banner: the node (to 1 m) of the assumed
+#: Aoleqi-Galutu connector ~50 km by road from Aoleqi (the tests check the zone, the distance
+#: (>= 40 km), the tier ``region``, and that the ``ordos-123`` file uses it).
+OTOG_FRONT_ROAD_POINT = "38.33956,107.98782"
 
 #: Built-in scenario name → the packaged scenario file.
 BUILTIN: dict[str, str] = {"ordos-123": "ordos-123.yaml"}

@@ -53,6 +53,7 @@ from sim.cli_network import add_json_option as _add_json_option
 from sim.cli_network import add_network_commands
 from sim.cli_network import ascii_only as _ascii_only
 from sim.cli_network import json_text as _json_text
+from sim.cli_network import print_text as _print_text
 from sim.errors import FleetsimError
 
 
@@ -513,8 +514,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiment import check_reps_seed
     from sim.netload import cached_network
     from sim.sweeps import (
-        candidate_sites,
         check_cache_dir,
+        choose_sites,
         discard_cache,
         sweep,
         sweep_cache_dir,
@@ -537,11 +538,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             discard_cache(cache)  # a fresh sweep: forget an earlier interrupted one
     start = time.perf_counter()
     network = cached_network(scenario.network)  # closures are applied by sweep(), once
-    sites = candidate_sites(network, args.sites)
+    choice = choose_sites(network, args.sites, max_snap_km=scenario.max_snap_km)
+    skip_note = choice.skip_note()
+    if skip_note:  # never silently another place (issue 11 item 1)
+        _note(args, skip_note)
+    sites = choice.sites
     with _progress(len(sites) * reps, f"sweep {len(sites)} sites", args.quiet) as bar:
         result = sweep(
             scenario,
-            sites,
+            choice,
             network=network,
             incident=args.incident,
             replications=reps,

@@ -10,6 +10,9 @@ then an incident, staging point or depot that far from the roads is reached by a
 *access leg* of ``distance × ACCESS_DETOUR`` km at ``ACCESS_SPEED_KMH``, added to the route
 of every vehicle (:func:`access_minutes`; :mod:`sim.planning` adds it to the route legs, so
 both engines see it). Checkpoints and sweep grid points never get an access leg.
+
+:func:`point_tier` is the one tier rule of an incident's point, used by validation's demand
+check and by the run alike: the tier follows the true point (an access leg counts).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sim.geo import haversine_m
 from sim.network import RoadNetwork
 from sim.places import parse_lat_lon
 from sim.roads import km_text
+from sim.targets import RuleSet, TierAssignment
 
 __all__ = [
     "ACCESS_DETOUR",
@@ -29,6 +33,7 @@ __all__ = [
     "access_km",
     "access_minutes",
     "far_message",
+    "point_tier",
     "snap",
 ]
 
@@ -92,6 +97,44 @@ def access_km(snap_km: float) -> float:
 def access_minutes(snap_km: float) -> float:
     """Minutes of the off-road access leg for a point ``snap_km`` from its node."""
     return access_km(snap_km) / ACCESS_SPEED_KMH * 60.0
+
+
+def point_tier(
+    network: RoadNetwork,
+    rules: RuleSet,
+    text: str,
+    *,
+    tier: str | None = None,
+    max_snap_km: float = DEFAULT_MAX_SNAP_KM,
+    access_legs: bool = False,
+) -> tuple[TierAssignment, Snap]:
+    """The tier of an incident at a place text, from its true point, and the point's snap.
+
+    With ``access_legs`` and the point beyond ``max_snap_km`` of its node, the off-road access
+    leg's length counts (:meth:`sim.targets.RuleSet.classify` ``off_road_km``); otherwise the
+    point's tier is its node's.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    rules
+        The scenario's rule set.
+    text
+        The incident's location, a place name or ``"LAT,LON"``.
+    tier
+        The incident's forced tier, if any.
+    max_snap_km, access_legs
+        The scenario's ``locations`` settings.
+
+    Raises
+    ------
+    NetworkError, ValidationError
+        As :func:`snap` and :meth:`sim.targets.RuleSet.classify`.
+    """
+    at = snap(network, text)
+    off_road = access_km(at.km) if access_legs and at.km > max_snap_km else 0.0
+    return rules.classify(network, at.node, tier=tier, off_road_km=off_road), at
 
 
 def far_message(

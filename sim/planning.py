@@ -18,7 +18,7 @@ import numpy as np
 from sim.closures import ClosureEffect, closure_edges, opened, with_closures
 from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
-from sim.locations import access_km, access_minutes, snap
+from sim.locations import access_minutes, point_tier, snap
 from sim.netload import load_network
 from sim.network import RoadNetwork, road_km
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
@@ -49,11 +49,15 @@ def _placed(
 ) -> tuple[int, TierAssignment, str, np.ndarray]:
     """An incident's staging node, tier assignment, scope and depots in scope (a mask)."""
     where = _locate(network, incident.location, f"incident {incident.name!r}: location")
-    at = snap(network, incident.location)
-    access = scenario.access_legs and at.km > scenario.max_snap_km
-    # The tier follows the true point: an access leg's length counts towards the banner radius.
-    assignment = scenario.rules.classify(
-        network, where, tier=incident.tier, off_road_km=access_km(at.km) if access else 0.0
+    # The tier follows the true point (validation's demand check uses the same rule): an
+    # access leg's length counts towards the banner radius.
+    assignment, _ = point_tier(
+        network,
+        scenario.rules,
+        incident.location,
+        tier=incident.tier,
+        max_snap_km=scenario.max_snap_km,
+        access_legs=scenario.access_legs,
     )
     node = where  # the staging point: the incident's node unless given
     if incident.staging_point is not None:

@@ -29,8 +29,9 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
     an equal :class:`Scenario` (its ``source`` aside), on any machine with the same network:
     the fleet is written out depot by depot from no base (``base: none``), every class with
     all its parameters, each incident's demand as counts (``move`` applied), every checkpoint
-    and toll plaza as a site pinned to its graph node, the rules with every tier. Nothing
-    depends on the defaults of the fleetsim version that reads it.
+    and toll plaza as a site pinned to its graph node, the rules with every tier, and the
+    ``locations`` settings. Nothing depends on the defaults of the fleetsim version that
+    reads it.
 
     Parameters
     ----------
@@ -143,6 +144,10 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             "banner_radius_km": scenario.rules.banner_radius_km,
             "scope": dict(scenario.rules.scope),
             "success_fraction": scenario.rules.success_fraction,
+        },
+        "locations": {
+            "max_snap_km": scenario.max_snap_km,
+            "access_legs": scenario.access_legs,
         },
         "warmup_min": scenario.warmup_min,
         "incidents": [

@@ -81,7 +81,7 @@ from sim.fields import (
 )
 from sim.fleet import Depot, Fleet, Operator, default_fleet, people_to_vehicles, resized
 from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
-from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, snap
+from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, point_tier, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
 from sim.plan import StagingSpec
@@ -460,9 +460,15 @@ def _check_demand(
 ) -> None:
     """Demand against the vehicles in scope that can reach the staging point."""
     p = ("incidents", j)
-    where = network.places.locate(incident.location)
-    try:
-        tier = scenario.rules.classify(network, where, tier=incident.tier)
+    try:  # the run's tier (sim.planning): from the true point
+        tier, _ = point_tier(
+            network,
+            scenario.rules,
+            incident.location,
+            tier=incident.tier,
+            max_snap_km=scenario.max_snap_km,
+            access_legs=scenario.access_legs,
+        )
     except ValidationError as exc:
         out.add((*p, "location"), str(exc))
         return

@@ -7,7 +7,11 @@ in turn at every candidate site:
 * ``"nodes"``: every node of the network not in zone ``outside``;
 * ``"grid:KM"``: a regular latitude/longitude grid of ``KM`` kilometres spacing over the
   network's bounding box, each point snapped to its nearest node, duplicates removed, nodes
-  in zone ``outside`` excluded.
+  in zone ``outside`` excluded. A point farther from its node than the scenario's
+  ``locations.max_snap_km`` does not silently become that node: it is skipped, and the
+  count is reported (:attr:`SiteChoice.skipped_far`, ``fleetsim sweep`` on stderr, the
+  sweep's ``summary.json``). A grid site keeps the distance of its nearest grid point
+  (``snap_km``; 0 for seats and nodes).
 
 Each site becomes an :class:`~sim.scenario.Incident` named after the site whose random streams
 are keyed by the *swept incident's* name (:attr:`sim.plan.IncidentPlan.stream`), so a sweep
@@ -44,6 +48,8 @@ import numpy as np
 from sim.errors import FleetsimError, ValidationError
 from sim.experiment import check_reps_seed, run_plans
 from sim.folders import check_replaceable, disk_error
+from sim.geo import haversine_m
+from sim.locations import DEFAULT_MAX_SNAP_KM
 from sim.network import RoadNetwork
 from sim.planning import checkpoint_node, prepare_incident, resolve_depots, scenario_network
 from sim.results import summarize, verdict
@@ -58,6 +64,7 @@ SITE_FIELDS: tuple[str, ...] = (
     "label",
     "lat",
     "lon",
+    "snap_km",
     "zone",
     "tier",
     "deadline_min",
@@ -84,10 +91,49 @@ class Site:
         random streams).
     node
         Node index in the network.
+    snap_km
+        Distance from the grid point the site stands for to its node, km (0: the site is
+        the node itself, a seat or a node).
     """
 
     name: str
     node: int
+    snap_km: float = 0.0
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """The candidate sites of a specification, and the grid points left out.
+
+    Attributes
+    ----------
+    spec
+        The specification (``seats``, ``nodes``, ``grid:KM``).
+    sites
+        The sites (:func:`candidate_sites`).
+    points
+        Grid points laid (0 for ``seats`` and ``nodes``).
+    skipped_far
+        Grid points farther than ``max_snap_km`` from their nearest node, skipped.
+    max_snap_km
+        The threshold applied (the scenario's ``locations.max_snap_km``).
+    """
+
+    spec: str
+    sites: list[Site]
+    points: int = 0
+    skipped_far: int = 0
+    max_snap_km: float = DEFAULT_MAX_SNAP_KM
+
+    def skip_note(self) -> str | None:
+        """The line saying how many grid points were skipped (``None``: none was)."""
+        if not self.skipped_far:
+            return None
+        return (
+            f"{self.skipped_far} of {self.points} grid points lie more than "
+            f"{self.max_snap_km:g} km from any road node and were skipped; raise "
+            "locations.max_snap_km to keep them"
+        )
 
 
 @dataclass
@@ -111,6 +157,9 @@ class SweepResult:
         then site name).
     network : RoadNetwork
         The network swept (for maps).
+    skipped_far : int
+        Grid points skipped for lying farther than the scenario's ``locations.max_snap_km``
+        from any road node (:class:`SiteChoice`).
     resumed : int
         Sites whose row was taken from the ``cache_dir`` of :func:`sweep` (not simulated).
     cache_notes : list of str
@@ -126,6 +175,7 @@ class SweepResult:
     replications: int
     rows: list[dict[str, Any]]
     network: RoadNetwork = field(repr=False)
+    skipped_far: int = 0
     resumed: int = field(default=0, compare=False)
     cache_notes: list[str] = field(default_factory=list, compare=False)
 
@@ -142,6 +192,7 @@ class SweepResult:
             "replications": self.replications,
             "network": self.network.source,
             "fleetsim_version": __version__,
+            "skipped_far_grid_points": self.skipped_far,
             "rows": self.rows,
         }
 
@@ -175,19 +226,28 @@ def flat_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _named(network: RoadNetwork, indices: Sequence[int]) -> list[Site]:
+def _named(
+    network: RoadNetwork, indices: Sequence[int], snap_km: Mapping[int, float] | None = None
+) -> list[Site]:
     names = [network.places.label(i) for i in indices]
     seen: dict[str, int] = {}
     for n in names:
         seen[n] = seen.get(n, 0) + 1
+    km = snap_km or {}
     return [
-        Site(n if seen[n] == 1 else network.places.label(i, with_id=True), int(i))
+        Site(
+            n if seen[n] == 1 else network.places.label(i, with_id=True),
+            int(i),
+            round(float(km.get(i, 0.0)), 3),
+        )
         for n, i in zip(names, indices, strict=True)
     ]
 
 
-def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
-    """Return the candidate sites of a sweep.
+def candidate_sites(
+    network: RoadNetwork, sites: str, *, max_snap_km: float = DEFAULT_MAX_SNAP_KM
+) -> list[Site]:
+    """Return the candidate sites of a sweep (:func:`choose_sites` without the counts).
 
     Parameters
     ----------
@@ -195,6 +255,8 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
         The road network.
     sites
         ``"seats"``, ``"nodes"`` or ``"grid:KM"`` (KM > 0, the grid spacing in km).
+    max_snap_km
+        Grid points farther than this from their nearest node are skipped.
 
     Returns
     -------
@@ -205,6 +267,36 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
     ------
     ValidationError
         For an unknown specification, a bad grid spacing, or no site at all.
+    """
+    return choose_sites(network, sites, max_snap_km=max_snap_km).sites
+
+
+def choose_sites(
+    network: RoadNetwork, sites: str, *, max_snap_km: float = DEFAULT_MAX_SNAP_KM
+) -> SiteChoice:
+    """Return the candidate sites of a sweep and how many grid points were skipped.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    sites
+        ``"seats"``, ``"nodes"`` or ``"grid:KM"`` (KM > 0, the grid spacing in km).
+    max_snap_km
+        The scenario's ``locations.max_snap_km``: a grid point farther than this from its
+        nearest node is skipped (counted in :attr:`SiteChoice.skipped_far`), never moved.
+
+    Returns
+    -------
+    SiteChoice
+        The sites in network order (seats, nodes) or grid order (south to north, west to
+        east); a grid site's ``snap_km`` is the distance of its nearest grid point.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown specification, a bad grid spacing, or no site at all (the message
+        says how many grid points lay too far from the roads).
     """
     if not isinstance(sites, str):
         raise ValidationError(f"`sites` must be 'seats', 'nodes' or 'grid:KM', got {sites!r}")
@@ -217,7 +309,9 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
                 f"--sites seats: network {network.source!r} has no seat nodes "
                 "(fleetsim:kind=seat); use 'nodes' or 'grid:KM'"
             )
-        return _named(network, idx)
+        return SiteChoice(sites, _named(network, idx), max_snap_km=max_snap_km)
+    points = skipped = 0
+    snap_km: dict[int, float] = {}
     if spec == "nodes":
         idx = np.flatnonzero(inside).tolist()
     elif spec.startswith("grid:"):
@@ -239,17 +333,29 @@ def candidate_sites(network: RoadNetwork, sites: str) -> list[Site]:
             raise ValidationError(
                 f"--sites {sites!r}: {n_lat * n_lon:,} grid points; use a coarser spacing"
             )
-        snapped = [
-            network.places.nearest_node(south + i * dlat, west + j * dlon)
-            for i in range(n_lat)
-            for j in range(n_lon)
-        ]
-        idx = [i for i in dict.fromkeys(snapped) if inside[i]]
+        lat = np.repeat(south + np.arange(n_lat) * dlat, n_lon)
+        lon = np.tile(west + np.arange(n_lon) * dlon, n_lat)
+        snapped = np.array(
+            [network.places.nearest_node(a, b) for a, b in zip(lat, lon, strict=True)],
+            dtype=np.int64,
+        )
+        km = haversine_m(lat, lon, network.lat[snapped], network.lon[snapped]) / 1000.0
+        points, near = int(lat.size), km <= max_snap_km
+        skipped = int(points - np.count_nonzero(near))
+        for n, d in zip(snapped[near].tolist(), km[near].tolist(), strict=True):
+            snap_km[n] = min(d, snap_km.get(n, math.inf))
+        idx = [i for i in snap_km if inside[i]]
     else:
         raise ValidationError(f"--sites {sites!r}: unknown; use 'seats', 'nodes' or 'grid:KM'")
     if not idx:
-        raise ValidationError(f"--sites {sites!r}: no site lies inside the region")
-    return _named(network, idx)
+        far = (
+            f" ({skipped} of {points} grid points lie more than {max_snap_km:g} km from any "
+            "road node; raise locations.max_snap_km or use 'seats' or 'nodes')"
+            if skipped
+            else ""
+        )
+        raise ValidationError(f"--sites {sites!r}: no site lies inside the region{far}")
+    return SiteChoice(sites, _named(network, idx, snap_km), points, skipped, max_snap_km)
 
 
 def check_sites(network: RoadNetwork, sites: object) -> list[Site]:
@@ -291,10 +397,13 @@ def check_sites(network: RoadNetwork, sites: object) -> list[Site]:
                 f"`sites[{i}].node` {node} is not a node index of network {network.source!r} "
                 f"(0 to {network.n_nodes - 1})"
             )
+        km = site.snap_km
+        if isinstance(km, bool) or not isinstance(km, int | float) or not 0 <= km < math.inf:
+            raise ValidationError(f"`sites[{i}].snap_km` must be a distance >= 0, got {km!r}")
         if site.name in seen:
             raise ValidationError(f"`sites`: site names must be unique; {site.name!r} repeats")
         seen.add(site.name)
-    return [Site(s.name, int(s.node)) for s in sites]
+    return [Site(s.name, int(s.node), float(s.snap_km)) for s in sites]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,13 +432,14 @@ def _base_row(network: RoadNetwork, site: Site) -> dict[str, Any]:
         "label": network.roads.label(n),
         "lat": round(float(network.lat[n]), 6),
         "lon": round(float(network.lon[n]), 6),
+        "snap_km": round(float(site.snap_km), 3),
         "zone": str(network.zone[n]),
     }
 
 
 def sweep(
     scenario: Scenario,
-    sites: str | Sequence[Site] = "seats",
+    sites: str | SiteChoice | Sequence[Site] = "seats",
     *,
     network: RoadNetwork | None = None,
     incident: str | None = None,
@@ -349,7 +459,9 @@ def sweep(
     scenario
         The scenario (fleet, rules, conditions; the demand of ``incident``).
     sites
-        ``"seats"``, ``"nodes"``, ``"grid:KM"``, or sites from :func:`candidate_sites`.
+        ``"seats"``, ``"nodes"``, ``"grid:KM"`` (grid points farther than the scenario's
+        ``locations.max_snap_km`` from their node are skipped and counted), a
+        :class:`SiteChoice` from :func:`choose_sites`, or sites from :func:`candidate_sites`.
     network
         A loaded network; by default the scenario's.
     incident
@@ -392,9 +504,11 @@ def sweep(
     template = _template(scenario, incident)
     network = scenario_network(scenario, network)
     if isinstance(sites, str):
-        spec, cands = sites, candidate_sites(network, sites)
+        sites = choose_sites(network, sites, max_snap_km=scenario.max_snap_km)
+    if isinstance(sites, SiteChoice):
+        spec, cands, skipped = sites.spec, sites.sites, sites.skipped_far
     else:
-        spec, cands = "custom", check_sites(network, sites)
+        spec, cands, skipped = "custom", check_sites(network, sites), 0
     depots = resolve_depots(network, scenario.fleet)
     cps = [checkpoint_node(network, c) for c in scenario.checkpoints]
     plans = []
@@ -484,6 +598,7 @@ def sweep(
         replications=reps,
         rows=rows,
         network=network,
+        skipped_far=skipped,
         resumed=resumed,
         cache_notes=cache.notes if cache is not None else [],
     )
@@ -654,7 +769,7 @@ class _SiteCache:
             raise disk_error(exc, f"sweep cache {str(self.folder)!r}") from exc
 
 
-_BASE_FIELDS = ("site", "node", "place", "label", "lat", "lon", "zone")
+_BASE_FIELDS = ("site", "node", "place", "label", "lat", "lon", "snap_km", "zone")
 _CACHED_FIELDS = tuple(k for k in SITE_FIELDS if k not in _BASE_FIELDS)
 
 
@@ -756,13 +871,19 @@ def sweep_table(result: SweepResult, *, ascii_only: bool = False) -> str:
             r["note"] or "",
         )
     held = sum(r["p_met"] >= 0.95 for r in result.rows)
+    note = (
+        f"({held} of {len(result.rows)} sites hold at P >= 0.95; p90: completion minutes; "
+        "failing sites first)"
+    )
+    if result.skipped_far:
+        note += f"\n({result.skipped_far} grid points farther than the scenario's "
+        note += "locations.max_snap_km from any road node skipped)"
     return render(
         f"scenario {result.scenario} · demand of {result.incident!r} ({demand}) · "
         f"{len(result.rows)} sites ({result.sites}) · seed {result.seed} · "
         f"{result.replications} replications per site",
         table,
-        f"({held} of {len(result.rows)} sites hold at P >= 0.95; p90: completion minutes; "
-        "failing sites first)",
+        note,
         ascii_only=ascii_only,
     )
 
@@ -771,10 +892,12 @@ __all__ = [
     "CACHE_MARKER",
     "SITE_FIELDS",
     "Site",
+    "SiteChoice",
     "SweepResult",
     "candidate_sites",
     "check_cache_dir",
     "check_sites",
+    "choose_sites",
     "discard_cache",
     "flat_rows",
     "sweep",

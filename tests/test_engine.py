@@ -92,7 +92,7 @@ def test_reference_sweep_incident_on_the_road_network():
 
     demand = {"taxi": 220, "coach": 50, "freight": 40}
     base = ordos_123()
-    incident = Incident("reference", "38.40,107.95", demand, scope="region")
+    incident = Incident("reference", "38.33956,107.98782", demand, scope="region")
     scenario = dataclasses.replace(base, incidents=(incident,))
     (plan,) = prepare(scenario_network(scenario), scenario)
     assert sum(c.requested for c in plan.classes) >= 300

@@ -19,13 +19,13 @@ import pytest
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 
-#: A sweep long enough to be interrupted while both workers compute (80 sites, about a minute
-#: of work), in chunks of one site (100 replications, about a second).
+#: A sweep long enough to be interrupted while both workers compute (91 sites within 2 km of
+#: the roads, about a minute of work), in chunks of one site (100 replications, about a second).
 SWEEP = [
     "sweep",
     "ordos-123",
     "--sites",
-    "grid:30",
+    "grid:8",
     "--workers",
     "2",
     "-q",

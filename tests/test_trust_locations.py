@@ -18,7 +18,7 @@ import pytest
 
 from sim.cli import main
 from sim.closures import Closure, closure_edges
-from sim.errors import NetworkError
+from sim.errors import NetworkError, ValidationError
 from sim.geo import haversine_m
 from sim.network import RoadNetwork
 
@@ -282,3 +282,163 @@ def test_item1_shipped_scenarios_lie_within_the_threshold() -> None:
         texts += [d.location for d in scenario.fleet.depots]
         for text in texts:
             assert snap(net, text).km <= scenario.max_snap_km, (path.name, text)
+
+
+def _grid(net: RoadNetwork, km: float) -> tuple[np.ndarray, np.ndarray]:
+    """The points of ``--sites grid:KM``, laid out independently of sim.sweeps."""
+    south, west, north, east = net.bbox
+    dlat = km / 111.32
+    dlon = km / (111.32 * math.cos(math.radians((south + north) / 2)))
+    lats = [south + i * dlat for i in range(math.floor((north - south) / dlat + 1e-9) + 1)]
+    lons = [west + j * dlon for j in range(math.floor((east - west) / dlon + 1e-9) + 1)]
+    return np.repeat(lats, len(lons)), np.tile(lons, len(lats))
+
+
+def test_item1_sweep_grid_points_far_from_the_roads_are_skipped_counted_and_keep_snap_km(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ordos: RoadNetwork
+) -> None:
+    from sim.saved import read_results
+
+    # brute force: every grid point against every node (no k-d tree)
+    lat, lon = _grid(ordos, 30.0)
+    dist = haversine_m(lat[:, None], lon[:, None], ordos.lat[None, :], ordos.lon[None, :])
+    nearest, km = dist.argmin(axis=1), dist.min(axis=1) / 1000.0
+    far = int(np.sum(km > 2.0))
+    assert 0 < far < lat.size
+    kept: dict[int, float] = {}
+    for n, d in zip(nearest[km <= 2.0].tolist(), km[km <= 2.0].tolist(), strict=True):
+        kept[n] = min(d, kept.get(n, math.inf))
+    kept = {n: d for n, d in kept.items() if ordos.zone[n] != "outside"}
+
+    out = tmp_path / "grid"
+    code, _, err = _run(capsys, "sweep", "ordos-123", "--sites", "grid:30", "--reps", 2,
+                        "--workers", 1, "--out", out, "--no-figures")  # fmt: skip
+    assert code == 0, err
+    # before: no word, and each far point became the node nearest to it
+    assert (
+        f"{far} of {lat.size} grid points lie more than 2 km from any road node and were "
+        "skipped; raise locations.max_snap_km to keep them"
+    ) in err
+    assert json.loads((out / "summary.json").read_text("utf-8"))["skipped_far_grid_points"] == far
+    with (out / "sites.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    got = {ordos.index_of(int(r["node"])): float(r["snap_km"]) for r in rows}
+    assert set(got) == set(kept)
+    for n, d in kept.items():
+        assert got[n] == pytest.approx(d, abs=1e-3)  # the nearest grid point's distance
+    assert any(d > 0.5 for d in got.values())  # a site farther than 0.5 km keeps it
+    assert read_results(out).sites["snap_km"].dtype == np.float64
+
+    # named sites are their node: snap_km 0; an old folder without the column still reads
+    seats = tmp_path / "seats"
+    code, _, err = _run(capsys, "sweep", "ordos-123", "--sites", "seats", "--reps", 2,
+                        "--workers", 1, "--out", seats, "--no-figures")  # fmt: skip
+    assert code == 0 and "grid points" not in err
+    saved = read_results(seats)
+    assert saved.sites["snap_km"].tolist() == [0.0] * len(saved.sites)
+    assert saved.summary["skipped_far_grid_points"] == 0
+    text = (seats / "sites.csv").read_text("utf-8").splitlines()
+    col = text[0].split(",").index("snap_km")
+    old = [",".join(c for k, c in enumerate(line.split(",")) if k != col) for line in text]
+    (seats / "sites.csv").write_text("\n".join(old) + "\n", encoding="utf-8")
+    assert "snap_km" not in read_results(seats).sites.columns
+
+
+def test_item1_sweep_keeps_far_grid_points_only_when_the_threshold_allows(
+    ordos: RoadNetwork,
+) -> None:
+    from sim.sweeps import choose_sites
+
+    strict = choose_sites(ordos, "grid:30")
+    loose = choose_sites(ordos, "grid:30", max_snap_km=1000.0)
+    assert loose.skipped_far == 0 and strict.skipped_far > 0
+    assert strict.points == loose.points
+    assert {s.node for s in strict.sites} < {s.node for s in loose.sites}
+    assert max(s.snap_km for s in strict.sites) <= 2.0 < max(s.snap_km for s in loose.sites)
+    with pytest.raises(ValidationError, match=r"grid points lie more than 0\.01 km"):
+        choose_sites(ordos, "grid:30", max_snap_km=0.01)
+
+
+def _off_road(tmp_path: Path, body: str) -> Path:
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "off-road.yaml"
+    path.write_text(f"extends: {root / 'scenarios' / 'ordos-123.yaml'}\n{body}", "utf-8")
+    return path
+
+
+#: 3.1 km from the Altan Xire node (central urban area); 2.6 km from node 53 (central too).
+_ALTAN_OFF_ROAD, _NODE53_OFF_ROAD = "39.5686,109.7916", "39.5586,109.7816"
+
+
+def test_item1_validation_checks_demand_with_the_tier_of_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.locations import point_tier
+    from sim.planning import prepare, scenario_network
+    from sim.scenario import load_scenario
+
+    # The node is central (scope central: 568 taxis); the true point, 3.1 km off the roads, is
+    # banner-tier (scope region: 1,300 taxis), so 1,000 taxis can be called.
+    path = _off_road(
+        tmp_path,
+        f"""name: off-road
+locations: {{access_legs: true}}
+incidents:
+  - name: off the road near Altan Xire
+    location: "{_ALTAN_OFF_ROAD}"
+    demand: {{taxi: 1000}}
+""",
+    )
+    code, _, err = _run(capsys, "validate", path)
+    assert code == 0, err  # before: "taxi demand 1000 is above the 568 taxi vehicles in scope
+    #                        'central'", the node's tier, not the run's
+    scenario = load_scenario(path)
+    net = scenario_network(scenario)
+    (plan,) = prepare(net, scenario)
+    assignment, at = point_tier(net, scenario.rules, _ALTAN_OFF_ROAD, access_legs=True)
+    assert bool(net.central[at.node]) and at.km > 2.0
+    assert plan.tier == assignment.tier == "banner"
+    assert sum(c.requested for c in plan.classes) == 1000
+    # the same demand at the node itself is central and refused, as it should be
+    path.write_text(path.read_text("utf-8").replace(_ALTAN_OFF_ROAD, "altan xire"), "utf-8")
+    code, _, err = _run(capsys, "validate", path)
+    assert code == 2 and "in scope 'central'" in err
+
+
+def test_item1_resolved_scenario_keeps_the_locations_settings_and_reruns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    # max_snap_km 3: the 3.1 km point gets an access leg, the 2.6 km point none; a resolved
+    # file that lost either setting would refuse or move one of them.
+    path = _off_road(
+        tmp_path,
+        f"""name: off-road-rerun
+locations: {{max_snap_km: 3, access_legs: true}}
+incidents:
+  - name: leg
+    location: "{_ALTAN_OFF_ROAD}"
+    demand: {{taxi: 30, bus: 5}}
+  - name: no leg
+    location: "{_NODE53_OFF_ROAD}"
+    demand: {{taxi: 30, bus: 5}}
+""",
+    )
+    first, again = tmp_path / "first", tmp_path / "again"
+    code, _, err = _run(capsys, "run", path, "--reps", 3, "--seed", 7, "--out", first,
+                        "--no-figures", "-q")  # fmt: skip
+    assert code == 0, err
+    summary = json.loads((first / "summary.json").read_text("utf-8"))
+    legs = [i["access_min"] for i in summary["incidents"]]
+    assert legs[0] > 0 and legs[1] == 0
+    resolved = first / "scenario.resolved.yaml"
+    data = yaml.safe_load(resolved.read_text("utf-8"))
+    # before: no `locations` key, so the rerun took the defaults (2 km, no access legs)
+    assert data["locations"] == {"max_snap_km": 3.0, "access_legs": True}
+    code, out, err = _run(capsys, "validate", resolved)
+    assert code == 0, out + err
+    code, _, err = _run(capsys, "run", resolved, "--out", again, "--no-figures", "-q")
+    assert code == 0, err
+    assert (again / "summary.json").read_bytes() == (first / "summary.json").read_bytes()
+    assert (again / "incidents.csv").read_bytes() == (first / "incidents.csv").read_bytes()
