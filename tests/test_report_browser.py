@@ -77,7 +77,7 @@ def run_report(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def sweep_report(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "sweep"
-    sim.sweep("ordos-123", sites="grid:15", reps=5, out=out, figures=False, workers=2)
+    sim.sweep("ordos-123", sites="grid:5", reps=5, out=out, figures=False, workers=2)
     return out / "report.html"
 
 

@@ -712,9 +712,12 @@ def test_a_python_built_scenario_round_trips_through_the_file_language(tmp_path:
         replications=17,
         seed=5,
         closures=(Closure(road="G18", between=("xuejiawan", "dafanpu"), name="spill"),),
+        max_snap_km=5.0,  # the Qipanjing park lies 12.5 km off the roads: an access leg
+        access_legs=True,
         description="every field away from its default",
     )
     data = scenario_to_file(scenario)
+    assert data["locations"] == {"max_snap_km": 5.0, "access_legs": True}
     path = _dump(data, tmp_path / "python.yaml")
     assert validate_file(path) == []
     again = load_scenario(path)
