@@ -8,8 +8,8 @@ planning cases (ASSUMPTIONS, commented in the file):
 
 * **Kangbashi (central, 60 min)**: 300 taxis, 40 city buses and 10 coaches from the central
   urban area;
-* **Xuejiawan (banner, 120 min)**: every hazmat vehicle of Jungar (``all``), 20 freight trucks
-  and 10 coaches from Jungar;
+* **Xuejiawan (banner, 120 min)**: every hazmat vehicle of Jungar (``all_accepted``), 20
+  freight trucks and 10 coaches from Jungar;
 * **Otog Front road point (region, 180 min)**: a remote road point about 50 km by road from
   Aoleqi: 10 freight trucks, 5 coaches and 20 taxis from anywhere in the region.
 """

@@ -253,7 +253,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from sim.experiment import run
     from sim.netload import cached_network
-    from sim.results import verdict_table
+    from sim.results import arrivals_table, verdict_table
 
     scenario = _load_scenario(args.scenario)
     if args.out:
@@ -299,6 +299,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(verdict_table(summary, ascii_only=_ascii_only()))
     _print_closures(summary.get("closures") or [])
+    print()
+    print(arrivals_table(summary, ascii_only=_ascii_only()))
     if not args.quiet:
         print(f"({elapsed:.1f} s on network {scenario.network!r})")
     return 0
@@ -329,15 +331,23 @@ def _load_scenario(arg: str) -> Any:
     from sim.scenario import load_scenario
 
     if arg in BUILTIN_SCENARIOS:
-        return BUILTIN_SCENARIOS[arg]()
+        return _warned(BUILTIN_SCENARIOS[arg]())
     if os.path.isfile(arg):
-        return load_scenario(arg)
+        return _warned(load_scenario(arg))
     if arg.endswith((".yaml", ".yml")) or os.sep in arg or "/" in arg:
         raise ValidationError(f"scenario file not found: {arg}")
     raise ValidationError(
         f"scenario {arg!r}: not a file and not a built-in scenario; built-in scenarios: "
         f"{', '.join(BUILTIN_SCENARIOS)}"
     )
+
+
+def _warned(scenario: Any) -> Any:
+    """Print the scenario's warnings on stderr (even with ``--quiet``: how a file was read is
+    not progress) and return it."""
+    for text in scenario.warnings:
+        print(f"fleetsim: warning: {text}", file=sys.stderr)
+    return scenario
 
 
 def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
@@ -655,6 +665,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    _warned(scenario)
     n = len(scenario.incidents)
     print(
         f"{args.file}: OK, scenario {scenario.name!r}: {n} incident{'s' if n != 1 else ''}, "

@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
+from sim.demand import WORDS, normal_word
 from sim.dists import Dist
 from sim.errors import ValidationError
 from sim.limits import (
@@ -234,11 +235,16 @@ def _minutes(value: Any, what: str) -> float:
 
 
 def _demand(value: Any) -> int | str:
-    if isinstance(value, str) and value.strip().lower() == "all":
-        return "all"  # like place names, `all` ignores case (`ALL`, `All`)
+    word = normal_word(value)
+    if word is not None:
+        return word  # like place names, the words ignore case (`ALL`, `All_Accepted`)
     if isinstance(value, bool) or not isinstance(value, int):
-        hint = did_you_mean(value, ["all"]) if isinstance(value, str) else ""
-        raise fail(f"a demand is a count (integer >= 0) or 'all'{hint}, got {value!r}")
+        hint = did_you_mean(value.strip().lower(), list(WORDS)) if isinstance(value, str) else ""
+        raise fail(
+            "a demand is a count (integer >= 0), 'all_in_scope' (every vehicle in scope must "
+            f"arrive) or 'all_accepted' (every vehicle that accepted must arrive){hint}, "
+            f"got {value!r}"
+        )
     if value < 0:
         raise fail(f"a demand must be >= 0, got {shown(value)}")
     if value > MAX_VEHICLES:
@@ -246,7 +252,15 @@ def _demand(value: Any) -> int | str:
     return value
 
 
-#: Vehicles requested of one class: a count, or ``"all"`` (every vehicle in scope).
+#: The demand words in any case, as a JSON Schema (ECMA-262) pattern: ``[Aa][Ll][Ll]|…``.
+_DEMAND_WORDS = (
+    "^\\s*("
+    + "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w) for w in WORDS)
+    + ")\\s*$"
+)
+
+#: Vehicles requested of one class: a count, ``"all_in_scope"``, ``"all_accepted"`` or plain
+#: ``"all"`` (read as ``all_accepted``, with a warning): :mod:`sim.demand`.
 DemandValue = Annotated[
     Any,
     AfterValidator(_demand),
@@ -254,7 +268,7 @@ DemandValue = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": "^\\s*[Aa][Ll][Ll]\\s*$"},
+                {"type": "string", "pattern": _DEMAND_WORDS},
             ]
         },
         mode="validation",

@@ -18,6 +18,7 @@ from typing import get_args
 
 import numpy as np
 
+from sim.demand import Basis
 from sim.dists import Dist
 from sim.fields import Count, DistField, Green, NonNegFloat, PositiveInt, record
 
@@ -100,11 +101,16 @@ class StagingSpec:
 
 @dataclass(frozen=True)
 class ClassPlan:
-    """Per-class part of an incident plan."""
+    """Per-class part of an incident plan.
+
+    ``basis`` says what the target needs (:class:`sim.demand.Basis`): ``success_fraction`` of
+    ``requested`` (a count, or ``all_in_scope``: every candidate) or of the vehicles that
+    accepted (``all_accepted``).
+    """
 
     vehicle_class: str
-    requested: int  # vehicles requested (for `all`: every candidate)
-    all_in_scope: bool  # demand was `all`
+    requested: int  # vehicles requested (for `all_in_scope`/`all_accepted`: every candidate)
+    basis: Basis  # what the success criterion counts against (:mod:`sim.demand`)
     candidates: np.ndarray  # vehicle indices, best expected arrival first
     initial_calls: int  # acceptances aimed for: ceil(d × over_request), capped
     call: Dist

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.closures import ClosureEffect, closure_edges, opened, with_closures
+from sim.demand import basis_of, is_every
 from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.locations import access_minutes, point_tier, snap
@@ -158,7 +159,7 @@ def prepare_incident(
         cand = np.flatnonzero(np.isin(vehicle_depot, eligible))
         key = expected[vehicle_depot[cand]]
         cand = cand[np.lexsort((cand, key))]
-        if d == "all":
+        if is_every(d):
             requested, initial = int(cand.size), int(cand.size)
         else:
             requested = int(d)
@@ -177,7 +178,7 @@ def prepare_incident(
             ClassPlan(
                 vehicle_class=k,
                 requested=requested,
-                all_in_scope=(d == "all"),
+                basis=basis_of(d),
                 candidates=cand,
                 initial_calls=initial,
                 call=params.call,

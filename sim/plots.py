@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.closures import closure_edges, opened
+from sim.demand import Basis
 from sim.limits import MAX_LABEL_CHARS
 from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
@@ -501,10 +502,14 @@ def arrival_curve(
     )
     ax.plot(grid, med, color="#0072B2", lw=2, label="median")
     label = f"requested: {requested}"
-    everything = [c for c in plan.classes if c.all_in_scope]
-    if everything:
-        names = ", ".join(f"{c.requested} {c.vehicle_class}" for c in everything)
-        label += f"\n(incl. 'all': {names} in scope;\nthe target needs those that accept)"
+    for basis, needs in (
+        (Basis.ALL_ACCEPTED, "the target needs those that accept"),
+        (Basis.ALL_IN_SCOPE, "the target needs them all"),
+    ):
+        everything = [c for c in plan.classes if c.basis is basis]
+        if everything:
+            names = ", ".join(f"{c.requested} {c.vehicle_class}" for c in everything)
+            label += f"\n(incl. '{basis.value}': {names} in scope;\n{needs})"
     ax.axhline(requested, color="black", ls="--", lw=1, label=label)
     need = sum(math.ceil(plan.success_fraction * c.requested - 1e-9) for c in plan.classes)
     if need != requested:

@@ -8,11 +8,12 @@ summaries. Vehicle log rows are :class:`VehicleRow` named tuples.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 
+from sim.demand import Basis
 from sim.plan import IncidentPlan, Outcome
 
 STAGES: tuple[str, ...] = (
@@ -28,6 +29,11 @@ OUTCOMES: tuple[str, ...] = tuple(o.name.lower() for o in Outcome)
 
 #: The per-replication counts of an incident (``called`` = every outcome summed).
 COUNT_KEYS: tuple[str, ...] = ("called", *OUTCOMES)
+
+#: Per class and replication, what the demand came to (:meth:`ReplicationResult.demand_counts`):
+#: vehicles requested, vehicles that accepted the call (``assembled`` + ``en_route``) and
+#: vehicles registered at the staging point by the deadline.
+DEMAND_KEYS: tuple[str, ...] = ("requested", "accepted", "arrived")
 
 
 class VehicleRow(NamedTuple):
@@ -68,6 +74,27 @@ class ReplicationResult:
     #: requested classes, sorted: 8 bytes a vehicle, enough for the arrival curves, so figures
     #: never need the vehicle log.
     registered_min: np.ndarray | None = None
+    #: Per requested class, the vehicles registered at the staging point by the deadline.
+    class_arrived: dict[str, int] = field(default_factory=dict)
+
+    def demand_counts(self, plan: IncidentPlan) -> dict[str, dict[str, int]]:
+        """Per requested class: vehicles ``requested``, ``accepted`` and ``arrived`` by the
+        deadline (:data:`DEMAND_KEYS`) in this replication.
+
+        Parameters
+        ----------
+        plan
+            The incident plan the replication ran (it holds what was requested).
+        """
+        out = {}
+        for cp in plan.classes:
+            c = self.class_counts[cp.vehicle_class]
+            out[cp.vehicle_class] = {
+                "requested": cp.requested,
+                "accepted": c["assembled"] + c["en_route"],
+                "arrived": self.class_arrived[cp.vehicle_class],
+            }
+        return out
 
 
 class Trace:
@@ -100,6 +127,7 @@ class Trace:
         class_completion: dict[str, float] = {}
         critical_vehicle: dict[str, int] = {}
         class_counts: dict[str, dict[str, int]] = {}
+        class_arrived: dict[str, int] = {}
         for cp in plan.classes:
             cand = cp.candidates
             oc = self.outcome[cand]
@@ -107,12 +135,15 @@ class Trace:
             counts = {name: tally[i + 1] for i, name in enumerate(OUTCOMES)}
             counts["called"] = oc.size - tally[0]
             class_counts[cp.vehicle_class] = counts
-            accepted = counts["assembled"] + counts["en_route"]
-            basis = accepted if cp.all_in_scope else cp.requested
-            need = math.ceil(plan.success_fraction * basis - 1e-9)
             times = reg[cand]
+            class_arrived[cp.vehicle_class] = int(np.count_nonzero(times <= plan.deadline_min))
+            # What the target counts against (sim.demand): the vehicles that accepted the call
+            # for `all_accepted`, else those requested (every candidate for `all_in_scope`).
+            accepted = counts["assembled"] + counts["en_route"]
+            basis = accepted if cp.basis is Basis.ALL_ACCEPTED else cp.requested
+            need = math.ceil(plan.success_fraction * basis - 1e-9)
             done = np.flatnonzero(~np.isnan(times))
-            if need == 0 and not cp.all_in_scope:
+            if need == 0 and cp.basis is Basis.COUNT:
                 class_completion[cp.vehicle_class] = 0.0
                 continue
             if need == 0 or done.size < need:
@@ -150,6 +181,7 @@ class Trace:
             class_counts,
             rows,
             registered,
+            class_arrived,
         )
 
     def _stages(self, v: int) -> dict[str, float]:

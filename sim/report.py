@@ -41,6 +41,7 @@ import numpy as np
 
 from sim import __version__
 from sim.closures import closure_line
+from sim.demand import LABELS
 from sim.errors import FleetsimError
 from sim.netload import cached_network
 from sim.network import RoadNetwork
@@ -244,8 +245,14 @@ def _verdict(v: str | None) -> str:
     return f'<span class="verdict {_VERDICT_CLASS.get(v, "")}">{_e(v.upper())}</span>'
 
 
-def _demand(demand: Mapping[str, Any]) -> str:
-    return ", ".join(f"{v} {k}" for k, v in demand.items())
+def _demand(inc: Mapping[str, Any]) -> str:
+    """An incident's demand, with the meaning of a word: ``15 hazmat (all accepted), 20 bus``."""
+    basis = inc.get("demand_basis") or {}
+    parts = []
+    for k, v in (inc.get("demand") or {}).items():
+        label = LABELS.get(basis.get(k, ""))
+        parts.append(f"{v} {k}" + (f" ({label})" if label else ""))
+    return ", ".join(parts)
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
@@ -339,7 +346,7 @@ def _verdict_rows(incidents: Sequence[Mapping[str, Any]]) -> list[list[str]]:
                 _e(inc["name"]),
                 _e(inc["tier"]),
                 f"{_num(inc['deadline_min'])} min",
-                _e(_demand(inc.get("demand") or {})),
+                _e(_demand(inc)),
                 f"<b>{_num(inc['p_met'], '.3f')}</b>",
                 f"[{_num(lo, '.3f')}, {_num(hi, '.3f')}]",
                 _num(c.get("p50")),
@@ -372,6 +379,49 @@ def _verdict_table(summary: Mapping[str, Any]) -> str:
         "p50/p90: completion minutes (last requested vehicle registered); bottleneck: the "
         f"class that most often set the completion time. HOLDS at P ≥ {HOLDS_AT}, FAILS "
         f"below {FAILS_BELOW}.</p>"
+    )
+
+
+def _count(stats: Mapping[str, Any] | None) -> tuple[str, str]:
+    """Mean and minimum of a count (``{mean, min}``), or dashes where there is none."""
+    stats = stats or {}
+    return _num(stats.get("mean"), ".1f", "–"), _num(stats.get("min"), ".0f", "–")
+
+
+def _arrivals_table(summary: Mapping[str, Any]) -> str:
+    """Per incident and class: vehicles requested, accepted and arrived by the deadline."""
+    rows = []
+    for inc in summary["incidents"]:
+        for k, c in (inc.get("by_class") or {}).items():
+            if "arrived" not in c:
+                continue  # a folder written before the counts existed
+            one = {**inc, "demand": {k: inc["demand"][k]}}
+            rows.append(
+                [
+                    _e(inc["name"]),
+                    _e(_demand(one)),
+                    _e(c.get("requested")),
+                    *_count(c.get("accepted")),
+                    *_count(c.get("arrived")),
+                ]
+            )
+    if not rows:
+        return ""
+    head = (
+        "incident",
+        "demand",
+        "requested",
+        "accepted mean",
+        "accepted min",
+        "arrived mean",
+        "arrived min",
+    )
+    return _table(head, rows, "arrivals") + (
+        '<p class="note">Vehicles per incident and class over the replications: requested '
+        "(for <i>all in scope</i> and <i>all accepted</i>, every vehicle in scope that can "
+        "reach the staging point), accepted the call, and arrived (registered at the staging "
+        "point) by the deadline; mean and minimum. <i>All in scope</i> needs every vehicle "
+        "requested, <i>all accepted</i> only those that accepted.</p>"
     )
 
 
@@ -464,6 +514,9 @@ def _run_sections(page: _Page, results: Results) -> None:
     resolved = _resolved_incidents(results)
     page.sections.append(_section("What ran", _meta(results), sid="meta"))
     page.sections.append(_section("Verdict", _verdict_table(summary), sid="verdict"))
+    arrivals = _arrivals_table(summary)
+    if arrivals:
+        page.sections.append(_section("What arrived", arrivals, sid="arrived"))
     page.sections.append(_section("Map", _run_map(page, results, setting), sid="map"))
     cards = []
     for k, inc in enumerate(summary["incidents"], start=1):
@@ -479,7 +532,7 @@ def _run_sections(page: _Page, results: Results) -> None:
         head = (
             f"<h3>{k}. {_e(inc['name'])} {_verdict(inc.get('verdict'))}</h3>"
             f'<p class="note">{_e(inc["tier"])} tier, deadline {_num(inc["deadline_min"])} '
-            f"min · demand {_e(_demand(inc.get('demand') or {}))} · P(holds) "
+            f"min · demand {_e(_demand(inc))} · P(holds) "
             f"{_num(inc['p_met'], '.3f')} · p90 {_num(inc['completion_min'].get('p90'))} min</p>"
         )
         cards.append(

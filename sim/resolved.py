@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from sim.demand import explicit
 from sim.errors import ValidationError
 from sim.scenario import Scenario, format_path, load_scenario
 from sim.schema import schema_messages, validate_file_data
@@ -155,7 +156,7 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
                 "name": i.name,
                 "location": i.location,
                 "staging_point": i.staging_point,
-                "demand": dict(i.demand),
+                "demand": {k: explicit(v) for k, v in i.demand.items()},
                 "tier": i.tier or "auto",
                 "deadline_min": i.deadline_min,
                 "scope": i.scope,

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
+from sim.demand import Basis, describe
 from sim.plan import IncidentPlan
-from sim.records import COUNT_KEYS, STAGES, ReplicationResult
+from sim.records import COUNT_KEYS, DEMAND_KEYS, STAGES, ReplicationResult
 from sim.texttables import new_table, render, right
 
 #: Verdict thresholds on P(target holds): "holds" at >= 0.95, "fails" below 0.5.
@@ -96,6 +97,13 @@ def completion_stats(values: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+def count_stats(values: Sequence[int]) -> dict[str, float | int | None]:
+    """Mean and minimum over replications of a vehicle count (``None`` for none)."""
+    if not len(values):
+        return {"mean": None, "min": None}
+    return {"mean": _r(float(np.mean(values))), "min": int(min(values))}
+
+
 def verdict(p_met: float) -> str:
     """``holds`` (P >= 0.95), ``at risk`` (0.5 <= P < 0.95) or ``fails`` (P < 0.5)."""
     if p_met >= HOLDS_AT:
@@ -121,19 +129,26 @@ def summarize(
     Returns
     -------
     dict
-        Keys ``name, tier, deadline_min, demand, p_met, p_met_ci95, completion_min, by_class,
-        breakdown_min, bottleneck_class, counts`` (plus ``verdict``, ``node`` and ``replications``).
+        Keys ``name, tier, deadline_min, demand, demand_basis, p_met, p_met_ci95,
+        completion_min, by_class, breakdown_min, bottleneck_class, counts`` (plus ``verdict``,
+        ``demand_all`` and ``replications``). ``by_class`` gives per class the
+        completion times, P(holds), and the vehicles ``requested``, ``accepted`` and
+        ``arrived`` by the deadline (``{mean, min}`` over replications).
     """
     n = len(reps)
     deadline = plan.deadline_min
     met = [r.completion_min <= deadline for r in reps]
     k = int(sum(met))
     by_class: dict[str, Any] = {}
+    demand_counts = [r.demand_counts(plan) for r in reps]
     for cp in plan.classes:
-        t = [r.class_completion_min[cp.vehicle_class] for r in reps]
-        by_class[cp.vehicle_class] = {
+        cls = cp.vehicle_class
+        t = [r.class_completion_min[cls] for r in reps]
+        by_class[cls] = {
             "completion_min": completion_stats(t),
             "p_met": _r(sum(x <= deadline for x in t) / n),
+            "requested": cp.requested,
+            **{key: count_stats([c[cls][key] for c in demand_counts]) for key in DEMAND_KEYS[1:]},
         }
     crit = [r.breakdown_min for r in reps if math.isfinite(r.completion_min)]
     breakdown = {s: (_r(float(np.mean([b[s] for b in crit]))) if crit else None) for s in STAGES}
@@ -149,7 +164,8 @@ def summarize(
         "tier": plan.tier,
         "deadline_min": _r(deadline),
         "demand": {cp.vehicle_class: cp.requested for cp in plan.classes},
-        "demand_all": [cp.vehicle_class for cp in plan.classes if cp.all_in_scope],
+        "demand_basis": {cp.vehicle_class: cp.basis.value for cp in plan.classes},
+        "demand_all": [cp.vehicle_class for cp in plan.classes if cp.basis is not Basis.COUNT],
         "p_met": _r(p),
         "p_met_ci95": [_r(lo), _r(hi)],
         "verdict": verdict(p),
@@ -200,6 +216,7 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
     table = new_table(
         "incident",
         "tier",
+        "demand",
         right("deadline"),
         right("P(holds)"),
         right("95% CI"),
@@ -214,6 +231,7 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
         table.add_row(
             inc["name"],
             inc["tier"],
+            describe(inc["demand"], inc.get("demand_basis")),
             f"{inc['deadline_min']:.0f} min",
             f"{inc['p_met']:.3f}",
             f"[{lo:.3f},{hi:.3f}]",
@@ -242,6 +260,56 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
         f"{summary['replications']} replications per incident",
         table,
         note,
+        ascii_only=ascii_only,
+    )
+
+
+def _count(stats: Mapping[str, Any] | None, key: str, spec: str = "") -> str:
+    value = (stats or {}).get(key)
+    return "-" if value is None else format(value, spec)
+
+
+def arrivals_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> str:
+    """Render what each demand came to: per incident and class, vehicles requested, accepted
+    and arrived by the deadline (mean and minimum over replications).
+
+    Parameters
+    ----------
+    summary
+        The JSON contract (:func:`study_json`).
+    ascii_only
+        ASCII characters only (:func:`sim.texttables.render`).
+    """
+    table = new_table(
+        "incident",
+        "class",
+        "demand",
+        right("requested"),
+        right("accepted mean"),
+        right("accepted min"),
+        right("arrived mean"),
+        right("arrived min"),
+    )
+    for inc in summary["incidents"]:
+        basis = inc.get("demand_basis") or {}
+        for k, c in (inc.get("by_class") or {}).items():
+            table.add_row(
+                inc["name"],
+                k,
+                describe({k: inc["demand"][k]}, basis).removeprefix(f"{k} "),
+                _count(c, "requested"),
+                _count(c.get("accepted"), "mean", ".1f"),
+                _count(c.get("accepted"), "min"),
+                _count(c.get("arrived"), "mean", ".1f"),
+                _count(c.get("arrived"), "min"),
+            )
+    return render(
+        "what arrived: vehicles per incident and class, over the replications",
+        table,
+        "(requested: for 'all in scope' / 'all accepted', every vehicle in scope that can reach "
+        "the staging point; accepted: took the call;",
+        " arrived: registered at the staging point by the deadline. 'all in scope' needs every "
+        "vehicle requested, 'all accepted' those that accepted)",
         ascii_only=ascii_only,
     )
 

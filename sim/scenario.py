@@ -60,6 +60,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sim import yamlio
 from sim.closures import Closure, closure_edges, with_closures
+from sim.demand import PLAIN_ALL, is_every, plain_all_warning
 from sim.dists import Dist
 from sim.errors import NetworkError, ScenarioError, ValidationError
 from sim.fields import (
@@ -131,7 +132,9 @@ class Incident:
         A place known to the network or ``"LAT,LON"``; it sets the tier, and the staging
         point is its nearest node unless ``staging_point`` is given.
     demand
-        Vehicles requested per class: a count, or ``"all"`` (every reserve vehicle in scope).
+        Vehicles requested per class: a count, ``"all_in_scope"`` (every reserve vehicle in
+        scope must arrive), ``"all_accepted"`` (every one that accepted must arrive) or plain
+        ``"all"`` (read as ``all_accepted``; :attr:`Scenario.warnings` says so): :mod:`sim.demand`.
         The classes are checked against the fleet's by the :class:`Scenario`.
     tier
         Force a tier instead of deriving it from the location.
@@ -199,6 +202,18 @@ class Scenario:
     def period(self) -> Period:
         """``night`` from 22:00 to 06:00, else ``day``."""
         return "night" if (self.start_hour >= 22 or self.start_hour < 6) else "day"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a planner should know about how the scenario was read, though it is valid:
+        every plain ``all`` demand and the meaning it got (:func:`sim.demand.plain_all_warning`).
+        ``fleetsim validate``, ``run``, ``sweep`` and ``compare`` print them on stderr."""
+        return tuple(
+            plain_all_warning(f"incident {inc.name!r} (incidents[{j}].demand.{k})", k)
+            for j, inc in enumerate(self.incidents)
+            for k, d in inc.demand.items()
+            if d == PLAIN_ALL
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,10 +438,11 @@ def _build_incident(
                 out.add((*p, "move", f"{key}_by"), str(exc))
                 continue
             for k, n in vehicles.items():
-                if demand.get(k) == "all":
+                if is_every(demand.get(k, 0)):
                     out.add(
                         (*p, "move", f"{key}_by"),
-                        f"{k} is already requested as 'all' in demand; drop it from one of them",
+                        f"{k} is already requested as {demand[k]!r} in demand; drop it from one "
+                        "of them",
                     )
                     continue
                 demand[k] = int(demand.get(k, 0)) + n

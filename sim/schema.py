@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from sim.demand import is_every
 from sim.dists import Dist
 from sim.errors import NetworkError, ValidationError
 from sim.fields import (
@@ -449,7 +450,7 @@ class IncidentSpec(_Spec):
     @model_validator(mode="after")
     def _has_demand(self) -> IncidentSpec:
         moving = self.move is not None and (self.move.people or self.move.tonnes)
-        if not any(v == "all" or v > 0 for v in self.demand.values()) and not moving:
+        if not any(is_every(v) or v > 0 for v in self.demand.values()) and not moving:
             raise fail("the incident requests nothing: give `demand` and/or `move`")
         return self
 

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.demand import Basis, explicit
 from sim.errors import FleetsimError, ValidationError
 from sim.experiment import check_reps_seed, run_plans
 from sim.folders import check_replaceable, disk_error
@@ -147,7 +148,7 @@ class SweepResult:
     incident : str
         Name of the template incident whose demand was swept.
     demand : dict
-        The swept demand per class.
+        The swept demand per class (a plain ``all`` spelled ``all_accepted``).
     sites : str
         The site specification (``seats``, ``nodes``, ``grid:KM`` or ``custom``).
     seed, replications : int
@@ -531,10 +532,12 @@ def sweep(
         if plan is not None:
             plan = dataclasses.replace(plan, stream_name=template.name)
             empty = [
-                c.vehicle_class for c in plan.classes if c.all_in_scope and c.candidates.size == 0
+                f"{c.basis.value} {c.vehicle_class}"
+                for c in plan.classes
+                if c.basis is not Basis.COUNT and c.candidates.size == 0
             ]
             if empty:
-                note = f"demand 'all' of {', '.join(empty)}: no such vehicle in scope"
+                note = f"demand {', '.join(empty)}: no such vehicle in scope"
         if note is not None:
             try:
                 a = scenario.rules.classify(network, site.node)
@@ -592,7 +595,7 @@ def sweep(
     return SweepResult(
         scenario=scenario.name,
         incident=template.name,
-        demand=dict(template.demand),
+        demand={k: explicit(v) for k, v in template.demand.items()},
         sites=spec,
         seed=s,
         replications=reps,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import ValidationError
-from sim.records import COUNT_KEYS, STAGES, VEHICLE_FIELDS
+from sim.records import COUNT_KEYS, DEMAND_KEYS, STAGES, VEHICLE_FIELDS
 
 _COUNTS = COUNT_KEYS
 
@@ -30,7 +30,9 @@ def incident_fields(classes: Iterable[str]) -> tuple[str, ...]:
     ----------
     classes
         The scenario's classes in their order (``scenario.fleet.classes``): one
-        ``completion_<class>_min`` column each.
+        ``completion_<class>_min`` column each, and at the end ``requested_<class>``,
+        ``accepted_<class>`` and ``arrived_<class>`` (vehicles registered by the deadline;
+        :data:`sim.records.DEMAND_KEYS`), empty for a class the incident does not request.
     """
     return (
         "incident",
@@ -43,6 +45,7 @@ def incident_fields(classes: Iterable[str]) -> tuple[str, ...]:
         "critical_class",
         *(f"{s}_min" for s in STAGES),
         *_COUNTS,
+        *(f"{key}_{k}" for k in classes for key in DEMAND_KEYS),
     )
 
 
@@ -75,6 +78,7 @@ def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
     classes = tuple(result.scenario.fleet.classes)
     for plan, reps in zip(result.plans, result.results, strict=True):
         for r, rep in enumerate(reps):
+            demand = rep.demand_counts(plan)
             yield (
                 plan.name,
                 r,
@@ -86,6 +90,7 @@ def incident_rows(result: Any) -> Iterator[tuple[Any, ...]]:
                 rep.critical_class,
                 *(rep.breakdown_min.get(s) for s in STAGES),
                 *(rep.counts.get(k) for k in _COUNTS),
+                *(demand.get(k, {}).get(key) for k in classes for key in DEMAND_KEYS),
             )
 
 

@@ -14,6 +14,7 @@ from typing import get_args
 
 import numpy as np
 
+from sim.demand import is_every
 from sim.errors import ValidationError
 from sim.fields import Fraction, NonNegFloat, PositiveFloat, ScopeName, Tier, record
 from sim.network import RoadNetwork
@@ -170,7 +171,7 @@ def demand_shortfall(
     vehicle_class
         The class.
     demand
-        The count requested, or ``"all"``.
+        The count requested, or a word (``all_in_scope``, ``all_accepted``, ``all``).
     reachable
         Vehicles of the class in scope that can reach the staging point.
     in_scope
@@ -187,11 +188,11 @@ def demand_shortfall(
         else what is wrong and what to change.
     """
     k = vehicle_class
-    if demand == "all":
+    if is_every(demand):
         if reachable > 0:
             return None
         return (
-            f"'all' {k} vehicles in scope '{scope}' that can reach the staging point "
+            f"{demand!r} {k} vehicles in scope '{scope}' that can reach the staging point "
             f"are none ({in_scope} in scope)"
         )
     if int(demand) <= reachable:

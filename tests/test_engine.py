@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.demand import Basis
 from sim.dists import Dist
 from sim.engine import simulate_fast, supports
 from sim.model import simulate
@@ -99,10 +100,9 @@ def test_reference_sweep_incident_on_the_road_network():
     assert_same(plan, reps=4)
 
 
-def test_all_demand():
-    plan = continuous(
-        make_plan(40, all_in_scope=True, availability=0.7, dispatchers=4, staging_lanes=3)
-    )
+@pytest.mark.parametrize("basis", [Basis.ALL_ACCEPTED, Basis.ALL_IN_SCOPE])
+def test_all_demand(basis):
+    plan = continuous(make_plan(40, basis=basis, availability=0.7, dispatchers=4, staging_lanes=3))
     assert_same(plan)
 
 

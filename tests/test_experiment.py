@@ -10,6 +10,7 @@ import math
 import pytest
 
 from sim.builtin import OTOG_FRONT_ROAD_POINT, ordos_123
+from sim.demand import Basis
 from sim.experiment import run
 from sim.netload import load_network
 from sim.planning import prepare
@@ -41,7 +42,7 @@ def test_default_scenario_has_one_incident_per_tier(network, scenario):
     plans = prepare(network, scenario)
     assert [p.tier for p in plans] == ["central", "banner", "region"]
     assert [p.deadline_min for p in plans] == [60.0, 120.0, 180.0]
-    assert any(c.all_in_scope for p in plans for c in p.classes)
+    assert any(c.basis is Basis.ALL_ACCEPTED for p in plans for c in p.classes)
     region = plans[2]
     assert network.zone[region.node] == "Otog Front"
     seat = network.places.locate("aoleqi")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.demand import Basis
 from sim.dists import Dist
 from sim.model import Checkpoint, simulate
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan, StagingSpec, draw
@@ -30,14 +31,14 @@ def make_plan(
     accept: float = 1.0,
     over: int | None = None,
     trip: Dist | None = None,
-    all_in_scope: bool = False,
+    basis: Basis = Basis.COUNT,
 ) -> IncidentPlan:
     """n identical vehicles at one depot, a route of ``legs`` with a checkpoint between legs."""
     requested = n if requested is None else requested
     cp = ClassPlan(
         vehicle_class="coach",
         requested=requested,
-        all_in_scope=all_in_scope,
+        basis=basis,
         candidates=np.arange(n),
         initial_calls=over if over is not None else requested,
         call=Dist.fixed(call),
@@ -236,7 +237,7 @@ def test_too_few_acceptances_make_the_target_unmeetable():
 
 
 def test_all_demand_requires_every_accepting_vehicle():
-    plan = make_plan(30, all_in_scope=True, availability=0.5, dispatchers=5, staging_lanes=5)
+    plan = make_plan(30, basis=Basis.ALL_ACCEPTED, availability=0.5, dispatchers=5, staging_lanes=5)
     res = simulate(plan, draw(plan, seed(1)), log_vehicles=True)
     assert res.counts["called"] == 30
     last = max(row[7] for row in res.vehicles if row[3] == "assembled")

@@ -31,6 +31,11 @@ DEFAULT_INCIDENT_COLUMNS = (
     "alert_min", "callout_min", "mobilisation_min", "travel_min", "checkpoint_wait_min",
     "staging_wait_min", "called", "assembled", "declined", "unreachable", "unavailable",
     "en_route", "in_call",
+    "requested_taxi", "accepted_taxi", "arrived_taxi",
+    "requested_coach", "accepted_coach", "arrived_coach",
+    "requested_bus", "accepted_bus", "arrived_bus",
+    "requested_freight", "accepted_freight", "arrived_freight",
+    "requested_hazmat", "accepted_hazmat", "arrived_hazmat",
 )  # fmt: skip
 
 
@@ -123,7 +128,7 @@ def test_run_files_parse(tmp_path, result, scenario):
     assert summary == json.loads(json.dumps(result.summary))
 
     fields, rows = _rows((out / "incidents.csv").read_text(encoding="utf-8"))
-    assert tuple(fields) == DEFAULT_INCIDENT_COLUMNS  # the default classes: columns unchanged
+    assert tuple(fields) == DEFAULT_INCIDENT_COLUMNS  # the default classes: the contract
     assert len(rows) == len(scenario.incidents) * REPS
     pairs = [(p, r) for p, reps in zip(result.plans, result.results, strict=True) for r in reps]
     for row, (plan, rep) in zip(rows, pairs, strict=True):

@@ -691,8 +691,13 @@ def test_a_python_built_scenario_round_trips_through_the_file_language(tmp_path:
         name="built in Python",
         incidents=(
             Incident("A", "kangbashi", {"taxi": 30, "coach": 5}),
-            Incident(
-                "B", "xuejiawan", {"hazmat": "all"}, tier="region", deadline_min=150, scope="banner"
+            Incident(  # the explicit spelling: a plain `all` is written back as `all_accepted`
+                "B",
+                "xuejiawan",
+                {"hazmat": "all_accepted"},
+                tier="region",
+                deadline_min=150,
+                scope="banner",
             ),
             Incident("C", "dongsheng", {"bus": 3}, staging_point="39.83,110.0"),
         ),
