@@ -287,6 +287,7 @@ def resolved_incidents(network: RoadNetwork, plans: Sequence[IncidentPlan]) -> l
                 "deadline_min": p.deadline_min,
                 "success_fraction": p.success_fraction,
                 "requested": {c.vehicle_class: c.requested for c in p.classes},
+                "demand_basis": {c.vehicle_class: c.basis.value for c in p.classes},
                 "candidates": {c.vehicle_class: int(c.candidates.size) for c in p.classes},
                 "checkpoints_on_routes": [c.name for c in p.checkpoints],
                 "warmup_min": round(p.warmup_min, 1) if p.has_background else 0.0,

@@ -512,7 +512,8 @@ def arrival_curve(
             label += f"\n(incl. '{basis.value}': {names} in scope;\n{needs})"
     ax.axhline(requested, color="black", ls="--", lw=1, label=label)
     need = sum(math.ceil(plan.success_fraction * c.requested - 1e-9) for c in plan.classes)
-    if need != requested:
+    # `all_accepted` needs a fraction of those that accepted: not one number, so no line.
+    if need != requested and all(c.basis is not Basis.ALL_ACCEPTED for c in plan.classes):
         ax.axhline(need, color="black", ls=":", lw=1, label=f"needed: {need}")
     ax.axvline(
         plan.deadline_min, color="#CC0000", lw=1.5, label=f"deadline: {plan.deadline_min:.0f} min"

@@ -41,7 +41,7 @@ import numpy as np
 
 from sim import __version__
 from sim.closures import closure_line
-from sim.demand import LABELS
+from sim.demand import LABELS, Basis
 from sim.errors import FleetsimError
 from sim.netload import cached_network
 from sim.network import RoadNetwork
@@ -501,8 +501,14 @@ def _resolved_incidents(results: Results) -> dict[str, dict[str, Any]]:
 
 
 def _needed(resolved: Mapping[str, Any] | None) -> int | None:
-    """Vehicles the success criterion needs: a fraction of each class requested."""
+    """Vehicles the success criterion needs: a fraction of each class requested.
+
+    ``None`` when it is not one number: a class whose demand is ``all_accepted`` needs a
+    fraction of the vehicles that accepted, which differs from replication to replication.
+    """
     if not resolved or resolved.get("success_fraction") is None:
+        return None
+    if Basis.ALL_ACCEPTED.value in (resolved.get("demand_basis") or {}).values():
         return None
     f = float(resolved["success_fraction"])
     return sum(math.ceil(f * n - 1e-9) for n in (resolved.get("requested") or {}).values())

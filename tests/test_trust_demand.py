@@ -242,3 +242,24 @@ def test_item5_json_contract_report_and_readme(tmp_path, capsys):
     semantics = readme.split("### Demand semantics", 1)[1].split("\n### ", 1)[0].lower()
     for word in ("all_in_scope", "all_accepted", "plain `all`", "warning"):
         assert word in semantics, word
+
+
+def test_item5_no_single_needed_line_for_all_accepted(tmp_path):
+    """With `success_fraction` below 1 an `all_accepted` class needs a fraction of those that
+    accepted, which changes from replication to replication: the report must not draw one
+    "needed" line computed from the requested count (it did, overstating what was needed)."""
+    import yaml
+
+    base = yaml.safe_load((REPO / "scenarios" / "ordos-123.yaml").read_text(encoding="utf-8"))
+    for word, expect_line in (("all_accepted", False), (12, True)):
+        data = json.loads(json.dumps(base))
+        data["rules"]["success_fraction"] = 0.8
+        data["replications"] = 5
+        data["incidents"] = [i for i in data["incidents"] if i["name"] == XUEJIAWAN]
+        data["incidents"][0]["demand"]["hazmat"] = word
+        path = tmp_path / f"{word}.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        out = tmp_path / f"out-{word}"
+        assert main(["run", str(path), "--out", str(out), "-q"]) == 0
+        html = (out / "report.html").read_text(encoding="utf-8")
+        assert ("needed: " in html) is expect_line, word
