@@ -22,31 +22,27 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from sim import __version__, tables
 from sim import results as summaries
 from sim.closures import ClosureEffect
+from sim.contention import Contention, contention_summary
 from sim.engine import simulate_fast, supports
 from sim.errors import ValidationError
 from sim.executors import check_workers, make_executor
 from sim.limits import MAX_REPLICATIONS
 from sim.model import simulate
 from sim.network import RoadNetwork
-from sim.plan import IncidentPlan, draw, name_key
+from sim.plan import IncidentPlan, draw, name_key, replication_seed
 from sim.planning import closure_report, prepare, scenario_network
 from sim.records import ReplicationResult, VehicleRow
 from sim.scenario import Scenario
+from sim.shared import prepare_shared
+from sim.sharedrun import run_shared
 
 
 def incident_key(name: str) -> int:
     """Stable 32-bit key of an incident name (keys its random streams)."""
     return name_key(name)
-
-
-def replication_seed(seed: int, name: str, rep: int) -> np.random.SeedSequence:
-    """The seed sequence of replication ``rep`` of incident ``name``."""
-    return np.random.SeedSequence(seed, spawn_key=(incident_key(name), rep))
 
 
 ENGINES: tuple[str, ...] = ("auto", "simpy", "fast")
@@ -68,6 +64,23 @@ def _simulator(plan: IncidentPlan, engine: str) -> Callable[..., ReplicationResu
             "exact ties only SimPy orders); use engine 'auto' or 'simpy'"
         )
     return simulate
+
+
+def check_shared_engine(engine: str) -> None:
+    """Shared-fleet runs are SimPy runs: ``auto`` and ``simpy`` pass, ``fast`` is refused.
+
+    The heap engine (:mod:`sim.engine`) is proven equal to SimPy for one incident at a time;
+    in shared mode incidents interact through one fleet (claims, releases, shared
+    dispatchers, checkpoints and registration lanes), which it does not model.
+    """
+    if engine not in ENGINES:
+        raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if engine == "fast":
+        raise ValidationError(
+            "fleet_sharing: shared runs on the SimPy model only: the fast (heap) engine "
+            "simulates one incident at a time and does not model incidents competing for one "
+            "fleet; use engine 'auto' or 'simpy'"
+        )
 
 
 def run_replications(
@@ -231,6 +244,9 @@ class RunResult:
     closures
         What each of the scenario's closures closes and how many candidate routes it
         changes (:func:`sim.planning.closure_report`); empty without closures.
+    contention
+        With ``fleet_sharing: shared``: per plan, per replication, the incident alone on the
+        same draws and the vehicles it lost (:mod:`sim.contention`); else ``None``.
     """
 
     scenario: Scenario
@@ -240,23 +256,40 @@ class RunResult:
     plans: list[IncidentPlan]
     results: list[list[ReplicationResult]]
     closures: tuple[ClosureEffect, ...] = ()
+    contention: list[list[Contention]] | None = None
 
     @property
     def summary(self) -> dict:
         """The JSON contract: ``scenario, seed, replications, incidents`` (+ version, network,
-        and ``closures`` when the scenario has any: :meth:`ClosureEffect.to_json`)."""
+        and ``closures`` when the scenario has any: :meth:`ClosureEffect.to_json`).
+
+        A shared-fleet run adds ``fleet_sharing``, ``dispatch_policy`` and ``fleet_notes``,
+        and per incident ``at_min`` and ``contention``
+        (:func:`sim.contention.contention_summary`).
+        """
+        classes = tuple(self.scenario.fleet.classes)
+        incidents = [
+            summaries.summarize(p, r, classes)
+            for p, r in zip(self.plans, self.results, strict=True)
+        ]
         extra: dict[str, Any] = {"fleetsim_version": __version__, "network": self.scenario.network}
         if self.closures:
             extra["closures"] = [c.to_json() for c in self.closures]
+        if self.contention is not None:
+            extra["fleet_sharing"] = "shared"
+            extra["dispatch_policy"] = self.scenario.dispatch_policy
+            for inc, spec, p, r, c in zip(
+                incidents,
+                self.scenario.incidents,
+                self.plans,
+                self.results,
+                self.contention,
+                strict=True,
+            ):
+                inc["at_min"] = spec.at_min
+                inc["contention"] = contention_summary(p, r, c)
         return summaries.study_json(
-            self.scenario.name,
-            self.seed,
-            self.replications,
-            [
-                summaries.summarize(p, r, tuple(self.scenario.fleet.classes))
-                for p, r in zip(self.plans, self.results, strict=True)
-            ],
-            extra=extra,
+            self.scenario.name, self.seed, self.replications, incidents, extra=extra
         )
 
     def to_dataframe(self, kind: str = "incidents") -> Any:
@@ -399,6 +432,22 @@ def run(
     network = scenario_network(scenario, network)
     plans = prepare(network, scenario)
     closures = closure_report(scenario, network)
+    if scenario.fleet_sharing == "shared":
+        check_shared_engine(engine)
+        splan = prepare_shared(network, scenario, plans)
+        if before is not None:
+            before(plans, reps)
+        results, contention = run_shared(
+            splan,
+            seed=s,
+            replications=reps,
+            workers=workers,
+            scheduler=scheduler,
+            log_vehicles=log_vehicles,
+            progress=progress,
+            vehicle_sink=vehicle_sink,
+        )
+        return RunResult(scenario, s, reps, network, plans, results, closures, contention)
     if before is not None:
         before(plans, reps)
     results = run_plans(

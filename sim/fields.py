@@ -144,6 +144,8 @@ BackgroundRate = Annotated[NonNegFloat, AtMost(MAX_BACKGROUND_PER_MIN, " vehicle
 Tier = Literal["central", "banner", "region"]
 ScopeName = Literal["central", "banner", "region"]
 Green = Literal["none", "priority", "dedicated"]
+FleetSharing = Literal["independent", "shared"]
+DispatchPolicy = Literal["first_come", "deadline", "priority"]
 CapacityUnit = Literal["persons", "tonnes"]
 
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")

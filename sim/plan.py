@@ -351,3 +351,8 @@ def draw(plan: IncidentPlan, root: np.random.SeedSequence, n_service: int | None
 def name_key(name: str) -> int:
     """Stable 32-bit key of a name (keys the random streams of incidents and checkpoints)."""
     return zlib.crc32(name.encode("utf-8"))
+
+
+def replication_seed(seed: int, name: str, rep: int) -> np.random.SeedSequence:
+    """The seed sequence of replication ``rep`` of incident (stream) ``name``."""
+    return np.random.SeedSequence(seed, spawn_key=(name_key(name), rep))

@@ -11,7 +11,7 @@ run, what each closure closes and how many of the incidents' candidate routes it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from sim.errors import NetworkError, ValidationError
 from sim.fleet import Fleet
 from sim.locations import access_minutes, point_tier, snap
 from sim.netload import load_network
-from sim.network import RoadNetwork, road_km
+from sim.network import PathTree, RoadNetwork, road_km
 from sim.plan import CheckpointSpec, ClassPlan, IncidentPlan
 from sim.scenario import Incident, Scenario
 from sim.siting import WARMUP_RELAXATIONS, CheckpointSite, overload, queue_load, relaxation_min
@@ -136,23 +136,11 @@ def prepare_incident(
             in_scope & (depot_class == k) & np.isfinite(tree.time_s[depot_nodes])
         )
         for dep in eligible.tolist():
-            if not cp_at_node:  # one leg, the whole route: no need to walk the path
-                t0 = tree.time_s[depot_nodes[dep]] / 60.0
-                legs[dep] = np.maximum(np.diff(-np.array([t0, 0.0])), 0.0)
-                continue
-            path = tree.path(int(depot_nodes[dep]))
-            t = tree.time_s[path] / 60.0
-            stops = [
-                (pos, ci)
-                for pos, n in enumerate(path[:-1].tolist())
-                for ci in cp_at_node.get(n, ())
-            ]
-            marks = [0] + [pos for pos, _ in stops]
-            times = [t[p] for p in marks] + [0.0]
-            legs[dep] = np.maximum(np.diff(-np.array(times)), 0.0)
-            cps[dep] = np.array(
-                [used_cps.setdefault(ci, len(used_cps)) for _, ci in stops], dtype=np.int64
-            )
+            legs[dep], stops = route_legs(tree, int(depot_nodes[dep]), cp_at_node)
+            if stops:
+                cps[dep] = np.array(
+                    [used_cps.setdefault(ci, len(used_cps)) for ci in stops], dtype=np.int64
+                )
         mean_mob = params.mobilisation(period).mean
         expected = np.full(n_depots, np.nan)
         expected[eligible] = mean_mob + tree.time_s[depot_nodes[eligible]] / 60.0
@@ -220,6 +208,36 @@ def prepare_incident(
         snap_km=(at.km, stage.km),
         access_min=stage_access,
     )
+
+
+def route_legs(
+    tree: PathTree, source: int, cp_at_node: Mapping[int, Sequence[int]]
+) -> tuple[np.ndarray, list[int]]:
+    """A route to the tree's target cut into legs at the checkpoints on it.
+
+    Parameters
+    ----------
+    tree
+        The shortest-path tree to the staging point, for the vehicle's class.
+    source
+        The node index the route starts from (a depot, or where a vehicle was released).
+    cp_at_node
+        Checkpoint indices at each node that has any.
+
+    Returns
+    -------
+    legs, stops
+        Free-flow minutes of every leg, and the checkpoint index after each leg but the last.
+    """
+    if not cp_at_node:  # one leg, the whole route: no need to walk the path
+        t0 = tree.time_s[source] / 60.0
+        return np.maximum(np.diff(-np.array([t0, 0.0])), 0.0), []
+    path = tree.path(source)
+    t = tree.time_s[path] / 60.0
+    stops = [(pos, ci) for pos, n in enumerate(path[:-1].tolist()) for ci in cp_at_node.get(n, ())]
+    marks = [0] + [pos for pos, _ in stops]
+    times = [t[p] for p in marks] + [0.0]
+    return np.maximum(np.diff(-np.array(times)), 0.0), [ci for _, ci in stops]
 
 
 def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 0.0) -> float:

@@ -109,7 +109,12 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             "trip_time_spread": trip.sigma,
             "trip_time_median": trip.value,
         },
-        "dispatch": {"alert": scenario.alert, "over_request": scenario.over_request},
+        "dispatch": {
+            "alert": scenario.alert,
+            "over_request": scenario.over_request,
+            "policy": scenario.dispatch_policy,
+        },
+        "fleet_sharing": scenario.fleet_sharing,
         "closures": [
             {
                 "name": c.name or None,
@@ -160,6 +165,9 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
                 "tier": i.tier or "auto",
                 "deadline_min": i.deadline_min,
                 "scope": i.scope,
+                "at_min": i.at_min or None,
+                "priority": i.priority,
+                "task_min": i.task_min,
             }
             for i in scenario.incidents
         ],

@@ -67,7 +67,9 @@ from sim.fields import (
     AsTuple,
     Count,
     DemandValue,
+    DispatchPolicy,
     DistField,
+    FleetSharing,
     Hour,
     NonNegFloat,
     OverRequest,
@@ -144,6 +146,13 @@ class Incident:
         Override the rule set's depot scope for this incident.
     staging_point
         Where the vehicles assemble, if not at the incident location (place or ``"LAT,LON"``).
+    at_min
+        Shared fleet only: the alarm, minutes after the scenario's start (the first alarm).
+    priority
+        Shared fleet, ``priority`` policy only: 1 is served first.
+    task_min
+        Shared fleet only: minutes a registered vehicle stays busy with the incident before
+        it returns to service where it is; ``None``: until the end of the horizon.
     """
 
     name: str
@@ -153,6 +162,9 @@ class Incident:
     deadline_min: PositiveFloat | None = None
     scope: ScopeName | None = None
     staging_point: str | None = None
+    at_min: NonNegFloat = 0.0
+    priority: PositiveInt | None = None
+    task_min: DistField | None = None
 
 
 @record("scenario")
@@ -184,6 +196,8 @@ class Scenario:
     closures: Annotated[tuple[InstanceOf[Closure], ...], AsTuple] = ()
     max_snap_km: PositiveFloat = DEFAULT_MAX_SNAP_KM
     access_legs: bool = False
+    fleet_sharing: FleetSharing = "independent"
+    dispatch_policy: DispatchPolicy = "first_come"
     description: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
 
@@ -418,7 +432,7 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
 
 
 def _build_incident(
-    j: int, spec: IncidentSpec, fleet: Fleet | None, out: _Collector
+    j: int, spec: IncidentSpec, fleet: Fleet | None, out: _Collector, start: float = 0.0
 ) -> Incident | None:
     p = ("incidents", j)
     before = len(out.problems)
@@ -448,6 +462,15 @@ def _build_incident(
                 demand[k] = int(demand.get(k, 0)) + n
     elif move is not None:
         return None
+    at_min = spec.at_min or 0.0
+    if spec.at is not None:
+        at_min = round((spec.at - start) * 60.0, 9)
+        if at_min < 0:
+            out.add(
+                (*p, "at"),
+                f"the alarm at {spec.at:.2f} h is before the scenario's `start` "
+                f"({start:.2f} h), the first alarm; give `at_min` for a later day",
+            )
     if len(out.problems) > before:
         return None
     try:
@@ -459,6 +482,9 @@ def _build_incident(
             deadline_min=spec.deadline_min,
             scope=spec.scope,
             staging_point=spec.staging_point,
+            at_min=at_min,
+            priority=spec.priority,
+            task_min=spec.task_min,
         )
     except ValidationError as exc:
         out.add(p, str(exc))
@@ -566,7 +592,9 @@ def _build(
         scope={**RuleSet().scope, **rules.scope},
         success_fraction=rules.success_fraction,
     )
-    incidents = [_build_incident(j, inc, fleet, out) for j, inc in enumerate(spec.incidents)]
+    incidents = [
+        _build_incident(j, inc, fleet, out, spec.start) for j, inc in enumerate(spec.incidents)
+    ]
     names = [i.name for i in incidents if i is not None]
     for j, inc in enumerate(incidents):
         if inc is not None and names.count(inc.name) > 1:
@@ -598,6 +626,8 @@ def _build(
             closures=tuple(closures),
             max_snap_km=spec.locations.max_snap_km,
             access_legs=spec.locations.access_legs,
+            fleet_sharing=spec.fleet_sharing,
+            dispatch_policy=spec.dispatch.policy,
             description=spec.description,
             source=source,
         )

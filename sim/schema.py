@@ -42,8 +42,10 @@ from sim.fields import (
     Count,
     DemandValue,
     Dispatchers,
+    DispatchPolicy,
     DistField,
     FileModel,
+    FleetSharing,
     Fraction,
     Green,
     Hour,
@@ -62,6 +64,7 @@ from sim.fields import (
     shown,
 )
 from sim.limits import (
+    MAX_AT_MIN,
     MAX_CHECKPOINTS,
     MAX_MOVE_AMOUNT,
     MAX_REPLICATIONS,
@@ -140,6 +143,16 @@ def _parse_start(value: Any) -> Any:
     return value
 
 
+def _parse_clock(value: Any) -> Any:
+    """``"10:40"`` → 10.667 (hours); a number is an hour of the day."""
+    if isinstance(value, str):
+        m = _TIME.match(value)
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            return int(m.group(1)) + int(m.group(2)) / 60.0
+        raise fail(f'a time of day is "HH:MM" (00:00 to 23:59), got {value!r}')
+    return value
+
+
 def _network_of(info: ValidationInfo) -> RoadNetwork | None:
     ctx = info.context
     return ctx.get("network") if isinstance(ctx, dict) else None
@@ -205,6 +218,20 @@ StartTime = Annotated[
     WithJsonSchema(
         {
             "description": 'Start time of day, "HH:MM" or an hour in [0, 24)',
+            "anyOf": [
+                {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
+                {"type": "number", "minimum": 0, "exclusiveMaximum": 24},
+            ],
+        },
+        mode="validation",
+    ),
+]
+ClockTime = Annotated[
+    Hour,
+    BeforeValidator(_parse_clock),
+    WithJsonSchema(
+        {
+            "description": 'A time of day, "HH:MM" or an hour in [0, 24)',
             "anyOf": [
                 {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
                 {"type": "number", "minimum": 0, "exclusiveMaximum": 24},
@@ -308,6 +335,12 @@ class DispatchSpec(_Spec):
     alert: DistField = Field(DEFAULT_ALERT, description="Report to activation, minutes")
     over_request: OverRequest = Field(
         1.1, description="Call ceil(demand x over_request) vehicles at once"
+    )
+    policy: DispatchPolicy = Field(
+        "first_come",
+        description="With fleet_sharing: shared, who gets a vehicle several incidents want: "
+        "first_come (calls in the order placed), deadline (earliest deadline first) or "
+        "priority (each incident's `priority`, 1 first)",
     )
 
 
@@ -446,6 +479,26 @@ class IncidentSpec(_Spec):
     tier: Literal["auto", "central", "banner", "region"] = "auto"
     deadline_min: PositiveFloat | None = None
     scope: ScopeName | None = None
+    at: ClockTime | None = Field(
+        None, description='Shared fleet: the alarm\'s time of day, "HH:MM", at or after `start`'
+    )
+    at_min: Annotated[NonNegFloat, AtMost(MAX_AT_MIN, " minutes")] | None = Field(
+        None, description="Shared fleet: the alarm, minutes after `start` (the first alarm)"
+    )
+    priority: PositiveInt | None = Field(
+        None, description="Shared fleet, dispatch.policy: priority: 1 is served first"
+    )
+    task_min: DistField | None = Field(
+        None,
+        description="Shared fleet: minutes a vehicle stays with the incident once registered; "
+        "default: until the end of the horizon (no reuse)",
+    )
+
+    @model_validator(mode="after")
+    def _one_time(self) -> IncidentSpec:
+        if self.at is not None and self.at_min is not None:
+            raise fail("give the alarm time as `at` or `at_min`, not both")
+        return self
 
     @model_validator(mode="after")
     def _has_demand(self) -> IncidentSpec:
@@ -490,6 +543,12 @@ class ScenarioFile(_Spec):
     start: StartTime = 10.0
     weather: WeatherSpec = Field(default_factory=WeatherSpec)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
+    fleet_sharing: FleetSharing = Field(
+        "independent",
+        description="independent: every incident has the whole fleet to itself (one question "
+        "per incident); shared: all incidents happen in one replication, each at its own "
+        "time, drawing on one fleet",
+    )
     closures: list[ClosureSpec] = Field(default_factory=list)
     checkpoints: CheckpointsSpec = Field(default_factory=CheckpointsSpec)
     tolls: Annotated[TollsSpec, BeforeValidator(_tolls_shorthand)] = Field(

@@ -78,12 +78,17 @@ def test_the_import_graph_of_sim_has_no_cycle() -> None:
 
 
 def test_engines_are_not_imported_for_data() -> None:
-    """Only the experiment (which picks an engine) and the heap engine (which falls back to
-    SimPy) import an engine module."""
+    """Only the experiment (which picks an engine), the heap engine (which falls back to
+    SimPy) and the shared-fleet SimPy model (which reuses the SimPy checkpoint) import an
+    engine module; only the shared-fleet runner imports the shared-fleet model."""
     g = _graph()
     for engine in ("sim.model", "sim.engine"):
         importers = set(g.predecessors(engine))
-        assert importers <= {"sim.experiment", "sim.engine"}, (engine, importers)
+        assert importers <= {"sim.experiment", "sim.engine", "sim.sharedmodel"}, (
+            engine,
+            importers,
+        )
+    assert set(g.predecessors("sim.sharedmodel")) <= {"sim.sharedrun"}
 
 
 @pytest.mark.parametrize("folder", ["sim", "tests", "benchmarks", "tools"])
