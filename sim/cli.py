@@ -301,6 +301,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_closures(summary.get("closures") or [])
     print()
     print(arrivals_table(summary, ascii_only=_ascii_only()))
+    if summary.get("fleet_sharing") == "shared":
+        from sim.contention import contention_table
+
+        print()
+        print(contention_table(summary, ascii_only=_ascii_only()))
+        for note in summary.get("fleet_notes", ()):
+            print(f"note: {note}")
     if not args.quiet:
         print(f"({elapsed:.1f} s on network {scenario.network!r})")
     return 0

@@ -22,6 +22,7 @@ from scipy import stats
 from sim.plan import IncidentPlan
 from sim.records import ReplicationResult
 from sim.results import verdict, wilson_interval
+from sim.texttables import new_table, render, right
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,51 @@ def contention_summary(
         "verdict_alone": verdict(k_alone / n) if n else None,
         "verdict_changed": bool(n) and verdict(k_alone / n) != verdict(k_shared / n),
     }
+
+
+def _num(x: float | None, spec: str = "+.1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def contention_table(summary: dict[str, Any], *, ascii_only: bool = False) -> str:
+    """The contention table of a shared-fleet run: per incident, alarm, verdict shared and
+    alone, vehicles lost, and the paired cost with its 95 % interval.
+
+    Parameters
+    ----------
+    summary
+        The JSON contract of a shared run (:attr:`sim.experiment.RunResult.summary`).
+    ascii_only
+        ASCII characters only.
+    """
+    table = new_table(
+        "incident",
+        right("alarm"),
+        "shared",
+        "alone",
+        right("lost"),
+        right("cost (min)"),
+        right("95% CI"),
+        right("starved"),
+    )
+    for inc in summary["incidents"]:
+        c = inc["contention"]
+        lo, hi = c["cost_min"]["ci95"]
+        table.add_row(
+            inc["name"],
+            f"+{inc['at_min']:.0f} min",
+            inc["verdict"].upper(),
+            (c["verdict_alone"] or "-").upper(),
+            _num(c["lost_vehicles"], ".1f"),
+            _num(c["cost_min"]["mean"]),
+            f"[{_num(lo)},{_num(hi)}]",
+            str(c["starved"]),
+        )
+    return render(
+        "what sharing the fleet costs each incident (paired with the incident alone, same draws)",
+        table,
+        "(lost: vehicles that registered for it alone but were held by another incident, mean "
+        "per replication; cost: completion shared - alone where both complete; starved: "
+        "replications where it completes alone but never shared)",
+        ascii_only=ascii_only,
+    )

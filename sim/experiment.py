@@ -36,7 +36,7 @@ from sim.plan import IncidentPlan, draw, name_key, replication_seed
 from sim.planning import closure_report, prepare, scenario_network
 from sim.records import ReplicationResult, VehicleRow
 from sim.scenario import Scenario
-from sim.shared import prepare_shared
+from sim.shared import demand_notes, prepare_shared
 from sim.sharedrun import run_shared
 
 
@@ -278,6 +278,7 @@ class RunResult:
         if self.contention is not None:
             extra["fleet_sharing"] = "shared"
             extra["dispatch_policy"] = self.scenario.dispatch_policy
+            extra["fleet_notes"] = demand_notes(self.plans)
             for inc, spec, p, r, c in zip(
                 incidents,
                 self.scenario.incidents,

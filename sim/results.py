@@ -238,11 +238,14 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
             _fmt(c["p50"]),
             _fmt(c["p90"]),
             inc["bottleneck_class"] or "-",
-            inc["verdict"].upper(),
+            inc["verdict"].upper()
+            + (" *" if inc.get("contention", {}).get("verdict_changed") else ""),
         )
+    shared = summary.get("fleet_sharing") == "shared"
     note = (
         f"(p50/p90: completion minutes, last requested vehicle registered; verdict HOLDS at "
-        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW})"
+        f"P >= {HOLDS_AT}, FAILS below {FAILS_BELOW}"
+        + ("; * the verdict alone differs: changed by sharing the fleet)" if shared else ")")
     )
     snaps = []
     for inc in summary["incidents"]:  # a note only where a point lies > 0.5 km off its node
@@ -257,7 +260,8 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
         note += "\n(snapped to the road network: " + "; ".join(snaps) + ")"
     return render(
         f"scenario {summary['scenario']} · seed {summary['seed']} · "
-        f"{summary['replications']} replications per incident",
+        f"{summary['replications']} replications per incident"
+        + (f" · one shared fleet, policy {summary.get('dispatch_policy')}" if shared else ""),
         table,
         note,
         ascii_only=ascii_only,

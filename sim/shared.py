@@ -228,3 +228,34 @@ def prepare_shared(
         moves=tuple(moves),
         t0=t0,
     )
+
+
+def demand_notes(plans: Sequence[IncidentPlan]) -> list[str]:
+    """Classes that several incidents of a shared run want more of than the fleet has.
+
+    Allowed (it is the point of a shared run) but said: for every class requested by two or
+    more incidents whose requests add up to at least the vehicles in their scopes (the union
+    of their candidates), ``"hazmat: 50 requested in total, 50 in the fleet in scope, expect
+    starvation"``. A demand of ``all`` counts as every candidate of that incident.
+
+    Parameters
+    ----------
+    plans
+        The incidents' plans.
+    """
+    notes = []
+    classes: dict[str, list] = {}
+    for p in plans:
+        for cp in p.classes:
+            classes.setdefault(cp.vehicle_class, []).append(cp)
+    for k, cps in classes.items():
+        if len(cps) < 2:
+            continue
+        total = sum(cp.requested for cp in cps)
+        pool = int(np.unique(np.concatenate([cp.candidates for cp in cps])).size)
+        if total >= pool:
+            notes.append(
+                f"{k}: {total:,} requested in total, {pool:,} in the fleet in scope, "
+                "expect starvation"
+            )
+    return notes

@@ -298,3 +298,19 @@ def test_the_heap_engine_refuses_shared_mode_by_name(ordos, tmp_path):
     sc = _scenario(tmp_path, CONTESTED.format(policy="first_come", task=15))
     with pytest.raises(ValidationError, match=r"SimPy model only.*one incident at a time"):
         run(sc, network=ordos, engine="fast", replications=1)
+
+
+def test_combined_demand_above_the_fleet_is_run_but_reported(ordos, tmp_path):
+    """The issue's case: two incidents that together want all 50 hazmat trucks."""
+    text = """
+name: two-hazmat
+fleet_sharing: shared
+incidents:
+  - {name: Qipanjing, location: Qipanjing, demand: {hazmat: 25, freight: 10}, scope: region}
+  - {name: Xuejiawan, location: Xuejiawan, demand: {hazmat: 25}, scope: region}
+replications: 3
+"""
+    summary = run(_scenario(tmp_path, text), network=ordos).summary
+    assert summary["fleet_notes"] == [
+        "hazmat: 50 requested in total, 50 in the fleet in scope, expect starvation"
+    ]
