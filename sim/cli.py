@@ -186,6 +186,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=None, metavar="S", help="root seed (default: the scenario's)"
     )
     run.add_argument(
+        "--fleet-sharing",
+        choices=("independent", "shared"),
+        default=None,
+        help="override the scenario's fleet_sharing: every incident with the whole fleet to "
+        "itself, or all incidents on one fleet",
+    )
+    run.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -256,6 +263,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sim.results import arrivals_table, verdict_table
 
     scenario = _load_scenario(args.scenario)
+    if args.fleet_sharing is not None:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, fleet_sharing=args.fleet_sharing)
     if args.out:
         from sim.outputs import check_out_dir
 

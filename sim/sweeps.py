@@ -502,6 +502,12 @@ def sweep(
         For a bad site specification, an unknown incident, or bad replications / seed.
     """
     reps, s = check_reps_seed(scenario, replications, seed)
+    if scenario.fleet_sharing == "shared":
+        raise ValidationError(
+            "sweep: fleet_sharing: shared is not supported yet (moving one incident over the "
+            "sites while the others stay is not implemented); sweep with fleet_sharing: "
+            "independent, or run the shared scenario once per candidate site"
+        )
     template = _template(scenario, incident)
     network = scenario_network(scenario, network)
     if isinstance(sites, str):
