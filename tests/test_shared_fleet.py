@@ -285,7 +285,7 @@ def test_shared_runs_are_byte_identical_serial_processes_dask(ordos, tmp_path):
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: 8787 may be taken by another cluster
     ) as cluster:
         for kwargs in ({"workers": 1}, {"workers": 2}, {"scheduler": cluster.scheduler_address}):
             result = run(sc, network=ordos, log_vehicles=True, **kwargs)
