@@ -46,6 +46,8 @@ MAX_BACKGROUND_PER_MIN = 100.0
 MAX_WARMUP_MIN = 24 * 60.0
 #: Latest alarm of an incident in a shared-fleet scenario, minutes after the first (a week).
 MAX_AT_MIN = 7 * 24 * 60.0
+#: Incidents one wave may generate.
+MAX_WAVE_COUNT = 200
 #: Ordinary vehicles one replication may simulate: every checkpoint's rate over the warm-up
 #: and the 24 h after the alarm (checkpoints-2022 has about 260,000; the heap engine runs
 #: some 150,000 a second).

@@ -515,6 +515,8 @@ def run_files(
 
         files["map.png"] = _figure(lambda: plots.network_map(net, scenario, result.plans))
         files["breakdown.png"] = _figure(lambda: plots.time_breakdown(result.summary))
+        if result.contention is not None:
+            files["contention.png"] = _figure(lambda: plots.contention_chart(result.summary))
         used: set[str] = set()
         for plan, reps in zip(result.plans, result.results, strict=True):
             base = slug(plan.name)

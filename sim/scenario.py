@@ -95,11 +95,13 @@ from sim.schema import (
     FleetSpec,
     IncidentSpec,
     ScenarioFile,
+    WaveSpec,
     network_shorthand,
     scenario_json_schema,
     schema_messages,
     validate_file_data,
 )
+from sim.sites import candidate_sites
 from sim.siting import CheckpointSite, checkpoint_sites, ordinary_vehicles
 from sim.targets import RuleSet, demand_shortfall, depots_in_scope
 from sim.vehicles import DEFAULT_CLASSES, ClassParams, Period, build_class, class_problem
@@ -491,6 +493,56 @@ def _build_incident(
         return None
 
 
+class _InWave(_Collector):
+    """Reports the problems of a wave's generated incidents under ``waves[w]``."""
+
+    def __init__(self, base: _Collector, w: int) -> None:
+        super().__init__(base.file, {})
+        self.base, self.w = base, w
+        self.seen: set[tuple[tuple[str | int, ...], str]] = set()
+
+    def add(self, path: Sequence[str | int], message: str) -> None:
+        if len(path) >= 2 and path[0] == "incidents":
+            path = ("waves", self.w, *path[2:])
+        if (tuple(path), message) not in self.seen:  # once per wave, not per incident
+            self.seen.add((tuple(path), message))
+            self.base.add(path, message)
+
+
+def _wave_incidents(
+    wave: WaveSpec, w: int, network: RoadNetwork | None, out: _Collector, max_snap_km: float
+) -> list[IncidentSpec]:
+    """The incidents of one wave, as incident specs (already validated by the wave's)."""
+    if wave.locations is not None:
+        places = [(loc, loc) for loc in wave.locations]
+    elif network is None:
+        return []  # the network's own problem is reported
+    else:
+        try:
+            sites = candidate_sites(network, str(wave.sites), max_snap_km=max_snap_km)
+        except ValidationError as exc:
+            out.add(("waves", w, "sites"), str(exc).replace("--sites", "sites"))
+            return []
+        places = [(s.name, network.places.lat_lon(s.node)) for s in sites]
+    return [
+        IncidentSpec.model_construct(
+            name=f"{wave.name} {k + 1}, {places[k % len(places)][0]}",
+            location=places[k % len(places)][1],
+            staging_point=None,
+            demand=dict(wave.demand),
+            move=wave.move,
+            tier="auto",
+            deadline_min=wave.deadline_min,
+            scope=wave.scope,
+            at=None,
+            at_min=wave.at_min + k * wave.interval_min,
+            priority=wave.priority,
+            task_min=wave.task_min,
+        )
+        for k in range(wave.count)
+    ]
+
+
 def _check_demand(
     j: int,
     spec: IncidentSpec,
@@ -592,13 +644,20 @@ def _build(
         scope={**RuleSet().scope, **rules.scope},
         success_fraction=rules.success_fraction,
     )
+    specs = list(spec.incidents)
+    where: list[_Collector] = [out] * len(specs)  # a wave's incidents report under its path
+    for w, wave in enumerate(spec.waves):
+        wave_specs = _wave_incidents(wave, w, network, out, spec.locations.max_snap_km)
+        specs += wave_specs
+        where += [_InWave(out, w)] * len(wave_specs)  # one collector: its problems once
     incidents = [
-        _build_incident(j, inc, fleet, out, spec.start) for j, inc in enumerate(spec.incidents)
+        _build_incident(j, inc, fleet, c, spec.start)
+        for j, (inc, c) in enumerate(zip(specs, where, strict=True))
     ]
     names = [i.name for i in incidents if i is not None]
     for j, inc in enumerate(incidents):
         if inc is not None and names.count(inc.name) > 1:
-            out.add(
+            where[j].add(
                 ("incidents", j, "name"),
                 f"duplicate incident name {inc.name!r}; give each incident a `name`",
             )
@@ -642,8 +701,8 @@ def _build(
         depot_nodes = np.array(
             [closed.places.locate(d.location) for d in fleet.depots], dtype=np.int64
         )
-        for j, (inc_spec, inc) in enumerate(zip(spec.incidents, scenario.incidents, strict=True)):
-            _check_demand(j, inc_spec, inc, scenario, closed, depot_nodes, out)
+        for j, (inc_spec, inc, c) in enumerate(zip(specs, scenario.incidents, where, strict=True)):
+            _check_demand(j, inc_spec, inc, scenario, closed, depot_nodes, c)
     return None if out.problems else scenario
 
 

@@ -72,6 +72,7 @@ from sim.limits import (
     MAX_VEHICLE_CLASSES,
     MAX_VEHICLES,
     MAX_WARMUP_MIN,
+    MAX_WAVE_COUNT,
 )
 from sim.network import RoadNetwork
 from sim.vehicles import DEFAULT_CLASSES, ClassSpec, VehicleClass
@@ -508,6 +509,47 @@ class IncidentSpec(_Spec):
         return self
 
 
+class WaveSpec(_Spec):
+    """Incidents generated at regular intervals (shared fleet): the k-th (k = 0, 1, ...) is
+    alarmed at ``at_min + k x interval_min`` at the k-th location (cycling through them)."""
+
+    name: str = Field("wave", description="Incident k is named '<name> <k+1>'")
+    count: Annotated[PositiveInt, AtMost(MAX_WAVE_COUNT)]
+    interval_min: Annotated[NonNegFloat, AtMost(MAX_AT_MIN, " minutes")] = Field(
+        description="Minutes between two alarms"
+    )
+    at_min: Annotated[NonNegFloat, AtMost(MAX_AT_MIN, " minutes")] = Field(
+        0.0, description="The first alarm, minutes after `start`"
+    )
+    locations: list[IncidentLocation] | None = Field(
+        None, description="Where the incidents happen, in turn (or `sites`)"
+    )
+    sites: str | None = Field(
+        None, description="'seats' or 'grid:KM': candidate sites of the network, in turn"
+    )
+    demand: dict[VehicleClass, DemandValue] = Field(default_factory=dict)
+    move: MoveSpec | None = None
+    deadline_min: PositiveFloat | None = None
+    scope: ScopeName | None = None
+    priority: PositiveInt | None = None
+    task_min: DistField | None = None
+
+    @model_validator(mode="after")
+    def _where_and_what(self) -> WaveSpec:
+        if (self.locations is None) == (self.sites is None):
+            raise fail("give the wave's places as `locations` or `sites`, one of them")
+        if self.locations is not None and not self.locations:
+            raise fail("`locations` is empty")
+        moving = self.move is not None and (self.move.people or self.move.tonnes)
+        if not any(v == "all" or v > 0 for v in self.demand.values()) and not moving:
+            raise fail("the wave's incidents request nothing: give `demand` and/or `move`")
+        return self
+
+
+def _waves_shorthand(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
 def network_shorthand(value: Any) -> Any:
     return {"source": value} if isinstance(value, str) else value
 
@@ -560,7 +602,12 @@ class ScenarioFile(_Spec):
     warmup_min: Annotated[NonNegFloat, AtMost(MAX_WARMUP_MIN, " minutes")] = Field(
         60.0, description="Background traffic runs this long before the incident is reported"
     )
-    incidents: Annotated[list[IncidentSpec], Field(min_length=1)]
+    incidents: list[IncidentSpec] = Field(default_factory=list)
+    waves: Annotated[list[WaveSpec], BeforeValidator(_waves_shorthand)] = Field(
+        default_factory=list,
+        description="Generated series of incidents (a mapping or a list of them), after "
+        "`incidents`",
+    )
     replications: Annotated[PositiveInt, AtMost(MAX_REPLICATIONS)] = 200
     seed: Count = 20220630
     provenance: dict[str, Any] = Field(
@@ -569,6 +616,12 @@ class ScenarioFile(_Spec):
         "library versions, what each incident resolved to, a sweep's settings); written by "
         "fleetsim, not read: it does not change the scenario",
     )
+
+    @model_validator(mode="after")
+    def _has_incidents(self) -> ScenarioFile:
+        if not self.incidents and not self.waves:
+            raise fail("`incidents` is required: a list of at least one incident (or `waves`)")
+        return self
 
 
 def scenario_json_schema() -> dict[str, Any]:
@@ -587,6 +640,10 @@ def scenario_json_schema() -> dict[str, Any]:
     move = schema["$defs"]["MoveSpec"]["properties"]
     for key in ("people_by", "tonnes_by"):
         move[key] = {"anyOf": [{"type": "array", "items": {"type": "string"}}, move[key]]}
+    props["waves"] = {"anyOf": [props["waves"]["items"], props["waves"]]}
+    props["incidents"]["minItems"] = 1
+    props["waves"]["anyOf"][1]["minItems"] = 1
+    schema["anyOf"] = [{"required": ["incidents"]}, {"required": ["waves"]}]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "fleetsim scenario"
     return schema

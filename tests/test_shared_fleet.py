@@ -10,6 +10,7 @@ executor; the contention cost is exactly 0 when the incidents share nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import json
@@ -314,3 +315,75 @@ replications: 3
     assert summary["fleet_notes"] == [
         "hazmat: 50 requested in total, 50 in the fleet in scope, expect starvation"
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Waves
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_wave_generates_incidents_at_intervals_over_its_places(ordos, tmp_path):
+    text = """
+name: waves
+fleet_sharing: shared
+waves:
+  name: shuttle
+  count: 5
+  interval_min: 45
+  at_min: 10
+  locations: [Dongsheng, Kangbashi]
+  demand: {taxi: 8}
+  task_min: 30
+replications: 2
+"""
+    sc = _scenario(tmp_path, text)
+    assert [(i.name, i.location, i.at_min) for i in sc.incidents] == [
+        ("shuttle 1, Dongsheng", "Dongsheng", 10.0),
+        ("shuttle 2, Kangbashi", "Kangbashi", 55.0),
+        ("shuttle 3, Dongsheng", "Dongsheng", 100.0),
+        ("shuttle 4, Kangbashi", "Kangbashi", 145.0),
+        ("shuttle 5, Dongsheng", "Dongsheng", 190.0),
+    ]
+    assert {i.task_min.value for i in sc.incidents} == {30.0}
+    seats = _scenario(tmp_path, text.replace("locations: [Dongsheng, Kangbashi]", "sites: seats"))
+    net_seats = [ordos.places.label(i) for i in ordos.seats.tolist() if ordos.zone[i] != "outside"]
+    assert [i.name.split(", ", 1)[1] for i in seats.incidents] == net_seats[:5]
+    summary = run(sc, network=ordos).summary
+    assert [i["at_min"] for i in summary["incidents"]] == [10.0, 55.0, 100.0, 145.0, 190.0]
+
+
+def test_wave_problems_are_reported_once_under_the_wave(tmp_path):
+    from sim.scenario import validate_file
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "fleet_sharing: shared\n"
+        "waves: {count: 3, interval_min: 10, locations: [Dongsheng], demand: {taxi: 5000}}\n",
+        encoding="utf-8",
+    )
+    (problem,) = validate_file(path)
+    assert problem.path == "waves[0].demand.taxi" and "5000" in problem.message
+    path.write_text(
+        "waves: {count: 2, interval_min: 10, sites: 'grid:abc', demand: {taxi: 5}}\n",
+        encoding="utf-8",
+    )
+    (problem,) = validate_file(path)
+    assert problem.path == "waves[0].sites" and "grid spacing" in problem.message
+    path.write_text("name: nothing\n", encoding="utf-8")
+    (problem,) = validate_file(path)
+    assert "`incidents` is required" in problem.message
+
+
+def test_a_shared_run_writes_the_contention_figure(ordos, tmp_path):
+    from sim.outputs import run_files, write_outputs
+
+    sc = _scenario(tmp_path, CONTESTED.format(policy="deadline", task=15))
+    result = run(sc, network=ordos, replications=3)
+    files = run_files(result, figures=True, report=False)
+    assert "contention.png" in files
+    out = write_outputs(tmp_path / "out", {"contention.png": files["contention.png"]})
+    assert (out / "contention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    independent = run(
+        dataclasses.replace(sc, fleet_sharing="independent"), network=ordos, replications=2
+    )
+    assert "contention.png" not in run_files(independent, figures=True, report=False)
