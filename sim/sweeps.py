@@ -45,14 +45,23 @@ from typing import Any
 
 import numpy as np
 
+from sim.contention import contention_summary
 from sim.demand import Basis, explicit
 from sim.errors import FleetsimError, ValidationError
-from sim.experiment import check_reps_seed, run_plans
+from sim.experiment import check_reps_seed, check_shared_engine, run_plans
 from sim.folders import check_replaceable, disk_error
 from sim.network import RoadNetwork
-from sim.planning import checkpoint_node, prepare_incident, resolve_depots, scenario_network
+from sim.planning import (
+    checkpoint_node,
+    prepare,
+    prepare_incident,
+    resolve_depots,
+    scenario_network,
+)
 from sim.results import summarize, verdict
 from sim.scenario import Incident, Scenario
+from sim.shared import prepare_shared
+from sim.sharedrun import run_shared
 from sim.sites import Site, SiteChoice, candidate_sites, choose_sites
 from sim.texttables import new_table, render, right
 
@@ -319,6 +328,23 @@ def sweep(
         spec, cands, skipped = sites.spec, sites.sites, sites.skipped_far
     else:
         spec, cands, skipped = "custom", check_sites(network, sites), 0
+    if scenario.fleet_sharing == "shared":
+        return _shared_sweep(
+            scenario,
+            template,
+            network,
+            spec,
+            cands,
+            reps,
+            s,
+            workers=workers,
+            progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+            cached=cache_dir is not None,
+            before=before,
+            skipped_far=skipped,
+        )
     depots = resolve_depots(network, scenario.fleet)
     cps = [checkpoint_node(network, c) for c in scenario.checkpoints]
     plans = []
@@ -413,6 +439,104 @@ def sweep(
         skipped_far=skipped,
         resumed=resumed,
         cache_notes=cache.notes if cache is not None else [],
+    )
+
+
+def _shared_sweep(
+    scenario: Scenario,
+    template: Incident,
+    network: RoadNetwork,
+    spec: str,
+    cands: Sequence[Site],
+    reps: int,
+    seed: int,
+    *,
+    workers: int,
+    progress: Callable[[int], None] | None,
+    engine: str,
+    scheduler: Any,
+    cached: bool,
+    before: Callable[[Sequence[Any], int], None] | None,
+    skipped_far: int = 0,
+) -> SweepResult:
+    """A sweep with a background emergency: the swept incident moves over the sites while
+    the scenario's other incidents stay where they are, all on one fleet.
+
+    At each site the scenario is run in shared mode with the swept incident's location (and
+    staging point) moved to the site; it keeps its name, alarm time and demand, so its random
+    streams are those of the incident. A site's row is the swept incident's result there;
+    its note gives the incident's P(holds) alone at the site (same draws), the vehicles it
+    lost to the others and the mean contention cost.
+    """
+    check_shared_engine(engine)
+    idx = next(j for j, inc in enumerate(scenario.incidents) if inc.name == template.name)
+    classes = tuple(scenario.fleet.classes)
+    variants = []
+    rows: list[dict[str, Any]] = []
+    for site in cands:
+        row = _base_row(network, site)
+        moved = dataclasses.replace(
+            template, location=network.places.lat_lon(site.node), staging_point=None
+        )
+        incidents = tuple(moved if j == idx else inc for j, inc in enumerate(scenario.incidents))
+        variant = dataclasses.replace(scenario, incidents=incidents)
+        try:
+            plans = prepare(network, variant)
+        except FleetsimError as exc:
+            a = scenario.rules.classify(network, site.node)
+            row.update(
+                tier=a.tier,
+                deadline_min=a.deadline_min,
+                p_met=0.0,
+                p_met_ci95=[0.0, 0.0],
+                p50_min=None,
+                p90_min=None,
+                bottleneck_class=None,
+                verdict="fails",
+                note=str(exc).replace(f"incident {template.name!r}: ", ""),
+            )
+            rows.append(row)
+            if progress:
+                progress(reps)
+            continue
+        rows.append(row)
+        variants.append((row, variant, plans))
+    if before is not None:
+        before([plans[idx] for _, _, plans in variants], reps)
+    for row, variant, plans in variants:
+        splan = prepare_shared(network, variant, plans)
+        results, contention = run_shared(
+            splan, seed=seed, replications=reps, workers=workers, scheduler=scheduler
+        )
+        row.update(_simulated_fields(plans[idx], results[idx], classes))
+        c = contention_summary(plans[idx], results[idx], contention[idx])
+        cost = c["cost_min"]["mean"]
+        row["note"] = (
+            f"shared fleet: P(holds) alone {c['p_met_alone']:.3f}, "
+            f"{c['lost_vehicles']:.1f} vehicles lost, cost "
+            + ("n/a" if cost is None else f"{cost:+.1f} min")
+            + (f", starved in {c['starved']}" if c["starved"] else "")
+        )
+        if progress:
+            progress(reps)
+    rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
+    rows.sort(key=lambda r: (r["p_met"], r["site"]))
+    others = ", ".join(i.name for i in scenario.incidents if i.name != template.name)
+    notes = [f"shared fleet: {template.name!r} moved over the sites; staying: {others or 'none'}"]
+    if cached:
+        notes.append("a shared-fleet sweep does not cache finished sites (no --resume)")
+    return SweepResult(
+        scenario=scenario.name,
+        incident=template.name,
+        demand=dict(template.demand),
+        sites=spec,
+        seed=seed,
+        replications=reps,
+        rows=rows,
+        network=network,
+        skipped_far=skipped_far,
+        resumed=0,
+        cache_notes=notes,
     )
 
 

@@ -387,3 +387,32 @@ def test_a_shared_run_writes_the_contention_figure(ordos, tmp_path):
         dataclasses.replace(sc, fleet_sharing="independent"), network=ordos, replications=2
     )
     assert "contention.png" not in run_files(independent, figures=True, report=False)
+
+
+def test_a_shared_sweep_moves_one_incident_while_the_others_stay(ordos, tmp_path):
+    """A site's row is the swept incident's result in the shared run with it moved there."""
+    from sim.sites import Site
+    from sim.sweeps import sweep
+
+    sc = _scenario(tmp_path, CONTESTED.format(policy="first_come", task=15))
+    sc = dataclasses.replace(sc, replications=4)
+    node = ordos.places.locate("Altan Xire")
+    result = sweep(sc, [Site("Altan Xire", node)], network=ordos, incident="three")
+    (row,) = result.rows
+    moved = dataclasses.replace(
+        sc,
+        incidents=tuple(
+            dataclasses.replace(i, location=ordos.places.lat_lon(node)) if i.name == "three" else i
+            for i in sc.incidents
+        ),
+    )
+    inc = {i["name"]: i for i in run(moved, network=ordos).summary["incidents"]}["three"]
+    assert (row["p_met"], row["p50_min"], row["p90_min"]) == (
+        inc["p_met"],
+        inc["completion_min"]["p50"],
+        inc["completion_min"]["p90"],
+    )
+    assert row["note"].startswith("shared fleet: P(holds) alone")
+    assert f"{inc['contention']['lost_vehicles']:.1f} vehicles lost" in row["note"]
+    with pytest.raises(ValidationError, match="SimPy model only"):
+        sweep(sc, [Site("Altan Xire", node)], network=ordos, incident="three", engine="fast")
