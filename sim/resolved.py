@@ -181,7 +181,9 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             f"scenario {scenario.name!r} cannot be written as a scenario file: "
             + "; ".join(f"{format_path(loc)}: {message}" for loc, message in schema_messages(exc))
         ) from None
-    return spec.model_dump(mode="python", exclude={"extends", "provenance"}, exclude_none=True)
+    return spec.model_dump(
+        mode="python", exclude={"extends", "provenance", "waves"}, exclude_none=True
+    )
 
 
 def resolved_file(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
@@ -602,12 +603,12 @@ class ScenarioFile(_Spec):
     warmup_min: Annotated[NonNegFloat, AtMost(MAX_WARMUP_MIN, " minutes")] = Field(
         60.0, description="Background traffic runs this long before the incident is reported"
     )
-    incidents: list[IncidentSpec] = Field(default_factory=list)
     waves: Annotated[list[WaveSpec], BeforeValidator(_waves_shorthand)] = Field(
         default_factory=list,
         description="Generated series of incidents (a mapping or a list of them), after "
         "`incidents`",
     )
+    incidents: list[IncidentSpec] = Field(default_factory=list, validate_default=True)
     replications: Annotated[PositiveInt, AtMost(MAX_REPLICATIONS)] = 200
     seed: Count = 20220630
     provenance: dict[str, Any] = Field(
@@ -617,11 +618,12 @@ class ScenarioFile(_Spec):
         "fleetsim, not read: it does not change the scenario",
     )
 
-    @model_validator(mode="after")
-    def _has_incidents(self) -> ScenarioFile:
-        if not self.incidents and not self.waves:
-            raise fail("`incidents` is required: a list of at least one incident (or `waves`)")
-        return self
+    @field_validator("incidents")
+    @classmethod
+    def _some_incidents(cls, value: list[IncidentSpec], info: ValidationInfo) -> Any:
+        if not value and not info.data.get("waves"):
+            raise fail("must have at least 1 item (an incident), or give `waves`")
+        return value
 
 
 def scenario_json_schema() -> dict[str, Any]:

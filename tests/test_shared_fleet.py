@@ -371,7 +371,10 @@ def test_wave_problems_are_reported_once_under_the_wave(tmp_path):
     assert problem.path == "waves[0].sites" and "grid spacing" in problem.message
     path.write_text("name: nothing\n", encoding="utf-8")
     (problem,) = validate_file(path)
-    assert "`incidents` is required" in problem.message
+    assert (problem.path, problem.message) == (
+        "incidents",
+        "must have at least 1 item (an incident), or give `waves`",
+    )
 
 
 def test_a_shared_run_writes_the_contention_figure(ordos, tmp_path):
