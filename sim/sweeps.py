@@ -528,7 +528,7 @@ def _shared_sweep(
     return SweepResult(
         scenario=scenario.name,
         incident=template.name,
-        demand=dict(template.demand),
+        demand={k: explicit(v) for k, v in template.demand.items()},
         sites=spec,
         seed=seed,
         replications=reps,
