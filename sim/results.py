@@ -213,9 +213,16 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
     ascii_only
         ASCII characters only (:func:`sim.texttables.render`).
     """
+
+    def snap(inc: Mapping[str, Any]) -> float:
+        return max((v for v in (inc.get("snap_km") or {}).values() if v is not None), default=0)
+
+    # A column only when some point lies > 0.5 km off its road node (details in the note).
+    snap_column = any(snap(inc) > SNAP_NOTE_KM for inc in summary["incidents"])
     table = new_table(
         "incident",
         "tier",
+        *([right("snap km")] if snap_column else []),
         "demand",
         right("deadline"),
         right("P(holds)"),
@@ -231,6 +238,7 @@ def verdict_table(summary: Mapping[str, Any], *, ascii_only: bool = False) -> st
         table.add_row(
             inc["name"],
             inc["tier"],
+            *([f"{snap(inc):.1f}"] if snap_column else []),
             describe(inc["demand"], inc.get("demand_basis")),
             f"{inc['deadline_min']:.0f} min",
             f"{inc['p_met']:.3f}",

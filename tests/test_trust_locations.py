@@ -442,3 +442,33 @@ incidents:
     assert code == 0, err
     assert (again / "summary.json").read_bytes() == (first / "summary.json").read_bytes()
     assert (again / "incidents.csv").read_bytes() == (first / "incidents.csv").read_bytes()
+
+
+def test_item1_snap_distance_in_summary_and_verdict_table(tmp_path, capsys) -> None:
+    """The snap distance of a point 0.7 km off its node is in summary.json and gets a
+    `snap km` column in the verdict table; with every point on a node there is no column."""
+    text = """name: snapdemo
+incidents:
+  - name: near Kangbashi
+    location: "39.60,109.78"
+    demand: {taxi: 20}
+  - name: Xuejiawan
+    location: xuejiawan
+    demand: {hazmat: 5}
+replications: 5
+"""
+    path = tmp_path / "snap.yaml"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-q", "--no-figures", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    near = summary["incidents"][0]["snap_km"]["location"]
+    assert 0.5 < near < 1.0 and summary["incidents"][1]["snap_km"]["location"] == 0
+    header = next(line for line in table.splitlines() if line.startswith("incident"))
+    assert "snap km" in header
+    row = next(line for line in table.splitlines() if line.startswith("near Kangbashi"))
+    assert f"{near:.1f}" in row.split()
+    path.write_text(text.replace('"39.60,109.78"', "kangbashi"), encoding="utf-8")
+    assert main(["run", str(path), "-q", "--no-figures"]) == 0
+    assert "snap km" not in capsys.readouterr().out
