@@ -15,8 +15,9 @@ The analyst API (README, "Analysts: notebooks and the Python API"; :mod:`sim.api
     sim.write_report("results/ordos-123")                    # its report.html, rewritten
 
 ``import sim`` is light: each name imports its module on first use. The modules behind
-``sim.sweep`` and ``sim.compare`` are :mod:`sim.sweeps` and :mod:`sim.comparison` (named
-apart so that importing them never shadows the functions).
+``sim.sweep``, ``sim.compare`` and ``sim.sensitivity`` are :mod:`sim.sweeps`,
+:mod:`sim.comparison` and :mod:`sim.sensitivities` (named apart so that importing them never
+shadows the functions).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _LAZY: dict[str, str] = {
     "run": "sim.api",
     "sweep": "sim.api",
     "compare": "sim.api",
+    "sensitivity": "sim.api",
     "read_results": "sim.saved",
     "Results": "sim.saved",
     "write_report": "sim.report",
@@ -60,6 +62,7 @@ __all__ = [
     "load_scenario",
     "read_results",
     "run",
+    "sensitivity",
     "sweep",
     "write_report",
 ]

@@ -14,6 +14,8 @@
     diff = sim.compare("scenarios/checkpoints-2022.yaml",
                        "scenarios/checkpoints-2022-green.yaml", reps=200)
     diff.to_dataframe()                  # paired differences B − A with 95 % intervals
+    sens = sim.sensitivity(scenario, reps=50)   # which assumptions decide each verdict
+    sens.to_json()["incidents"][0]["ranking"][:3]
 
     saved = sim.read_results("results/ordos-123")   # what `fleetsim run/sweep --out` wrote
     saved.summary, saved.incidents, saved.vehicles, saved.sites, saved.scenario
@@ -299,4 +301,85 @@ def compare(
     return result
 
 
-__all__ = ["Results", "ScenarioLike", "compare", "load_scenario", "read_results", "run", "sweep"]
+def sensitivity(
+    scenario: ScenarioLike,
+    ranges: str | os.PathLike[str] | None = None,
+    *,
+    method: str = "morris",
+    trajectories: int | None = None,
+    reps: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    out: str | os.PathLike[str] | None = None,
+    figures: bool = True,
+) -> Any:
+    """Which assumptions decide each incident's verdict: ``fleetsim sensitivity``.
+
+    Parameters
+    ----------
+    scenario
+        A :class:`~sim.scenario.Scenario`, a scenario file, or a built-in scenario name.
+    ranges
+        A ranges file (``ranges: {KEY.PATH: {low: A, high: B}}``); ``None``: the shipped
+        ranges of every assumption (:data:`sim.sensitivities.DEFAULT_RANGES`).
+    method
+        ``morris`` (elementary effects: μ*, σ) or ``sobol`` (S1, ST).
+    trajectories
+        Morris trajectories (default 10) or Sobol base samples (a power of 2, default 64).
+    reps, seed
+        Replications per incident per run and the seed every run uses (default: the
+        scenario's).
+    workers
+        Local processes (1 = serial); results are identical for any value.
+    out
+        Also write the results folder of ``fleetsim sensitivity --out`` there.
+    figures
+        With ``out``: write ``sensitivity.png`` too.
+
+    Returns
+    -------
+    SensitivityResult
+        ``.to_json()`` (the JSON contract: per incident, parameters ranked), ``.x`` (the
+        design), ``.y`` (P(holds) and p90 per run and incident).
+
+    Raises
+    ------
+    ValidationError
+        For a bad argument, before anything is simulated.
+    ScenarioError
+        For a ranges file with problems, or a range the scenario cannot take.
+    """
+    import dataclasses
+
+    from sim.sensitivities import load_ranges, sensitivity_files
+    from sim.sensitivities import sensitivity as analyse
+
+    sc = _scenario(scenario)
+    _check_bool("figures", figures)
+    _check_common(sc, reps, seed, workers, out)
+    r, s = check_reps_seed(sc, reps, seed)
+    result = analyse(
+        dataclasses.replace(sc, seed=s),
+        None if ranges is None else load_ranges(ranges),
+        method=method,
+        n=trajectories,
+        replications=r,
+        workers=workers,
+    )
+    if out is not None:
+        from sim.outputs import write_outputs
+
+        write_outputs(out, sensitivity_files(result, figures=figures))
+    return result
+
+
+__all__ = [
+    "Results",
+    "ScenarioLike",
+    "compare",
+    "load_scenario",
+    "read_results",
+    "run",
+    "sensitivity",
+    "sweep",
+]

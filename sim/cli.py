@@ -20,6 +20,9 @@ Commands::
                             [--resume] [--no-figures] [--quiet]
     fleetsim compare        A B [--reps N] [--seed S] [--workers N] [--scheduler ADDR] [--json]
                             [--out DIR] [--quiet]
+    fleetsim sensitivity    SCENARIO [--method morris|sobol] [--ranges FILE] [--reps N]
+                            [--trajectories/--samples N] [--workers N] [--scheduler ADDR]
+                            [--json] [--out DIR] [--no-figures] [--quiet] [--yes]
     fleetsim report         DIR
     fleetsim validate       FILE
     fleetsim schema
@@ -225,6 +228,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_json_option(run)
     run.set_defaults(handler=_cmd_run)
     _add_study_commands(commands)
+    _add_sensitivity_command(commands)
     _add_file_commands(commands)
     _add_check_command(commands)
     return parser
@@ -648,6 +652,105 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     path = write_report(args.dir)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Sensitivity (sim.sensitivities)
+# --------------------------------------------------------------------------------------------
+
+
+def _add_sensitivity_command(commands: Any) -> None:
+    sens = commands.add_parser(
+        "sensitivity",
+        help="which assumptions decide each incident's P(holds) and p90 (Morris or Sobol)",
+    )
+    sens.add_argument("scenario", metavar="SCENARIO", help="a built-in scenario name or file")
+    sens.add_argument("--method", choices=("morris", "sobol"), default="morris")
+    sens.add_argument(
+        "--ranges",
+        default=None,
+        metavar="FILE",
+        help="key paths and ranges, `ranges: {staging.lanes: {low: 1, high: 4}}` (default: "
+        "the shipped ranges of every assumption)",
+    )
+    sens.add_argument(
+        "--trajectories",
+        "--samples",
+        dest="n",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Morris trajectories (default 10) or Sobol base samples (a power of 2, default 64)",
+    )
+    _add_reps_seed_options(sens, "per incident per run")
+    sens.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: the CPUs, at most 8; results are identical)",
+    )
+    sens.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="write summary.json, ranking.csv, samples.csv, ranges.yaml, "
+        "scenario.resolved.yaml and sensitivity.png into DIR (atomically)",
+    )
+    sens.add_argument("--no-figures", action="store_true", help="write no PNG figure")
+    _add_scheduler_option(sens)
+    _add_quiet_option(sens)
+    _add_yes_option(sens)
+    _add_json_option(sens)
+    sens.set_defaults(handler=_cmd_sensitivity)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from sim.executors import default_workers
+    from sim.experiment import check_reps_seed
+    from sim.sensitivities import load_ranges, sensitivity, sensitivity_files, sensitivity_table
+
+    scenario = _load_scenario(args.scenario)
+    reps, seed = check_reps_seed(scenario, args.reps, args.seed)
+    scenario = dataclasses.replace(scenario, seed=seed)
+    workers = default_workers() if args.workers is None else args.workers
+    ranges = load_ranges(args.ranges) if args.ranges else None
+    if args.out:
+        from sim.outputs import check_out_dir
+
+        check_out_dir(args.out)  # before the work, not after it
+
+    def before(plans: Any, n_reps: int) -> None:
+        _confirm_long_runs(args, workers, "sensitivity analysis")(plans, n_reps)
+        bar.set_total(len(plans) * n_reps)
+
+    with _progress(1, f"sensitivity ({args.method})", args.quiet) as bar:
+        result = sensitivity(
+            scenario,
+            ranges,
+            method=args.method,
+            n=args.n,
+            replications=reps,
+            workers=workers,
+            scheduler=_scheduler(args),
+            progress=bar,
+            before=before,
+        )
+    for text in result.notes:
+        _note(args, f"note: {text}")
+    if args.out:
+        from sim.outputs import write_outputs
+
+        files = sensitivity_files(result, figures=not args.no_figures)
+        out = write_outputs(args.out, files)
+        _note(args, f"wrote {out} ({len(files)} files)")
+    if args.json:
+        print(_json_text(result.to_json()), end="")
+        return 0
+    print(sensitivity_table(result, ascii_only=_ascii_only()))
     return 0
 
 

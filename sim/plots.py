@@ -754,6 +754,7 @@ __all__ = [
     "completion_cdf",
     "network_map",
     "save_png",
+    "sensitivity_figure",
     "sweep_map",
     "time_breakdown",
 ]
@@ -819,5 +820,64 @@ def contention_chart(summary: Mapping[str, Any]) -> Figure:
     top.set_title(
         f"{_label(summary['scenario'])}: one fleet, policy {summary.get('dispatch_policy')}",
         fontsize=11,
+    )
+    return fig
+
+
+def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
+    """What decides each incident's P(holds): one panel per incident.
+
+    Morris: μ* against σ of every parameter (P(holds)), the ``top`` most influential named;
+    far right = a strong effect, high = an effect that depends on the other parameters
+    (interactions or a threshold). Sobol: bars of S1 and ST of the ``top`` parameters.
+
+    Parameters
+    ----------
+    summary
+        The JSON of :meth:`sim.sensitivities.SensitivityResult.to_json`.
+    top
+        Parameters named (Morris) or drawn (Sobol) per incident.
+    """
+    incs = list(summary["incidents"])
+    morris = summary["method"] == "morris"
+    n = max(1, len(incs))
+    fig = _figure(5.2 * n, 4.6)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for ax, inc in zip(axes, incs, strict=False):
+        rows = inc["ranking"]
+        title = f"{_label(inc['name'])}\n{inc['tier']} tier, {inc['deadline_min']:.0f} min"
+        if morris:
+            mu = np.array([r["p_met"]["mu_star"] or 0.0 for r in rows])
+            sd = np.array([r["p_met"]["sigma"] or 0.0 for r in rows])
+            ax.scatter(mu, sd, s=18, color="#0072B2", alpha=0.8)
+            for r, x, y in list(zip(rows, mu, sd, strict=True))[:top]:
+                if x > 0 or y > 0:
+                    ax.annotate(
+                        _label(r["parameter"]),
+                        (x, y),
+                        fontsize=6.5,
+                        xytext=(3, 2),
+                        textcoords="offset points",
+                    )
+            lim = max(float(mu.max(initial=0)), float(sd.max(initial=0)), 1e-3) * 1.1
+            ax.plot([0, lim], [0, lim], color="#999999", lw=0.8, ls="--")
+            ax.set_xlim(0, lim)
+            ax.set_ylim(0, lim)
+            ax.set_xlabel("μ* (effect on P(holds) across the range)")
+            ax.set_ylabel("σ (interactions / thresholds)")
+        else:
+            shown_rows = rows[:top][::-1]
+            y = np.arange(len(shown_rows))
+            st = [r["p_met"]["ST"] or 0.0 for r in shown_rows]
+            s1 = [r["p_met"]["S1"] or 0.0 for r in shown_rows]
+            ax.barh(y + 0.2, st, height=0.4, color="#0072B2", label="ST (total)")
+            ax.barh(y - 0.2, s1, height=0.4, color="#E69F00", label="S1 (alone)")
+            ax.set_yticks(y, [_label(r["parameter"]) for r in shown_rows], fontsize=7)
+            ax.set_xlabel("share of the variance of P(holds)")
+            ax.legend(fontsize=7, frameon=False)
+        ax.set_title(title, fontsize=9.5)
+        ax.grid(alpha=0.3)
+    fig.suptitle(
+        f"{_label(summary['scenario'])}: what decides P(holds) ({summary['method']})", fontsize=11
     )
     return fig

@@ -116,6 +116,11 @@ class ProgressBar:
         """Record ``n`` more units done."""
         self.update(n)
 
+    def set_total(self, total: int) -> None:
+        """Change the units of work expected (once they are known, e.g. a design's size)."""
+        self.total = max(int(total), 1)
+        self._progress.update(self._task, total=self.total)
+
     def update(self, n: int = 1) -> None:
         """Record ``n`` more units done (drawn at the next refresh)."""
         self.done = min(self.total, self.done + int(n))

@@ -115,6 +115,7 @@ __all__ = [
     "ScenarioFile",
     "load_scenario",
     "load_scenario_with_network",
+    "scenario_from_data",
     "scenario_json_schema",
     "validate_file",
 ]
@@ -784,6 +785,11 @@ def _resolve(path: str | os.PathLike[str]) -> _Loaded:
         out.problems.append(Problem(r.file, format_path(r.path), r.message, r.line, r.column))
     if data is None or out.problems:
         return _Loaded(problems=out.problems)
+    return _resolve_data(data, out, path.name.removesuffix(".yaml").removesuffix(".yml"))
+
+
+def _resolve_data(data: dict[str, Any], out: _Collector, stem: str) -> _Loaded:
+    """Validate a file's data (``extends`` merged); ``stem`` names a scenario without ``name``."""
     network = _load_network_for(data, out)
     try:
         spec = validate_file_data(data, network)
@@ -791,13 +797,13 @@ def _resolve(path: str | os.PathLike[str]) -> _Loaded:
         messages = schema_messages(exc)
         for loc, message in messages:
             out.add(loc, message)
-        _check_other_incidents(data, [loc for loc, _ in messages], path, network, out)
+        _check_other_incidents(data, [loc for loc, _ in messages], stem, network, out)
         return _Loaded(network=network, problems=_sorted(out.problems))
     if out.problems:
         return _Loaded(network=network, problems=out.problems)
-    name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")
+    name = spec.name or stem
     spec = spec.model_copy(update={"name": name, "extends": None})
-    scenario = _build(spec, name, file, network, out)
+    scenario = _build(spec, name, out.file, network, out)
     return _Loaded(scenario, network, spec, _sorted(out.problems))
 
 
@@ -818,7 +824,7 @@ class _Reindexed(_Collector):
 def _check_other_incidents(
     data: dict[str, Any],
     locs: list[tuple],
-    path: Path,
+    stem: str,
     network: RoadNetwork | None,
     out: _Collector,
 ) -> None:
@@ -842,7 +848,7 @@ def _check_other_incidents(
         spec = validate_file_data(reduced, network)
     except PydanticValidationError:
         return
-    name = spec.name or path.name.removesuffix(".yaml").removesuffix(".yml")
+    name = spec.name or stem
     sub = _Reindexed(out, keep)
     _build(spec.model_copy(update={"name": name, "extends": None}), name, out.file, network, sub)
     out.problems.extend(sub.problems)
@@ -867,6 +873,36 @@ def validate_file(path: str | os.PathLike[str]) -> list[Problem]:
         allowed values or close matches.
     """
     return _resolve(path).problems
+
+
+def scenario_from_data(data: Mapping[str, Any], *, file: str, name: str) -> Scenario:
+    """Validate a scenario file's data, as :func:`load_scenario` validates a file.
+
+    Parameters
+    ----------
+    data
+        What a scenario file holds once read: ``extends`` already merged and a relative
+        network path already made absolute (:func:`sim.yamlio.load_tree` does both).
+    file
+        The file named in problems (and the scenario's ``source``).
+    name
+        The scenario's name when ``data`` has no ``name``.
+
+    Returns
+    -------
+    Scenario
+        The validated scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem of the data (key paths, bad values; no lines).
+    """
+    out = _Collector(file, {})
+    loaded = _resolve_data(dict(data), out, name)
+    if loaded.problems or loaded.scenario is None:
+        raise ScenarioError(loaded.problems or [Problem(file, "", "cannot be loaded")])
+    return loaded.scenario
 
 
 def load_scenario_with_network(path: str | os.PathLike[str]) -> tuple[Scenario, RoadNetwork]:
