@@ -847,10 +847,17 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
         rows = inc["ranking"]
         title = f"{_label(inc['name'])}\n{inc['tier']} tier, {inc['deadline_min']:.0f} min"
         if morris:
-            mu = np.array([r["p_met"]["mu_star"] or 0.0 for r in rows])
-            sd = np.array([r["p_met"]["sigma"] or 0.0 for r in rows])
+            # P(holds) unless it hardly moves anywhere (a tier that fails or holds in every
+            # run): then the p90, which still says what decides how far it is from holding.
+            out = "p_met"
+            if max((r["p_met"]["mu_star"] or 0.0 for r in rows), default=0.0) < 0.05:
+                out = "p90_min"
+            mu = np.array([r[out]["mu_star"] or 0.0 for r in rows])
+            sd = np.array([r[out]["sigma"] or 0.0 for r in rows])
+            order = np.argsort(-mu, kind="stable")
             ax.scatter(mu, sd, s=18, color="#0072B2", alpha=0.8)
-            for r, x, y in list(zip(rows, mu, sd, strict=True))[:top]:
+            for i in order[:top]:
+                r, x, y = rows[i], mu[i], sd[i]
                 if x > 0 or y > 0:
                     ax.annotate(
                         _label(r["parameter"]),
@@ -863,7 +870,8 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
             ax.plot([0, lim], [0, lim], color="#999999", lw=0.8, ls="--")
             ax.set_xlim(0, lim)
             ax.set_ylim(0, lim)
-            ax.set_xlabel("μ* (effect on P(holds) across the range)")
+            what = "P(holds)" if out == "p_met" else "p90, minutes"
+            ax.set_xlabel(f"μ* (effect on {what} across the range)")
             ax.set_ylabel("σ (interactions / thresholds)")
         else:
             shown_rows = rows[:top][::-1]
