@@ -58,7 +58,7 @@ from sim.planning import (
     resolve_depots,
     scenario_network,
 )
-from sim.results import summarize, verdict
+from sim.results import SNAP_NOTE_KM, summarize, verdict
 from sim.scenario import Incident, Scenario
 from sim.shared import prepare_shared
 from sim.sharedrun import run_shared
@@ -779,10 +779,12 @@ def sweep_table(result: SweepResult, *, ascii_only: bool = False) -> str:
         ASCII characters only (:func:`sim.texttables.render`).
     """
     demand = ", ".join(f"{k} {v}" for k, v in result.demand.items())
+    snap_column = any((r.get("snap_km") or 0) > SNAP_NOTE_KM for r in result.rows)
     table = new_table(
         "site",
         right("lat"),
         right("lon"),
+        *([right("snap km")] if snap_column else []),
         "zone",
         "tier",
         right("deadline"),
@@ -794,10 +796,12 @@ def sweep_table(result: SweepResult, *, ascii_only: bool = False) -> str:
     for r in result.rows:
         lo, hi = r["p_met_ci95"]
         p90 = "never" if r["p90_min"] is None and r["note"] is None else _fmt(r["p90_min"])
+        label = r.get("label") or r["site"]
         table.add_row(
-            r["site"],
+            label if label == r["site"] else f"{label} ({r['site']})",
             f"{r['lat']:.5f}",
             f"{r['lon']:.5f}",
+            *([f"{r.get('snap_km') or 0:.1f}"] if snap_column else []),
             r["zone"],
             r["tier"] or "-",
             f"{_fmt(r['deadline_min'])} min",

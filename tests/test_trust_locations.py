@@ -162,7 +162,9 @@ def test_item6_route_and_table_carry_labels(
     assert all(r["label"] == r["seat"] for r in table["rows"])  # seats are named places
 
 
-def test_item6_sweep_rows_and_sites_csv_carry_a_label(tmp_path: Path, ordos: RoadNetwork) -> None:
+def test_item6_sweep_rows_and_sites_csv_carry_a_label(
+    tmp_path: Path, ordos: RoadNetwork, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     code = main(["sweep", "ordos-123", "--sites", "grid:60", "--reps", "2", "--workers", "1",
                  "--out", str(out), "--no-figures", "--quiet"])  # fmt: skip
@@ -175,6 +177,10 @@ def test_item6_sweep_rows_and_sites_csv_carry_a_label(tmp_path: Path, ordos: Roa
         assert row["label"] == ordos.roads.label(i)
         if ordos.places.name_of(i) is None:
             assert re.search(r"km (N|NE|E|SE|S|SW|W|NW) of ", row["label"])
+    printed = capsys.readouterr().out  # the table a planner reads: labels, not "node 462"
+    for row in rows:
+        site = row["label"] if row["label"] == row["site"] else f"{row['label']} ({row['site']})"
+        assert site in printed
 
 
 def test_item6_labels_without_named_places_or_refs_fall_back() -> None:
