@@ -45,6 +45,7 @@ import argparse
 import codecs
 import contextlib
 import errno
+import faulthandler
 import os
 import signal
 import sys
@@ -916,5 +917,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(line.status == "WORSE" for line in lines) else 0
 
 
+#: Seconds a process that was interrupted or terminated may take to exit once it has cleaned
+#: up; after that it prints every thread's stack to stderr and exits with status 1.
+EXIT_GRACE_S = 30.0
+
+
+def console() -> None:
+    """The ``fleetsim`` console script: :func:`main`, then exit with its status.
+
+    After Ctrl-C or SIGTERM, the interpreter's exit (joining worker processes and threads)
+    gets :data:`EXIT_GRACE_S` seconds. Under heavy load a sweep was once seen to print
+    ``terminated`` and then never exit; the watchdog bounds that and leaves the stacks on
+    stderr for a bug report (workers die with the main process: ``PR_SET_PDEATHSIG``).
+    """
+    status = main()
+    if status in (130, 128 + signal.SIGTERM):
+        faulthandler.dump_traceback_later(EXIT_GRACE_S, exit=True)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -161,8 +161,9 @@ def test_timeout_ends_the_sweep_and_its_workers(tmp_path):
         assert seen, "fleetsim did not start"  # and its 2 workers, unless the machine is slow
         assert _gone(sorted(seen)) == []
         assert "Traceback" not in err
-        if len(seen) == 3:  # the sweep was under way: fleetsim handled SIGTERM
+        if len(seen) == 3 and "Timeout (0:00:" not in err:  # fleetsim handled SIGTERM
             assert err.strip().endswith("fleetsim: terminated")
+        # (else its exit took longer than sim.cli.EXIT_GRACE_S and the watchdog dumped stacks)
         assert not out.exists() and _leftovers(tmp_path, "out") == []
     finally:
         _kill_all([proc.pid, *seen])
@@ -250,3 +251,31 @@ def test_sigterm_while_the_pool_forks_never_hangs(tmp_path):
         codes.append(proc.returncode)
         assert proc.returncode == 143, (delay, proc.stderr.decode()[-2000:])
     assert codes.count(143) == len(codes)
+
+
+WATCHDOG = """
+import threading, time, sys
+import sim.cli
+
+def main(argv=None):
+    threading.Thread(target=time.sleep, args=(3600,)).start()  # keeps the exit waiting
+    print("fleetsim: terminated", file=sys.stderr)
+    return 143
+
+sim.cli.EXIT_GRACE_S = 1.0
+sim.cli.main = main
+sim.cli.console()
+"""
+
+
+def test_a_terminated_process_that_cannot_exit_dumps_its_stacks_and_exits():
+    """The console script's watchdog: once terminated, a process whose exit waits for a
+    thread (or worker) that never ends prints every thread's stack and exits with status 1."""
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCHDOG], capture_output=True, env=_env(), timeout=60
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Timeout (0:00:01)!" in err and "most recent call first" in err
+    assert time.monotonic() - start < 30
