@@ -127,7 +127,7 @@ def test_resolved_file_loads_back_to_the_same_scenario(path: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("scenario", [*FILES, "ordos-123"], ids=lambda p: getattr(p, "name", p))
-def test_a_results_folder_reruns_to_the_same_summary(
+def test_item4_a_results_folder_reruns_to_the_same_summary(
     scenario: Path | str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 11 item 4: ``scenario.resolved.yaml`` validates and reruns byte-identically."""
