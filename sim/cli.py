@@ -52,9 +52,9 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sim import __version__
+from sim import __version__, netcache
 from sim.cli_network import add_json_option as _add_json_option
-from sim.cli_network import add_network_commands
+from sim.cli_network import add_network_commands, add_no_cache_option
 from sim.cli_network import ascii_only as _ascii_only
 from sim.cli_network import json_text as _json_text
 from sim.cli_network import print_text as _print_text
@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        with _sigterm_as_interrupt():
+        bypass = (
+            netcache.bypassed() if getattr(args, "no_cache", False) else contextlib.nullcontext()
+        )
+        with _sigterm_as_interrupt(), bypass:
             return args.handler(args)
     except FleetsimError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -225,6 +228,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_scheduler_option(run)
     _add_quiet_option(run)
+    add_no_cache_option(run)
     _add_yes_option(run)
     _add_json_option(run)
     run.set_defaults(handler=_cmd_run)
@@ -487,6 +491,7 @@ def _add_study_commands(commands: Any) -> None:
     sweep.add_argument("--no-figures", action="store_true", help="write no PNG figure")
     _add_scheduler_option(sweep)
     _add_quiet_option(sweep)
+    add_no_cache_option(sweep)
     _add_yes_option(sweep)
     _add_json_option(sweep)
     sweep.set_defaults(handler=_cmd_sweep)
@@ -513,6 +518,7 @@ def _add_study_commands(commands: Any) -> None:
     )
     _add_scheduler_option(compare)
     _add_quiet_option(compare)
+    add_no_cache_option(compare)
     _add_yes_option(compare)
     _add_json_option(compare)
     compare.set_defaults(handler=_cmd_compare)
@@ -702,6 +708,7 @@ def _add_sensitivity_command(commands: Any) -> None:
     sens.add_argument("--no-figures", action="store_true", help="write no PNG figure")
     _add_scheduler_option(sens)
     _add_quiet_option(sens)
+    add_no_cache_option(sens)
     _add_yes_option(sens)
     _add_json_option(sens)
     sens.set_defaults(handler=_cmd_sensitivity)
@@ -765,6 +772,7 @@ def _add_file_commands(commands: Any) -> None:
         "validate", help="check a scenario file; list every problem (exit 0 if valid, 2 if not)"
     )
     validate.add_argument("file", metavar="FILE", help="a scenario file (YAML)")
+    add_no_cache_option(validate)
     validate.set_defaults(handler=_cmd_validate)
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(handler=_cmd_schema)
@@ -861,6 +869,7 @@ def _add_check_command(commands: Any) -> None:
         help="local worker processes (default: CPUs available, at most 8)",
     )
     _add_quiet_option(check)
+    add_no_cache_option(check)
     check.set_defaults(handler=_cmd_check)
 
 

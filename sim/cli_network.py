@@ -28,6 +28,7 @@ __all__ = [
     "add_json_option",
     "add_network_commands",
     "add_network_option",
+    "add_no_cache_option",
     "ascii_only",
     "json_text",
     "print_text",
@@ -104,6 +105,17 @@ def add_network_option(parser: argparse.ArgumentParser) -> None:
         default="ordos",
         metavar="SRC",
         help="'ordos' (default), a .osm/.osm.bz2/.osm.xml/.graphml file, or 'place:<name>'",
+    )
+    add_no_cache_option(parser)
+
+
+def add_no_cache_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-cache`` (load networks from their files, bypassing :mod:`sim.netcache`)."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="load and clean the network from its file, neither reading nor writing the "
+        "network cache (see FLEETSIM_CACHE_DIR)",
     )
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.plan import IncidentPlan
 from sim.records import ReplicationResult
@@ -84,6 +83,8 @@ def paired_interval(diffs: np.ndarray, confidence: float = 0.95) -> tuple[float,
     mean = float(diffs.mean())
     if n == 1 or np.all(diffs == diffs[0]):
         return mean, mean, mean
+    from scipy import stats  # heavy; only shared-fleet runs need it
+
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diffs.std(ddof=1) / math.sqrt(n))
     return mean, mean - half, mean + half
 

@@ -54,7 +54,8 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -65,6 +66,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from sim import netcache
 from sim.errors import NetworkError
 from sim.geo import haversine_m
 from sim.network import RoadData, RoadNetwork, resolve_profiles
@@ -206,8 +208,8 @@ def load_network(
                 "the embedded default network sim/data/ordos.osm is missing from the package"
             )
         with resources.as_file(ref) as path:
-            graph, removed = _read_osm_xml(path)
-        return _build(graph, "ordos", resolved, non_road_edges=removed)
+            data = _file_data(path, "ordos", _read_osm_xml)
+        return RoadNetwork(data, profiles=resolved)
     if isinstance(source, str) and source.startswith("place:"):
         graph, removed = _read_place(source.removeprefix("place:").strip())
         return _build(graph, source, resolved, non_road_edges=removed)
@@ -223,8 +225,30 @@ def load_network(
         raise NetworkError(f"unrecognised network source {str(source)!r}; expected {_ACCEPTED}")
     if not path.is_file():
         raise NetworkError(f"network file not found: {path}")
-    graph, removed = reader(path)
-    return _build(graph, str(source), resolved, non_road_edges=removed)
+    return RoadNetwork(_file_data(path, str(source), reader), profiles=resolved)
+
+
+def _file_data(
+    path: Path, label: str, reader: Callable[[Path], tuple[nx.MultiDiGraph, int]]
+) -> RoadData:
+    """The cleaned data of a network file, through the on-disk cache (:mod:`sim.netcache`).
+
+    The cache is keyed by the file's bytes, not its name, so the entry is relabelled with
+    ``label`` (the source as given now); its arrays are made read-only again.
+    """
+
+    def build() -> RoadData:
+        graph, removed = reader(path)
+        return _clean(graph, label, non_road_edges=removed)
+
+    data = netcache.load_or_build(path, build, kind=RoadData, options={"reader": reader.__name__})
+    if data.source != label:
+        data.places.source = label
+        data = replace(data, source=label)
+    for value in vars(data).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False
+    return data
 
 
 def from_graph(

@@ -6,11 +6,15 @@ copied into it; tests that need them skip cleanly when that directory is absent.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from sim.netcache import CACHE_DIR_ENV
 from sim.netload import load_network
 from sim.network import RoadNetwork
 
@@ -19,6 +23,21 @@ SHARED_OSM_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "osm"
 REAL_EXTRACTS = ("west-oakland.osm.bz2", "aguascalientes.osm.bz2", "munich-small.osm")
 
 _networks: dict[str, RoadNetwork] = {}
+_CACHE_DIRS: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the on-disk network cache at a fresh folder for the session (subprocesses
+    inherit it), so tests never read or write the user's ``~/.cache/fleetsim``."""
+    path = tempfile.mkdtemp(prefix="fleetsim-test-cache-")
+    _CACHE_DIRS.append(path)
+    os.environ[CACHE_DIR_ENV] = path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's network cache folder."""
+    for path in _CACHE_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _cached(source: str) -> RoadNetwork:
