@@ -40,7 +40,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -186,6 +186,8 @@ def _version(dist: str) -> str:
     version = getattr(module, "__version__", None)
     if isinstance(version, str):
         return version
+    from importlib import metadata  # stdlib, but it imports the email package: only here
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

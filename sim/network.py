@@ -203,7 +203,7 @@ class _ClassArrays:
 class _Shared:
     """Profile-independent state, shared by :meth:`RoadNetwork.with_profiles` copies."""
 
-    data: RoadData  # its graph has travel_time_* as of the network that built it
+    data: RoadData  # its graph has travel_time_* of the network that built it, once read
     index: dict[int, int]  # graph node id -> node index
     pair_keys: np.ndarray  # sorted u * n + v of the distinct (u, v) pairs
     length_csr: sp.csr_matrix  # min length over parallel edges
@@ -273,21 +273,23 @@ class RoadNetwork:
             data.edge_u, data.edge_v, data.edge_length, data.node_ids.size
         )
         index = {int(node_id): i for i, node_id in enumerate(data.node_ids.tolist())}
-        self._init(_Shared(data, index, pair_keys, length_csr, []), resolved)
+        shared = _Shared(data, index, pair_keys, length_csr, [])
+        self._init(shared, resolved, owns_graph=not nx.is_frozen(data.graph))
 
     # -- construction helpers ------------------------------------------------------------
 
-    def _init(self, shared: _Shared, profiles: dict[str, SpeedProfile]) -> None:
+    def _init(
+        self, shared: _Shared, profiles: dict[str, SpeedProfile], *, owns_graph: bool
+    ) -> None:
         self._shared = shared
         self._profiles = profiles
         self._classes = {cls: _class_arrays(shared, profile) for cls, profile in profiles.items()}
+        # The network that builds the shared state owns its graph: it writes its times into
+        # it and freezes it. Copies made by with_profiles() materialise a graph of their own.
+        # Both happen when `graph` is first read: routing never reads it (a large network
+        # starts seconds sooner).
+        self._owns_graph = owns_graph
         self._graph: nx.MultiDiGraph | None = None
-        graph = shared.data.graph
-        if not nx.is_frozen(graph):
-            # The network that builds the shared state owns its graph: write its times and
-            # freeze it. Copies made by with_profiles() materialise their own graph lazily.
-            _write_travel_times(graph, self._classes)
-            self._graph = nx.freeze(graph)
         self._init_caches()
 
     def _init_caches(self) -> None:
@@ -298,16 +300,15 @@ class RoadNetwork:
     def __getstate__(self) -> dict[str, Any]:
         # Picklable for process pools and Dask: drop the lock and the path-tree cache.
         state = {k: v for k, v in self.__dict__.items() if k not in {"_trees", "_lock"}}
-        owns = self._graph is self._shared.data.graph
-        state["_graph"] = None if owns else self._graph
-        state["_owns_graph"] = owns
+        if self._graph is self._shared.data.graph:
+            state["_graph"] = None  # pickled once, in the shared data; set again below
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        owns = state.pop("_owns_graph")
         self.__dict__.update(state)
-        if owns:
-            self._graph = self._shared.data.graph
+        graph = self._shared.data.graph
+        if self._graph is None and self._owns_graph and nx.is_frozen(graph):
+            self._graph = graph
         self._init_caches()
 
     # -- attributes ----------------------------------------------------------------------
@@ -318,10 +319,14 @@ class RoadNetwork:
 
     @property
     def graph(self) -> nx.MultiDiGraph:
-        if self._graph is None:  # a with_profiles copy: materialise its own times lazily
-            graph = self._shared.data.graph.copy()
-            _write_travel_times(graph, self._classes)
-            self._graph = nx.freeze(graph)
+        if self._graph is None:  # first read: write this network's times (see _init)
+            with self._lock:
+                if self._graph is None:
+                    graph = self._shared.data.graph
+                    if not (self._owns_graph and not nx.is_frozen(graph)):
+                        graph = graph.copy()
+                    _write_travel_times(graph, self._classes)
+                    self._graph = nx.freeze(graph)
         return self._graph
 
     @property
@@ -596,7 +601,7 @@ class RoadNetwork:
         """
         resolved = resolve_profiles(profiles)
         net = RoadNetwork.__new__(RoadNetwork)
-        net._init(self._shared, resolved)
+        net._init(self._shared, resolved, owns_graph=False)
         return net
 
     def without_edges(self, edges: np.ndarray | Sequence[int]) -> RoadNetwork:
@@ -642,7 +647,7 @@ class RoadNetwork:
             length_csr=length_csr,
         )
         net = RoadNetwork.__new__(RoadNetwork)
-        net._init(shared, dict(self._profiles))
+        net._init(shared, dict(self._profiles), owns_graph=True)
         return net
 
     # -- summary -------------------------------------------------------------------------

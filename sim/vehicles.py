@@ -290,6 +290,8 @@ def build_class(name: str, spec: ClassSpec, known: Mapping[str, ClassParams]) ->
 
 
 _CLASS_SPECS = TypeAdapter(dict[ClassName, ClassSpec])
+# libyaml's safe loader when PyYAML has it (the same data, parsed in C: a shorter start-up).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_classes(text: str, *, source: str = "vehicle classes") -> dict[str, ClassParams]:
@@ -303,7 +305,7 @@ def load_classes(text: str, *, source: str = "vehicle classes") -> dict[str, Cla
     ValidationError
         Naming ``source``, the key path and the problem.
     """
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_SAFE_LOADER)
     if not isinstance(data, dict) or set(data) != {"vehicle_classes"}:
         raise ValidationError(f"{source}: expected one key, `vehicle_classes`")
     try:
