@@ -12,7 +12,8 @@ times to 1e-9 on the same draws) for the plans it supports:
 * continuous distributions for call, mobilisation, trip factor and service times.
   Degenerate ones (``fixed``, or a lognormal sigma, uniform spread or mean of 0) create exact
   ties whose order SimPy settles through its event
-  queue; rather than imitate that, such plans run on SimPy.
+  queue; rather than imitate that, such plans run on SimPy;
+* phone call-outs only: a plan with a ``platform`` operator runs on SimPy.
 
 Why it is exact: a failed call is replaced while acceptances plus open calls fall short of
 the target, so the vehicles called are a prefix of the ranking and their outcomes are fixed
@@ -36,7 +37,10 @@ from sim.records import ReplicationResult, Trace
 
 
 def supports(plan: IncidentPlan) -> bool:
-    """Whether :func:`simulate_fast` reproduces SimPy exactly for ``plan``."""
+    """Whether :func:`simulate_fast` reproduces SimPy exactly for ``plan`` (not for platform
+    call-outs, :class:`sim.plan.CalloutSpec`: those run on SimPy)."""
+    if plan.has_platform:
+        return False
     dists = [plan.trip_factor, plan.staging.service]
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]
     dists += [c.service for c in plan.checkpoints]
@@ -108,7 +112,10 @@ def simulate_fast(
         If the plan is not supported.
     """
     if not supports(plan):
-        raise ValueError(f"plan {plan.name!r} needs the SimPy engine (degenerate distributions)")
+        raise ValueError(
+            f"plan {plan.name!r} needs the SimPy engine "
+            "(degenerate distributions or a platform call-out)"
+        )
     tr = Trace(plan, log_vehicles)
     horizon = tr.t0 + plan.horizon_min
     tr.alert_end = 0.0 + (tr.t0 + float(plan.alert.from_uniform(draws.alert)))

@@ -146,6 +146,7 @@ ScopeName = Literal["central", "banner", "region"]
 Green = Literal["none", "priority", "dedicated"]
 FleetSharing = Literal["independent", "shared"]
 DispatchPolicy = Literal["first_come", "deadline", "priority"]
+CalloutMode = Literal["phone", "platform"]
 CapacityUnit = Literal["persons", "tonnes"]
 
 _CLASS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.errors import ValidationError
 from sim.fields import AsTuple, CapacityUnit, ClassName, Count, PositiveInt, record
-from sim.plan import vehicle_keys
+from sim.plan import PHONE, CalloutSpec, vehicle_keys
 from sim.vehicles import DEFAULT_CLASSES, ClassParams, check_class, class_problem
 
 
@@ -32,11 +32,15 @@ class Operator:
         The class it operates.
     dispatchers
         Number of dispatchers who place calls in parallel (a SimPy ``Resource``).
+    callout
+        How it reaches its drivers: by phone through its dispatchers (the default) or by a
+        platform push (:class:`sim.plan.CalloutSpec`).
     """
 
     name: str
     vehicle_class: ClassName
     dispatchers: PositiveInt
+    callout: CalloutSpec = PHONE
 
 
 @record(lambda v: f"depot {v.get('name')!r}")

@@ -35,7 +35,7 @@ from sim import yamlio
 from sim.dists import Dist
 from sim.errors import ScenarioError, ValidationError
 from sim.fields import did_you_mean, dist_to_yaml
-from sim.resolved import scenario_to_file
+from sim.resolved import callout_data, scenario_to_file
 from sim.scenario import Scenario, scenario_from_data
 from sim.schema import ScenarioFile
 
@@ -275,6 +275,7 @@ def _scenario_view(scenario: Scenario) -> dict[str, Any]:
     fleet = scenario.fleet
     view.setdefault("fleet", {}).update(
         dispatchers={o.name: o.dispatchers for o in fleet.operators},
+        callout={o.name: _file_form(callout_data(o.callout)) for o in fleet.operators},
         depot_counts={d.name: d.count for d in fleet.depots},
         totals=dict(fleet.count_by_class()),
     )

@@ -20,7 +20,15 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.plan import CheckpointSpec, ClassPlan, Draws, IncidentPlan, Outcome, background_batch
+from sim.plan import (
+    CalloutSpec,
+    CheckpointSpec,
+    ClassPlan,
+    Draws,
+    IncidentPlan,
+    Outcome,
+    background_batch,
+)
 from sim.records import ReplicationResult, Trace
 
 _EMERGENCY, _BACKGROUND = 0, 1  # PriorityResource priorities (lower is served first)
@@ -155,16 +163,36 @@ class _Run(Trace):
 
 
 class _Caller:
-    """Calls the candidates of one class in rank order, re-calling on failures."""
+    """Calls the candidates of one class in rank order, re-calling on failures; the candidates
+    of platform operators are pushed by their platforms instead (:class:`sim.plan.CalloutSpec`)."""
 
     def __init__(self, run: _Run, k: int, cp: ClassPlan):
         self.run, self.k, self.cp = run, k, cp
-        self.next = 0  # next candidate position to call
-        self.pending = 0  # calls queued or in progress
+        self.next = 0  # next phone candidate (index into self.phone) to call
+        self.pending = 0  # phone calls queued or in progress
+        self.responding = 0  # platform pushes whose driver will respond, not yet answered
+        self.pushing = 0  # platforms still pushing batches
         self.accepted = 0
         self.target = cp.initial_calls
+        plan = run.plan
+        if plan.has_platform:
+            ops = plan.vehicle_operator[cp.candidates]
+            platform = np.array([plan.callout(int(o)).mode == "platform" for o in ops], dtype=bool)
+            self.phone = np.flatnonzero(~platform)
+            self.platforms = [
+                (int(o), np.flatnonzero(platform & (ops == o)))
+                for o in dict.fromkeys(ops[platform].tolist())
+            ]
+        else:
+            self.phone = np.arange(cp.candidates.size)
+            self.platforms = []
 
     def start(self) -> None:
+        run = self.run
+        for op, positions in self.platforms:
+            self.pushing += 1
+            run.outstanding += 1  # until the platform has pushed its last batch
+            run.env.process(self._push(run.plan.callout(op), positions))
         self._top_up()
         self._maybe_finish()
 
@@ -174,9 +202,9 @@ class _Caller:
         # have accepted or the candidates run out. So the vehicles called are always a prefix
         # of the ranking, ending at the target-th acceptance; which vehicles accept is fixed by
         # their draws, only the timing depends on the queues.
-        cand = self.cp.candidates
-        while self.accepted + self.pending < self.target and self.next < cand.size:
-            self._place(self.next)
+        phone = self.phone
+        while self.accepted + self.pending < self.target and self.next < phone.size:
+            self._place(int(phone[self.next]))
             self.next += 1
 
     def _place(self, pos: int) -> None:
@@ -187,10 +215,32 @@ class _Caller:
         run.env.process(self._call(pos))
 
     def _maybe_finish(self) -> None:
-        if self.pending == 0 and not getattr(self, "_finished", False):
+        if (
+            self.pending == 0
+            and self.responding == 0
+            and self.pushing == 0
+            and not getattr(self, "_finished", False)
+        ):
             self._finished = True
             self.run.callers_done += 1
             self.run._check_done()
+
+    def _failure(self, v: int) -> Outcome | None:
+        """Why vehicle ``v``'s driver does not accept (``None``: he accepts)."""
+        d, cp = self.run.d, self.cp
+        if d.avail[v] > cp.availability:
+            return Outcome.UNAVAILABLE
+        if d.reach[v] > cp.reach:
+            return Outcome.UNREACHABLE
+        if d.accept[v] > cp.accept:
+            return Outcome.DECLINED
+        return None
+
+    def _accept(self, pos: int, v: int) -> None:
+        run = self.run
+        run.outcome[v] = Outcome.EN_ROUTE  # until registered
+        run.t_accepted[v] = run.env.now
+        run.env.process(run.vehicle(v, float(run.mob_min[self.k][pos])))
 
     def _call(self, pos: int):
         run, cp = self.run, self.cp
@@ -201,23 +251,62 @@ class _Caller:
             yield req
             run.t_called[v] = env.now
             yield env.timeout(float(run.call_min[self.k][pos]))
-        d = run.d
         self.pending -= 1
-        if d.avail[v] > cp.availability:
-            run.outcome[v] = Outcome.UNAVAILABLE
-        elif d.reach[v] > cp.reach:
-            run.outcome[v] = Outcome.UNREACHABLE
-        elif d.accept[v] > cp.accept:
-            run.outcome[v] = Outcome.DECLINED
-        else:
-            run.outcome[v] = Outcome.EN_ROUTE  # until registered
-            run.t_accepted[v] = env.now
+        failure = self._failure(v)
+        if failure is None:
             self.accepted += 1
-            env.process(run.vehicle(v, float(run.mob_min[self.k][pos])))
+            self._accept(pos, v)
             self._maybe_finish()
             return  # outstanding stays counted until the vehicle registers
+        run.outcome[v] = failure
         run.outstanding -= 1
         self._top_up()
+        self._maybe_finish()
+        run._check_done()
+
+    def _push(self, spec: CalloutSpec, positions: np.ndarray):
+        """A platform pushes the request to its drivers, ``batch_size`` at a time."""
+        run, cp = self.run, self.cp
+        env = run.env
+        size = spec.batch_size
+        for b in range(0, positions.size, size):
+            if b:
+                yield env.timeout(spec.batch_interval_min)
+            if self.accepted >= self.target:
+                break
+            for pos in positions[b : b + size].tolist():
+                v = int(cp.candidates[pos])
+                run.t_called[v] = env.now
+                failure = self._failure(v)
+                if failure is not None:
+                    run.outcome[v] = failure  # never responds
+                    continue
+                run.outcome[v] = Outcome.IN_CALL  # until answered
+                self.responding += 1
+                run.outstanding += 1
+                env.process(self._respond(spec, pos, v))
+        self.pushing -= 1
+        run.outstanding -= 1
+        self._maybe_finish()
+        run._check_done()
+
+    def _respond(self, spec: CalloutSpec, pos: int, v: int):
+        """A pushed driver responds; the first responses up to the target are taken."""
+        run = self.run
+        env = run.env
+        d = run.d
+        yield env.timeout(float(spec.response.from_uniform(d.response[v])))
+        if self.accepted < self.target:
+            self.accepted += 1
+            yield env.timeout(float(spec.confirm.from_uniform(d.confirm[v])))
+            self.responding -= 1
+            self._accept(pos, v)
+            self._maybe_finish()
+            return  # outstanding stays counted until the vehicle registers
+        self.responding -= 1
+        run.outcome[v] = -1  # turned away: the target was filled; not counted as called
+        run.t_called[v] = np.nan
+        run.outstanding -= 1
         self._maybe_finish()
         run._check_done()
 

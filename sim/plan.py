@@ -20,9 +20,10 @@ import numpy as np
 
 from sim.demand import Basis
 from sim.dists import Dist
-from sim.fields import Count, DistField, Green, NonNegFloat, PositiveInt, record
+from sim.fields import CalloutMode, Count, DistField, Green, NonNegFloat, PositiveInt, record
 
 GREEN_CHANNELS: tuple[str, ...] = get_args(Green)
+CALLOUT_MODES: tuple[str, ...] = get_args(CalloutMode)
 
 
 class Outcome(enum.IntEnum):
@@ -87,6 +88,44 @@ class CheckpointSpec:
         return self.background_service if self.background_service is not None else self.service
 
 
+@record("callout")
+class CalloutSpec:
+    """How an operator reaches its drivers.
+
+    Parameters
+    ----------
+    mode
+        ``phone``: its dispatchers call the drivers one by one (the class's ``call`` time per
+        attempt, a queue per operator). ``platform``: its platform pushes the request to every
+        eligible driver of the operator at once, in rank order, ``batch_size`` drivers per
+        batch, one batch every ``batch_interval_min`` minutes (batch ``i``, from 0, leaves at
+        ``alert + i × batch_interval_min``; no further batch once the class has its target of
+        acceptances). A pushed driver who is available, reachable and accepts (the class's
+        draws) responds ``response`` minutes after the push; the others never respond. The
+        first responses up to the target are taken and confirmed ``confirm`` minutes later
+        (the acceptance time); a later response is turned away (the vehicle is not counted
+        as called).
+    batch_size
+        Drivers per push batch (platform).
+    batch_interval_min
+        Minutes between two batches (platform).
+    response
+        Push to a driver's response, minutes (platform).
+    confirm
+        Response to confirmed acceptance, minutes (platform).
+    """
+
+    mode: CalloutMode = "phone"
+    batch_size: PositiveInt = 100
+    batch_interval_min: NonNegFloat = 1.0
+    response: DistField = field(default_factory=lambda: Dist.lognormal(3.0, 0.8))
+    confirm: DistField = field(default_factory=lambda: Dist.lognormal(0.5, 0.3))
+
+
+#: The call-out of an operator that names none: dispatchers on the phone.
+PHONE = CalloutSpec()
+
+
 #: A replication stops this many minutes after the incident is reported.
 HORIZON_MIN = 24 * 60.0
 
@@ -149,6 +188,16 @@ class IncidentPlan:
     stream_name: str | None = None  # keys the random streams; default: ``name``
     snap_km: tuple[float, float] = (0.0, 0.0)  # location, staging point: km to their nodes
     access_min: float = 0.0  # off-road access leg to the staging point (in depot_legs_min)
+    operator_callout: tuple[CalloutSpec, ...] = ()  # per operator; () or missing: phone
+
+    def callout(self, operator: int) -> CalloutSpec:
+        """The call-out of operator ``operator`` (:data:`PHONE` when the plan names none)."""
+        return self.operator_callout[operator] if operator < len(self.operator_callout) else PHONE
+
+    @property
+    def has_platform(self) -> bool:
+        """Whether any operator reaches its drivers through a platform."""
+        return any(c.mode == "platform" for c in self.operator_callout)
 
     @property
     def stream(self) -> str:
@@ -201,6 +250,8 @@ class Draws:
     trip: np.ndarray
     service: np.ndarray  # (n_vehicles, 1 + max_checkpoints): column 0 staging, then checkpoints
     background_seeds: tuple[np.random.SeedSequence, ...]  # one per checkpoint
+    response: np.ndarray | None = None  # platform: push to response (None: hand-made draws)
+    confirm: np.ndarray | None = None  # platform: response to confirmed acceptance
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -301,6 +352,7 @@ PURPOSES: dict[str, int] = {
     "travel": 4,
     "service": 5,
     "background": 6,
+    "platform": 7,  # appended: the draws of the purposes above do not move
 }
 
 
@@ -345,6 +397,8 @@ def draw(plan: IncidentPlan, root: np.random.SeedSequence, n_service: int | None
             )
             for c in plan.checkpoints
         ),
+        response=keyed_uniforms(keys, stream("platform", 0)),
+        confirm=keyed_uniforms(keys, stream("platform", 1)),
     )
 
 

@@ -196,6 +196,7 @@ def prepare_incident(
         vehicle_depot=vehicle_depot,
         vehicle_operator=vehicle_operator,
         operator_dispatchers=tuple(o.dispatchers for o in fleet.operators),
+        operator_callout=tuple(o.callout for o in fleet.operators),
         depot_legs_min=tuple(legs),
         depot_checkpoints=tuple(cps),
         checkpoints=specs,

@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sim.demand import explicit
 from sim.errors import ValidationError
+from sim.plan import PHONE, CalloutSpec
 from sim.scenario import Scenario, format_path, load_scenario
 from sim.schema import schema_messages, validate_file_data
 
@@ -99,6 +100,7 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             "base": "none",
             "operators": [
                 {"name": o.name, "vehicle_class": o.vehicle_class, "dispatchers": o.dispatchers}
+                | ({} if o.callout == PHONE else {"callout": callout_data(o.callout)})
                 for o in scenario.fleet.operators
             ],
             "depots": depots,
@@ -204,3 +206,14 @@ def resolved_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         Listing every problem of the file.
     """
     return scenario_to_file(load_scenario(path))
+
+
+def callout_data(callout: CalloutSpec) -> dict[str, Any]:
+    """An operator's call-out as the file writes it (``callout`` of an operator)."""
+    return {
+        "mode": callout.mode,
+        "batch_size": callout.batch_size,
+        "batch_interval_min": callout.batch_interval_min,
+        "response": callout.response,
+        "confirm": callout.confirm,
+    }

@@ -87,11 +87,12 @@ from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
 from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, point_tier, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
-from sim.plan import StagingSpec
+from sim.plan import CalloutSpec, StagingSpec
 from sim.schema import (
     DEFAULT_ALERT,
     DEFAULT_TRIP_MEDIAN,
     DEFAULT_TRIP_SIGMA,
+    CalloutFileSpec,
     FleetSpec,
     IncidentSpec,
     ScenarioFile,
@@ -375,6 +376,8 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
             out.add((*p, "operators", j, "name"), f"operator {o.name!r} is defined twice")
             continue
         op = Operator(o.name, o.vehicle_class, o.dispatchers)
+        if o.callout is not None:
+            op = replace(op, callout=callout_spec(o.callout))
         operators.append(op)
         by_op[o.name] = op
     depot_names = set(names)
@@ -427,11 +430,39 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
             "use the default fleet (fleet: default)",
         )
         return None
+    op_names = [o.name for o in operators]
+    for name, c in spec.callout.items():
+        if name not in op_names:
+            out.add(
+                (*p, "callout", name),
+                f"no operator {name!r} in the fleet{did_you_mean(name, op_names)}",
+            )
+            continue
+        i = op_names.index(name)
+        operators[i] = replace(operators[i], callout=callout_spec(c, operators[i].callout))
     try:
         return Fleet(classes, tuple(operators), tuple(depots))
     except ValidationError as exc:
         out.add(p, str(exc))
         return None
+
+
+def callout_spec(spec: CalloutFileSpec, base: CalloutSpec | None = None) -> CalloutSpec:
+    """The runtime call-out record of a file's ``callout`` mapping.
+
+    Parameters
+    ----------
+    spec
+        The mapping as read.
+    base
+        The operator's call-out so far (``fleet.callout`` by name changes only the keys it
+        gives); ``None``: every key not given takes its default.
+    """
+    if base is None:
+        return CalloutSpec(
+            spec.mode, spec.batch_size, spec.batch_interval_min, spec.response, spec.confirm
+        )
+    return replace(base, **{k: getattr(spec, k) for k in spec.model_fields_set})
 
 
 def _build_incident(

@@ -39,6 +39,7 @@ from sim.errors import NetworkError, ValidationError
 from sim.fields import (
     AtMost,
     BackgroundRate,
+    CalloutMode,
     ClassName,
     Count,
     DemandValue,
@@ -275,12 +276,36 @@ class NetworkSpec(_Spec):
     allow_online: bool = Field(False, description="Allow a 'place:' source to query OSM online")
 
 
+class CalloutFileSpec(_Spec):
+    """How an operator reaches its drivers: ``phone`` (its dispatchers) or ``platform``."""
+
+    mode: CalloutMode = Field(
+        "phone",
+        description="phone: dispatchers call drivers one by one (the class's `call` time); "
+        "platform: the operator's platform pushes the request to its drivers in batches",
+    )
+    batch_size: Annotated[PositiveInt, AtMost(MAX_VEHICLES)] = Field(
+        100, description="Platform: drivers per push batch"
+    )
+    batch_interval_min: Annotated[NonNegFloat, AtMost(MAX_AT_MIN, " minutes")] = Field(
+        1.0, description="Platform: minutes between two batches"
+    )
+    response: DistField = Field(
+        Dist.lognormal(3.0, 0.8), description="Platform: push to the driver's response, minutes"
+    )
+    confirm: DistField = Field(
+        Dist.lognormal(0.5, 0.3),
+        description="Platform: response to confirmed acceptance, minutes",
+    )
+
+
 class OperatorSpec(_Spec):
-    """A dispatching company: name, the class it runs, its dispatchers."""
+    """A dispatching company: name, the class it runs, its dispatchers, its call-out."""
 
     name: str
     vehicle_class: VehicleClass
     dispatchers: Dispatchers = 2
+    callout: CalloutFileSpec | None = Field(None, description="Default: phone")
 
 
 class DepotSpec(_Spec):
@@ -314,6 +339,10 @@ class FleetSpec(_Spec):
     )
     dispatchers: dict[str, Dispatchers] = Field(
         default_factory=dict, description="Set the dispatchers of an operator by name"
+    )
+    callout: dict[str, CalloutFileSpec] = Field(
+        default_factory=dict,
+        description="Set the call-out (phone or platform) of an operator by name",
     )
     operators: list[OperatorSpec] = Field(default_factory=list)
     depots: list[DepotSpec] = Field(default_factory=list)

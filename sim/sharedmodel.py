@@ -49,7 +49,7 @@ import numpy as np
 import simpy
 
 from sim.model import Checkpoint
-from sim.plan import ClassPlan, Draws, Outcome, draw, keyed_uniforms, name_key
+from sim.plan import CalloutSpec, ClassPlan, Draws, Outcome, draw, keyed_uniforms, name_key
 from sim.records import ReplicationResult, Trace
 from sim.shared import SharedPlan
 
@@ -337,16 +337,38 @@ class _Incident:
 
 
 class _SharedCaller:
-    """Calls one class's ranking in order, re-calling on failures and lost vehicles."""
+    """Calls one class's ranking in order, re-calling on failures and lost vehicles; the
+    vehicles of platform operators are pushed by their platforms instead (as in
+    :mod:`sim.model`; a pushed driver is claimed when his response is taken, and lost if
+    another incident holds him by then; a platform does not push a driver held elsewhere)."""
 
     def __init__(self, inc: _Incident, k: int, cp: ClassPlan, ranking: np.ndarray) -> None:
-        self.inc, self.k, self.cp, self.ranking = inc, k, cp, ranking
+        self.inc, self.k, self.cp = inc, k, cp
         self.next = 0
         self.pending = 0
+        self.responding = 0
+        self.pushing = 0
         self.accepted = 0
         self.finished = False
+        plan = inc.plan
+        if plan.has_platform:
+            ops = plan.vehicle_operator[ranking]
+            platform = np.array([plan.callout(int(o)).mode == "platform" for o in ops], dtype=bool)
+            self.ranking = ranking[~platform]
+            self.platforms = [
+                (int(o), ranking[platform & (ops == o)])
+                for o in dict.fromkeys(ops[platform].tolist())
+            ]
+        else:
+            self.ranking = ranking
+            self.platforms = []
 
     def start(self) -> None:
+        inc = self.inc
+        for op, vehicles in self.platforms:
+            self.pushing += 1
+            inc.outstanding += 1  # until the platform has pushed its last batch
+            inc.run.env.process(self._push(inc.plan.callout(op), vehicles))
         self._top_up()
         self._maybe_finish()
 
@@ -367,13 +389,31 @@ class _SharedCaller:
         inc.run.env.process(self._call(v))
 
     def _maybe_finish(self) -> None:
-        if self.pending == 0 and not self.finished:
+        if self.pending == 0 and self.responding == 0 and self.pushing == 0 and not self.finished:
             self.finished = True
             self.inc.callers_done += 1
             self.inc.check_done()
 
+    def _failure(self, v: int) -> Outcome | None:
+        """Why vehicle ``v``'s driver does not accept (``None``: he accepts)."""
+        d, cp = self.inc.d, self.cp
+        if d.avail[v] > cp.availability:
+            return Outcome.UNAVAILABLE
+        if d.reach[v] > cp.reach:
+            return Outcome.UNREACHABLE
+        if d.accept[v] > cp.accept:
+            return Outcome.DECLINED
+        return None
+
+    def _accept(self, v: int) -> None:
+        inc = self.inc
+        env = inc.run.env
+        inc.tr.outcome[v] = Outcome.EN_ROUTE  # until registered
+        inc.tr.t_accepted[v] = env.now
+        env.process(inc.vehicle(v, self.k, float(inc.mob_min[v])))
+
     def _call(self, v: int):
-        inc, cp = self.inc, self.cp
+        inc = self.inc
         run, tr = inc.run, inc.tr
         env = run.env
         op = run.dispatch[int(inc.plan.vehicle_operator[v])]
@@ -390,23 +430,67 @@ class _SharedCaller:
                 yield env.timeout(float(inc.call_min[v]))
         self.pending -= 1
         if not lost:
-            d = inc.d
-            if d.avail[v] > cp.availability:
-                tr.outcome[v] = Outcome.UNAVAILABLE
-            elif d.reach[v] > cp.reach:
-                tr.outcome[v] = Outcome.UNREACHABLE
-            elif d.accept[v] > cp.accept:
-                tr.outcome[v] = Outcome.DECLINED
-            else:
-                tr.outcome[v] = Outcome.EN_ROUTE  # until registered
-                tr.t_accepted[v] = env.now
+            failure = self._failure(v)
+            if failure is None:
                 self.accepted += 1
-                env.process(inc.vehicle(v, self.k, float(inc.mob_min[v])))
+                self._accept(v)
                 self._maybe_finish()
                 return  # outstanding stays counted until the vehicle registers
+            tr.outcome[v] = failure
             run.holder[v] = -1  # released where it is
         inc.outstanding -= 1
         self._top_up()
+        self._maybe_finish()
+        inc.check_done()
+
+    def _push(self, spec: CalloutSpec, vehicles: np.ndarray):
+        """A platform pushes the request to its free drivers, ``batch_size`` at a time."""
+        inc = self.inc
+        run, tr = inc.run, inc.tr
+        env = run.env
+        size = spec.batch_size
+        for b in range(0, vehicles.size, size):
+            if b:
+                yield env.timeout(spec.batch_interval_min)
+            if self.accepted >= self.cp.initial_calls or env.now > inc.horizon:
+                break
+            for v in vehicles[b : b + size].tolist():
+                if run.holder[v] >= 0:  # busy with another incident: not pushed
+                    continue
+                tr.t_called[v] = env.now
+                failure = self._failure(v)
+                if failure is not None:
+                    tr.outcome[v] = failure  # never responds
+                    continue
+                tr.outcome[v] = Outcome.IN_CALL  # until answered
+                self.responding += 1
+                inc.outstanding += 1
+                env.process(self._respond(spec, v))
+        self.pushing -= 1
+        inc.outstanding -= 1
+        self._maybe_finish()
+        inc.check_done()
+
+    def _respond(self, spec: CalloutSpec, v: int):
+        """A pushed driver responds; the first responses up to the target are taken."""
+        inc = self.inc
+        run, tr = inc.run, inc.tr
+        env = run.env
+        d = inc.d
+        yield env.timeout(float(spec.response.from_uniform(d.response[v])))
+        if self.accepted < self.cp.initial_calls and run.holder[v] < 0:
+            self.accepted += 1
+            run.holder[v] = inc.i
+            inc.called.append(v)
+            yield env.timeout(float(spec.confirm.from_uniform(d.confirm[v])))
+            self.responding -= 1
+            self._accept(v)
+            self._maybe_finish()
+            return  # outstanding stays counted until the vehicle registers
+        self.responding -= 1
+        tr.outcome[v] = -1  # turned away (target filled) or lost: not counted as called
+        tr.t_called[v] = np.nan
+        inc.outstanding -= 1
         self._maybe_finish()
         inc.check_done()
 

@@ -436,13 +436,51 @@ def test_the_shared_model_with_one_incident_is_the_reference_model(path, ordos):
     incident on the same draws. Background traffic at a checkpoint is one stream per plaza in a
     shared replication (keyed by the scenario seed, not by an incident), so plans with
     background traffic are compared on the calls only (same counts)."""
+    _compare_alone_with_reference(load_scenario(path), ordos)
+
+
+#: Platform call-outs for every operator: batches of 40 every minute, lognormal responses
+#: (median 3 min) and random confirmations, to compare both SimPy models on them.
+_PLATFORM = {
+    "mode": "platform",
+    "batch_size": 40,
+    "batch_interval_min": 1.0,
+    "response": {"lognormal": {"median": 3.0, "sigma": 0.8}},
+    "confirm": {"uniform": {"low": 0.2, "high": 1.0}},
+}
+
+
+@pytest.mark.parametrize("name", ["ordos-123", "mixed-callout"])
+def test_the_shared_model_with_one_incident_is_the_reference_model_with_platforms(
+    name, ordos, tmp_path
+):
+    """As above, with platform call-outs: every operator (``ordos-123``), or the Central taxi
+    pool only, so that a class is called by phone and pushed by a platform at once."""
+    from sim.scenario import callout_spec
+    from sim.schema import CalloutFileSpec
+
+    scenario = load_scenario(REPO / "scenarios" / "ordos-123.yaml")
+    spec = callout_spec(CalloutFileSpec.model_validate(_PLATFORM))
+    ops = tuple(
+        dataclasses.replace(o, callout=spec)
+        if name == "ordos-123" or o.name == "Central taxi pool"
+        else o
+        for o in scenario.fleet.operators
+    )
+    scenario = dataclasses.replace(
+        scenario, fleet=dataclasses.replace(scenario.fleet, operators=ops)
+    )
+    plans = _compare_alone_with_reference(scenario, ordos)
+    assert all(p.has_platform for p in plans)
+
+
+def _compare_alone_with_reference(scenario, ordos) -> list:
     from sim.model import simulate
     from sim.plan import replication_seed
     from sim.planning import prepare, scenario_network
     from sim.shared import prepare_shared
     from sim.sharedmodel import shared_draws, simulate_shared
 
-    scenario = load_scenario(path)
     network = scenario_network(scenario, ordos)
     plans = prepare(network, scenario)
     splan = prepare_shared(network, scenario, plans)
@@ -464,3 +502,4 @@ def test_the_shared_model_with_one_incident_is_the_reference_model(path, ordos):
             exact += 1
     if not any(p.has_background for p in plans):
         assert exact == 2 * len(plans)
+    return plans
