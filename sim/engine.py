@@ -31,7 +31,7 @@ import heapq
 
 import numpy as np
 
-from sim.model import simulate
+from sim.model import day_night, simulate
 from sim.plan import CheckpointSpec, Draws, IncidentPlan, Outcome, background_batch
 from sim.records import ReplicationResult, Trace
 
@@ -141,7 +141,9 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
     while candidates last). Failed calls are taken in time order from a heap, so every
     operator receives its calls in time order, and a FIFO multi-server queue that receives
     its arrivals in order gives each the dispatcher that frees first. Only the failures need
-    the heap; an acceptance triggers nothing in the call-out.
+    the heap; an acceptance triggers nothing in the call-out. Whether a driver is reached
+    depends on the clock time the call starts (day or night reach), so a call's outcome is
+    settled when it starts; the mobilisation delay on the clock time it is accepted.
     """
     heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
     inf = np.inf
@@ -149,6 +151,7 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
     vop = plan.vehicle_operator
     lanes = [[-inf] * c for c in plan.operator_dispatchers]  # free-at times per operator
     alert_end = tr.alert_end
+    t0 = tr.t0
     en_route = int(Outcome.EN_ROUTE)
     acc_t: list[float] = []
     acc_v: list[int] = []
@@ -159,27 +162,36 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
         if n == 0:
             continue
         unavailable = d.avail[cand] > cp.availability
-        unreachable = ~unavailable & (d.reach[cand] > cp.reach)
-        declined = ~unavailable & ~unreachable & (d.accept[cand] > cp.accept)
-        code = np.full(n, Outcome.EN_ROUTE, dtype=np.int8)
-        code[declined] = Outcome.DECLINED
-        code[unreachable] = Outcome.UNREACHABLE
-        code[unavailable] = Outcome.UNAVAILABLE
+        refuses = d.accept[cand] > cp.accept
+        reach_u = d.reach[cand]
+        clocked = plan.clock_hour is not None and cp.reach_day_night is not None
+        if clocked:
+            assert cp.reach_day_night is not None
+            by_period = (
+                _codes(unavailable, reach_u > cp.reach_day_night[0], refuses),
+                _codes(unavailable, reach_u > cp.reach_day_night[1], refuses),
+            )
+            sure = (by_period[0] == en_route) & (by_period[1] == en_route)
+        else:
+            code_alarm = _codes(unavailable, reach_u > cp.reach, refuses)
+            by_period = (code_alarm, code_alarm)
+            sure = code_alarm == en_route
         # Calls are placed in rank order; only a prefix is ever placed. Computing the draws
-        # of the longest possible prefix (target + failures before it) keeps the work small.
-        ok = code == en_route
+        # of the longest possible prefix (target + failures before it, counting as failures
+        # the drivers who would not be reached at some hour) keeps the work small.
         need = cp.initial_calls
         if need <= 0:
             continue
-        hits = np.flatnonzero(ok)
+        hits = np.flatnonzero(sure)
         last = int(hits[need - 1]) + 1 if hits.size >= need else n
         calls = cp.call.from_uniform(d.call[cand[:last]]).tolist()
-        codes = code[:last].tolist()
+        codes_day, codes_night = by_period[0][:last].tolist(), by_period[1][:last].tolist()
         ops = vop[cand[:last]].tolist()
-        mobs = cp.mobilisation.from_uniform(d.mobilisation[cand[:last]])
+        mob_day, mob_night = day_night(plan, cp, d.mobilisation[cand[:last]])
         failures: list[float] = []  # end times of failed calls, each frees one re-call
         begin_at = [0.0] * last
         done_at = [0.0] * last
+        code_at = [0] * last
         placed = 0
         for pos in range(last):
             if pos < need:
@@ -195,23 +207,38 @@ def _callout(plan: IncidentPlan, d: Draws, tr: Trace) -> list[tuple[float, int, 
             heapreplace(lane, done)
             begin_at[pos] = begin
             done_at[pos] = done
-            if codes[pos] != en_route:
+            c = codes_night[pos] if clocked and plan.night_at(begin - t0) else codes_day[pos]
+            code_at[pos] = c
+            if c != en_route:
                 heappush(failures, done)
             placed = pos + 1
         if placed:
             tr.last_call_end = max(tr.last_call_end, max(done_at[:placed]))
         called = cand[:placed]
         t_called[called] = begin_at[:placed]
-        outcome[called] = code[:placed]
-        pos_arr = np.flatnonzero(ok[:placed])
+        code = np.array(code_at[:placed], dtype=np.int8)
+        outcome[called] = code
+        pos_arr = np.flatnonzero(code == en_route)
         if pos_arr.size:
             t_pos = np.array(done_at)[pos_arr]
             t_acc[cand[pos_arr]] = t_pos
             acc_t += t_pos.tolist()
             acc_v += cand[pos_arr].tolist()
-            acc_mob += mobs[pos_arr].tolist()
+            night = np.array([bool(plan.night_at(t - t0)) for t in t_pos.tolist()], dtype=bool)
+            acc_mob += np.where(night, mob_night[pos_arr], mob_day[pos_arr]).tolist()
     order = sorted(range(len(acc_t)), key=acc_t.__getitem__)
     return [(acc_t[i], acc_v[i], acc_mob[i]) for i in order]
+
+
+def _codes(unavailable: np.ndarray, unreached: np.ndarray, refuses: np.ndarray) -> np.ndarray:
+    """Outcome codes of calls: unavailable first, then not reached, then declined."""
+    unreachable = ~unavailable & unreached
+    declined = ~unavailable & ~unreachable & refuses
+    code = np.full(unavailable.size, Outcome.EN_ROUTE, dtype=np.int8)
+    code[declined] = Outcome.DECLINED
+    code[unreachable] = Outcome.UNREACHABLE
+    code[unavailable] = Outcome.UNAVAILABLE
+    return code
 
 
 def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> None:

@@ -109,7 +109,7 @@ class _Run(Trace):
         self.done = env.event()
         # Pre-compute every draw that only depends on the vehicle (vectorised).
         self.call_min: dict[int, np.ndarray] = {}
-        self.mob_min: dict[int, np.ndarray] = {}
+        self.mob_min: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by day, by night
         self.trip = plan.trip_factor.from_uniform(draws.trip) / plan.speed_factor
         self.stage_service = plan.staging.service.from_uniform(draws.service[:, 0])
 
@@ -120,7 +120,7 @@ class _Run(Trace):
         self.alert_end = env.now
         for k, cp in enumerate(plan.classes):
             self.call_min[k] = cp.call.from_uniform(self.d.call[cp.candidates])
-            self.mob_min[k] = cp.mobilisation.from_uniform(self.d.mobilisation[cp.candidates])
+            self.mob_min[k] = day_night(plan, cp, self.d.mobilisation[cp.candidates])
             _Caller(self, k, cp).start()
         if not plan.classes or self.outstanding == 0:
             self._check_done(force=True)
@@ -225,12 +225,13 @@ class _Caller:
             self.run.callers_done += 1
             self.run._check_done()
 
-    def _failure(self, v: int) -> Outcome | None:
-        """Why vehicle ``v``'s driver does not accept (``None``: he accepts)."""
+    def _failure(self, v: int, night: bool | None) -> Outcome | None:
+        """Why vehicle ``v``'s driver does not accept a call placed by ``night`` (``None``:
+        he accepts)."""
         d, cp = self.run.d, self.cp
         if d.avail[v] > cp.availability:
             return Outcome.UNAVAILABLE
-        if d.reach[v] > cp.reach:
+        if d.reach[v] > cp.reach_at(night):
             return Outcome.UNREACHABLE
         if d.accept[v] > cp.accept:
             return Outcome.DECLINED
@@ -240,7 +241,8 @@ class _Caller:
         run = self.run
         run.outcome[v] = Outcome.EN_ROUTE  # until registered
         run.t_accepted[v] = run.env.now
-        run.env.process(run.vehicle(v, float(run.mob_min[self.k][pos])))
+        night = run.plan.night_at(run.env.now - run.t0)  # mobilisation by the acceptance's clock
+        run.env.process(run.vehicle(v, float(run.mob_min[self.k][1 if night else 0][pos])))
 
     def _call(self, pos: int):
         run, cp = self.run, self.cp
@@ -250,9 +252,10 @@ class _Caller:
         with op.request() as req:
             yield req
             run.t_called[v] = env.now
+            night = run.plan.night_at(env.now - run.t0)  # reach by the call's clock
             yield env.timeout(float(run.call_min[self.k][pos]))
         self.pending -= 1
-        failure = self._failure(v)
+        failure = self._failure(v, night)
         if failure is None:
             self.accepted += 1
             self._accept(pos, v)
@@ -274,10 +277,11 @@ class _Caller:
                 yield env.timeout(spec.batch_interval_min)
             if self.accepted >= self.target:
                 break
+            night = run.plan.night_at(env.now - run.t0)  # reach by the push's clock
             for pos in positions[b : b + size].tolist():
                 v = int(cp.candidates[pos])
                 run.t_called[v] = env.now
-                failure = self._failure(v)
+                failure = self._failure(v, night)
                 if failure is not None:
                     run.outcome[v] = failure  # never responds
                     continue
@@ -309,6 +313,14 @@ class _Caller:
         run.outstanding -= 1
         self._maybe_finish()
         run._check_done()
+
+
+def day_night(plan: IncidentPlan, cp: ClassPlan, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mobilisation delays from uniforms ``u``, for an acceptance by day and by night (both
+    in the alarm's period when the plan has no clock)."""
+    day, night = cp.mobilisations if plan.clock_hour is not None else (cp.mobilisation,) * 2
+    by_day = day.from_uniform(u)
+    return by_day, (by_day if night == day else night.from_uniform(u))
 
 
 def simulate(plan: IncidentPlan, draws: Draws, *, log_vehicles: bool = False) -> ReplicationResult:

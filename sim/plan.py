@@ -138,6 +138,19 @@ class StagingSpec:
     service: DistField = field(default_factory=lambda: Dist.lognormal(1.0, 0.3))
 
 
+#: Night from 22:00 to 06:00 by default (clock hours; a scenario's ``night`` changes them).
+NIGHT_HOURS: tuple[float, float] = (22.0, 6.0)
+
+
+def is_night(hour: float, night: tuple[float, float] = NIGHT_HOURS) -> bool:
+    """Whether clock hour ``hour`` (in [0, 24)) is in the night ``[start, end)``, which may
+    wrap past midnight (22:00-06:00) or not (00:00-05:00); start = end: never night."""
+    start, end = night
+    if start <= end:
+        return start <= hour < end
+    return hour >= start or hour < end
+
+
 @dataclass(frozen=True)
 class ClassPlan:
     """Per-class part of an incident plan.
@@ -153,10 +166,29 @@ class ClassPlan:
     candidates: np.ndarray  # vehicle indices, best expected arrival first
     initial_calls: int  # acceptances aimed for: ceil(d × over_request), capped
     call: Dist
-    mobilisation: Dist
+    mobilisation: Dist  # in the period of the alarm (what the ranking expects)
     availability: float
-    reach: float
+    reach: float  # in the period of the alarm
     accept: float
+    #: By the clock (:meth:`IncidentPlan.night_at`): reach by day and by night (a call's clock
+    #: time decides), mobilisation by day and by night (the acceptance's clock time decides);
+    #: ``None``: ``reach`` and ``mobilisation`` at every hour.
+    reach_day_night: tuple[float, float] | None = None
+    mobilisation_day_night: tuple[Dist, Dist] | None = None
+
+    def reach_at(self, night: bool | None) -> float:
+        """P(the driver answers) for a call placed by night (``True``), by day (``False``),
+        or in the period of the alarm (``None``)."""
+        if night is None or self.reach_day_night is None:
+            return self.reach
+        return self.reach_day_night[int(night)]
+
+    @property
+    def mobilisations(self) -> tuple[Dist, Dist]:
+        """The mobilisation delay of a vehicle accepting by day and by night."""
+        if self.mobilisation_day_night is None:
+            return (self.mobilisation, self.mobilisation)
+        return self.mobilisation_day_night
 
 
 @dataclass(frozen=True)
@@ -189,6 +221,15 @@ class IncidentPlan:
     snap_km: tuple[float, float] = (0.0, 0.0)  # location, staging point: km to their nodes
     access_min: float = 0.0  # off-road access leg to the staging point (in depot_legs_min)
     operator_callout: tuple[CalloutSpec, ...] = ()  # per operator; () or missing: phone
+    clock_hour: float | None = None  # clock hour of the report; None: the alarm's period only
+    night_hours: tuple[float, float] = NIGHT_HOURS  # night from, to (clock hours)
+
+    def night_at(self, minutes: float) -> bool | None:
+        """Whether it is night ``minutes`` after the report (:func:`is_night`); ``None`` when
+        the plan has no clock (every call and acceptance in the alarm's period)."""
+        if self.clock_hour is None:
+            return None
+        return is_night((self.clock_hour + minutes / 60.0) % 24.0, self.night_hours)
 
     def callout(self, operator: int) -> CalloutSpec:
         """The call-out of operator ``operator`` (:data:`PHONE` when the plan names none)."""

@@ -174,6 +174,8 @@ def prepare_incident(
                 availability=params.availability,
                 reach=params.reach(period),
                 accept=params.accept,
+                reach_day_night=(params.reach("day"), params.reach("night")),
+                mobilisation_day_night=(params.mobilisation("day"), params.mobilisation("night")),
             )
         )
     depot_access = depot_access_minutes(network, scenario)
@@ -197,6 +199,8 @@ def prepare_incident(
         vehicle_operator=vehicle_operator,
         operator_dispatchers=tuple(o.dispatchers for o in fleet.operators),
         operator_callout=tuple(o.callout for o in fleet.operators),
+        clock_hour=(scenario.start_hour + incident.at_min / 60.0) % 24.0,
+        night_hours=scenario.night_hours,
         depot_legs_min=tuple(legs),
         depot_checkpoints=tuple(cps),
         checkpoints=specs,

@@ -17,7 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sim.demand import explicit
 from sim.errors import ValidationError
-from sim.plan import PHONE, CalloutSpec
+from sim.plan import NIGHT_HOURS, PHONE, CalloutSpec
 from sim.scenario import Scenario, format_path, load_scenario
 from sim.schema import schema_messages, validate_file_data
 
@@ -106,6 +106,11 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             "depots": depots,
         },
         "start": scenario.start_hour,
+        **(
+            {}
+            if scenario.night_hours == NIGHT_HOURS
+            else {"night": dict(zip(("start", "end"), scenario.night_hours, strict=True))}
+        ),
         "weather": {
             "speed_factor": scenario.speed_factor,
             "trip_time_spread": trip.sigma,

@@ -87,7 +87,7 @@ from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
 from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, point_tier, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
-from sim.plan import CalloutSpec, StagingSpec
+from sim.plan import NIGHT_HOURS, CalloutSpec, StagingSpec, is_night
 from sim.schema import (
     DEFAULT_ALERT,
     DEFAULT_TRIP_MEDIAN,
@@ -186,6 +186,7 @@ class Scenario:
     fleet: Fleet = field(default_factory=default_fleet)
     rules: RuleSet = field(default_factory=RuleSet)
     start_hour: Hour = 10.0
+    night_hours: tuple[Hour, Hour] = NIGHT_HOURS
     alert: DistField = field(default_factory=lambda: DEFAULT_ALERT)
     over_request: OverRequest = 1.1
     trip_factor: DistField = field(
@@ -218,8 +219,10 @@ class Scenario:
 
     @property
     def period(self) -> Period:
-        """``night`` from 22:00 to 06:00, else ``day``."""
-        return "night" if (self.start_hour >= 22 or self.start_hour < 6) else "day"
+        """The period of the first alarm: ``night`` in ``night_hours`` (22:00 to 06:00 by
+        default), else ``day``. The model itself goes by the clock: each call's reach and each
+        acceptance's mobilisation take the period of their own clock time."""
+        return "night" if is_night(self.start_hour, self.night_hours) else "day"
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -703,6 +706,7 @@ def _build(
             fleet=fleet,
             rules=ruleset,
             start_hour=spec.start,
+            night_hours=(spec.night.start, spec.night.end),
             alert=spec.dispatch.alert,
             over_request=spec.dispatch.over_request,
             trip_factor=Dist.lognormal(

@@ -360,6 +360,13 @@ class WeatherSpec(_Spec):
     )
 
 
+class NightSpec(_Spec):
+    """The night: reach and mobilisation take their night values from ``start`` to ``end``."""
+
+    start: StartTime = Field(22.0, description='Night from, "HH:MM" (default 22:00)')
+    end: StartTime = Field(6.0, description='Night to, "HH:MM" (default 06:00)')
+
+
 class DispatchSpec(_Spec):
     """The command centre: alert delay and over-request factor."""
 
@@ -613,6 +620,7 @@ class ScenarioFile(_Spec):
         default_factory=FleetSpec
     )
     start: StartTime = 10.0
+    night: NightSpec = Field(default_factory=NightSpec)
     weather: WeatherSpec = Field(default_factory=WeatherSpec)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     fleet_sharing: FleetSharing = Field(

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.model import Checkpoint
+from sim.model import Checkpoint, day_night
 from sim.plan import CalloutSpec, ClassPlan, Draws, Outcome, draw, keyed_uniforms, name_key
 from sim.records import ReplicationResult, Trace
 from sim.shared import SharedPlan
@@ -244,7 +244,7 @@ class _Incident:
         self.task_min = None if task is None else task.from_uniform(run.dr.task[i])
         n = plan.n_vehicles
         self.call_min = np.full(n, np.nan)
-        self.mob_min = np.full(n, np.nan)
+        self.mob_min = (np.full(n, np.nan), np.full(n, np.nan))  # by day, by night
         self.called: list[int] = []
 
     def alarm(self):
@@ -260,9 +260,9 @@ class _Incident:
         callers = []
         for k, cp in enumerate(plan.classes):
             self.call_min[cp.candidates] = cp.call.from_uniform(self.d.call[cp.candidates])
-            self.mob_min[cp.candidates] = cp.mobilisation.from_uniform(
-                self.d.mobilisation[cp.candidates]
-            )
+            by_day, by_night = day_night(plan, cp, self.d.mobilisation[cp.candidates])
+            self.mob_min[0][cp.candidates] = by_day
+            self.mob_min[1][cp.candidates] = by_night
             callers.append(_SharedCaller(self, k, cp, self.ranking(k, cp)))
         for c in callers:
             c.start()
@@ -394,12 +394,13 @@ class _SharedCaller:
             self.inc.callers_done += 1
             self.inc.check_done()
 
-    def _failure(self, v: int) -> Outcome | None:
-        """Why vehicle ``v``'s driver does not accept (``None``: he accepts)."""
+    def _failure(self, v: int, night: bool | None) -> Outcome | None:
+        """Why vehicle ``v``'s driver does not accept a call placed by ``night`` (``None``:
+        he accepts)."""
         d, cp = self.inc.d, self.cp
         if d.avail[v] > cp.availability:
             return Outcome.UNAVAILABLE
-        if d.reach[v] > cp.reach:
+        if d.reach[v] > cp.reach_at(night):
             return Outcome.UNREACHABLE
         if d.accept[v] > cp.accept:
             return Outcome.DECLINED
@@ -410,7 +411,8 @@ class _SharedCaller:
         env = inc.run.env
         inc.tr.outcome[v] = Outcome.EN_ROUTE  # until registered
         inc.tr.t_accepted[v] = env.now
-        env.process(inc.vehicle(v, self.k, float(inc.mob_min[v])))
+        night = inc.plan.night_at(env.now - inc.tr.t0)  # mobilisation by the acceptance's clock
+        env.process(inc.vehicle(v, self.k, float(inc.mob_min[1 if night else 0][v])))
 
     def _call(self, v: int):
         inc = self.inc
@@ -427,10 +429,11 @@ class _SharedCaller:
                 inc.called.append(v)
                 tr.outcome[v] = Outcome.IN_CALL  # until answered
                 tr.t_called[v] = env.now
+                night = inc.plan.night_at(env.now - tr.t0)  # reach by the call's clock
                 yield env.timeout(float(inc.call_min[v]))
         self.pending -= 1
         if not lost:
-            failure = self._failure(v)
+            failure = self._failure(v, night)
             if failure is None:
                 self.accepted += 1
                 self._accept(v)
@@ -454,11 +457,12 @@ class _SharedCaller:
                 yield env.timeout(spec.batch_interval_min)
             if self.accepted >= self.cp.initial_calls or env.now > inc.horizon:
                 break
+            night = inc.plan.night_at(env.now - tr.t0)  # reach by the push's clock
             for v in vehicles[b : b + size].tolist():
                 if run.holder[v] >= 0:  # busy with another incident: not pushed
                     continue
                 tr.t_called[v] = env.now
-                failure = self._failure(v)
+                failure = self._failure(v, night)
                 if failure is not None:
                     tr.outcome[v] = failure  # never responds
                     continue

@@ -307,3 +307,27 @@ def test_calls_still_open_at_the_horizon_are_counted_and_the_engine_defers_to_si
     assert a.counts["in_call"] > 0  # queued or taken by the dispatcher when time ran out
     assert a.counts["called"] == 60
     assert simulate_fast(plan, d).counts == a.counts
+
+
+def test_random_plans_by_the_clock_agree_with_simpy_vehicle_by_vehicle():
+    """Night by the clock (issue 14): plans reported shortly before 22:00 or 06:00, with
+    different day and night reach and mobilisation, so calls and acceptances fall on both
+    sides of the boundary; the heap engine matches SimPy to 1e-9."""
+    checked = 0
+    for s in range(60):
+        rng = np.random.default_rng(1000 + s)
+        plan = _random_plan(rng)
+        classes = tuple(
+            dataclasses.replace(
+                c,
+                reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
+                mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
+            )
+            for c in plan.classes
+        )
+        hour = float(rng.choice([21.0, 5.0])) + float(rng.uniform(0.5, 1.0))
+        plan = dataclasses.replace(plan, classes=classes, clock_hour=hour)
+        if supports(plan):
+            assert_same(plan, reps=2)
+            checked += 1
+    assert checked >= 45
