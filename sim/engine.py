@@ -13,7 +13,9 @@ times to 1e-9 on the same draws) for the plans it supports:
   Degenerate ones (``fixed``, or a lognormal sigma, uniform spread or mean of 0) create exact
   ties whose order SimPy settles through its event
   queue; rather than imitate that, such plans run on SimPy;
-* phone call-outs only: a plan with a ``platform`` operator runs on SimPy.
+* phone call-outs only: a plan with a ``platform`` operator runs on SimPy, and so does one
+  with a common trip-spread shock (a replication's spread may be 0: ties); a common speed
+  shock is supported.
 
 Why it is exact: a failed call is replaced while acceptances plus open calls fall short of
 the target, so the vehicles called are a prefix of the ranking and their outcomes are fixed
@@ -32,14 +34,21 @@ import heapq
 import numpy as np
 
 from sim.model import day_night, simulate
-from sim.plan import CheckpointSpec, Draws, IncidentPlan, Outcome, background_batch
+from sim.plan import (
+    CheckpointSpec,
+    Draws,
+    IncidentPlan,
+    Outcome,
+    background_batch,
+    trip_multipliers,
+)
 from sim.records import ReplicationResult, Trace
 
 
 def supports(plan: IncidentPlan) -> bool:
     """Whether :func:`simulate_fast` reproduces SimPy exactly for ``plan`` (not for platform
     call-outs, :class:`sim.plan.CalloutSpec`: those run on SimPy)."""
-    if plan.has_platform:
+    if plan.has_platform or plan.shocks.trip_time_spread is not None:
         return False
     dists = [plan.trip_factor, plan.staging.service]
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]
@@ -246,7 +255,7 @@ def _queues(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> None:
     if not plan.checkpoints:
         _staging_only(plan, d, tr, accepted)
         return
-    trip = (plan.trip_factor.from_uniform(d.trip) / plan.speed_factor).tolist()
+    trip = trip_multipliers(plan, d, d.trip).tolist()
     vdepot = plan.vehicle_depot
     legs = [x.tolist() for x in plan.depot_legs_min]
     stops = [x.tolist() for x in plan.depot_checkpoints]
@@ -317,7 +326,7 @@ def _staging_only(plan: IncidentPlan, d: Draws, tr: Trace, accepted: list) -> No
     v = np.array([a[1] for a in accepted], dtype=np.int64)
     mob = np.array([a[2] for a in accepted])
     t_roll = t_acc + mob
-    trip = plan.trip_factor.from_uniform(d.trip[v]) / plan.speed_factor
+    trip = trip_multipliers(plan, d, d.trip[v])
     leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
     dt = leg[plan.vehicle_depot[v]] * trip
     arrive = t_roll + dt

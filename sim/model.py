@@ -28,6 +28,8 @@ from sim.plan import (
     IncidentPlan,
     Outcome,
     background_batch,
+    outage_end,
+    trip_multipliers,
 )
 from sim.records import ReplicationResult, Trace
 
@@ -110,7 +112,7 @@ class _Run(Trace):
         # Pre-compute every draw that only depends on the vehicle (vectorised).
         self.call_min: dict[int, np.ndarray] = {}
         self.mob_min: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by day, by night
-        self.trip = plan.trip_factor.from_uniform(draws.trip) / plan.speed_factor
+        self.trip = trip_multipliers(plan, draws, draws.trip)
         self.stage_service = plan.staging.service.from_uniform(draws.service[:, 0])
 
     # -- processes ---------------------------------------------------------------------------
@@ -272,6 +274,9 @@ class _Caller:
         run, cp = self.run, self.cp
         env = run.env
         size = spec.batch_size
+        up = outage_end(run.plan, run.d, run.alert_end)
+        if env.now < up:  # a platform outage: the first batch waits for the platform
+            yield env.timeout(up - env.now)
         for b in range(0, positions.size, size):
             if b:
                 yield env.timeout(spec.batch_interval_min)

@@ -20,7 +20,16 @@ import numpy as np
 
 from sim.demand import Basis
 from sim.dists import Dist
-from sim.fields import CalloutMode, Count, DistField, Green, NonNegFloat, PositiveInt, record
+from sim.fields import (
+    CalloutMode,
+    Count,
+    DistField,
+    Green,
+    NonNegFloat,
+    PositiveInt,
+    Probability,
+    record,
+)
 
 GREEN_CHANNELS: tuple[str, ...] = get_args(Green)
 CALLOUT_MODES: tuple[str, ...] = get_args(CalloutMode)
@@ -120,6 +129,44 @@ class CalloutSpec:
     batch_interval_min: NonNegFloat = 1.0
     response: DistField = field(default_factory=lambda: Dist.lognormal(3.0, 0.8))
     confirm: DistField = field(default_factory=lambda: Dist.lognormal(0.5, 0.3))
+
+
+@record("shocks")
+class ShockSpec:
+    """Common shocks: per replication, draws shared by every vehicle (all off by default).
+
+    Parameters
+    ----------
+    speed_factor
+        A distribution: multiplies the weather's speed factor for every vehicle of the
+        replication (a snowy day is slow for everyone).
+    trip_time_spread
+        A distribution: the lognormal sigma of the trip-time factor in the replication
+        (replaces the weather's ``trip_time_spread``).
+    outage_probability
+        Probability that every platform (:class:`CalloutSpec`) is down when the alert ends.
+    outage_min
+        A distribution: how long an outage lasts from the end of the alert, minutes; no batch
+        is pushed before it ends.
+    """
+
+    speed_factor: DistField | None = None
+    trip_time_spread: DistField | None = None
+    outage_probability: Probability = 0.0
+    outage_min: DistField = field(default_factory=lambda: Dist.fixed(30.0))
+
+    @property
+    def active(self) -> bool:
+        """Whether any shock is switched on."""
+        return (
+            self.speed_factor is not None
+            or self.trip_time_spread is not None
+            or self.outage_probability > 0
+        )
+
+
+#: No common shocks (the default).
+NO_SHOCKS = ShockSpec()
 
 
 #: The call-out of an operator that names none: dispatchers on the phone.
@@ -223,6 +270,7 @@ class IncidentPlan:
     operator_callout: tuple[CalloutSpec, ...] = ()  # per operator; () or missing: phone
     clock_hour: float | None = None  # clock hour of the report; None: the alarm's period only
     night_hours: tuple[float, float] = NIGHT_HOURS  # night from, to (clock hours)
+    shocks: ShockSpec = NO_SHOCKS  # common shocks per replication
 
     def night_at(self, minutes: float) -> bool | None:
         """Whether it is night ``minutes`` after the report (:func:`is_night`); ``None`` when
@@ -293,6 +341,9 @@ class Draws:
     background_seeds: tuple[np.random.SeedSequence, ...]  # one per checkpoint
     response: np.ndarray | None = None  # platform: push to response (None: hand-made draws)
     confirm: np.ndarray | None = None  # platform: response to confirmed acceptance
+    #: Per replication, shared by every vehicle and every incident of the replication
+    #: (:data:`SHOCKS`): speed factor, trip spread, outage or not, outage length.
+    shock: np.ndarray | None = None
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -396,6 +447,38 @@ PURPOSES: dict[str, int] = {
     "platform": 7,  # appended: the draws of the purposes above do not move
 }
 
+#: The common shocks' uniforms (:attr:`Draws.shock`), in column order.
+SHOCKS: tuple[str, ...] = ("speed_factor", "trip_time_spread", "outage", "outage_min")
+#: Keys the common shocks of a replication: the scenario seed and the replication only, so
+#: every incident (and every variant) of replication ``r`` sees the same weather.
+SHOCK_STREAM = 0x5C0C5
+
+
+def trip_multipliers(plan: IncidentPlan, d: Draws, u: np.ndarray) -> np.ndarray:
+    """Every vehicle's multiplier of its free-flow leg times, from its trip uniforms ``u``:
+    the trip-time factor divided by the speed factor, with the replication's common shocks.
+    """
+    shocks = plan.shocks
+    trip, speed = plan.trip_factor, plan.speed_factor
+    if shocks.active:
+        assert d.shock is not None
+        if shocks.trip_time_spread is not None:
+            sigma = float(shocks.trip_time_spread.from_uniform(d.shock[1]))
+            trip = Dist.lognormal(trip.value, sigma)
+        if shocks.speed_factor is not None:
+            speed = speed * float(shocks.speed_factor.from_uniform(d.shock[0]))
+    return trip.from_uniform(u) / speed
+
+
+def outage_end(plan: IncidentPlan, d: Draws, alert_end: float) -> float:
+    """When the platforms are up again in this replication (``alert_end`` when no outage)."""
+    shocks = plan.shocks
+    if shocks.outage_probability <= 0 or d.shock is None:
+        return alert_end
+    if d.shock[2] > shocks.outage_probability:
+        return alert_end
+    return alert_end + float(shocks.outage_min.from_uniform(d.shock[3]))
+
 
 def draw(plan: IncidentPlan, root: np.random.SeedSequence, n_service: int | None = None) -> Draws:
     """Sample the random inputs of one replication.
@@ -440,7 +523,18 @@ def draw(plan: IncidentPlan, root: np.random.SeedSequence, n_service: int | None
         ),
         response=keyed_uniforms(keys, stream("platform", 0)),
         confirm=keyed_uniforms(keys, stream("platform", 1)),
+        shock=shock_uniforms(root),
     )
+
+
+def shock_uniforms(root: np.random.SeedSequence) -> np.ndarray:
+    """The common shocks' uniforms of a replication (:data:`SHOCKS`), keyed by the scenario
+    seed and the replication index of ``root`` (:func:`replication_seed`) only."""
+    rep = tuple(root.spawn_key[1:])
+    words = np.random.SeedSequence(root.entropy, spawn_key=(SHOCK_STREAM, *rep)).generate_state(
+        1, dtype=np.uint64
+    )
+    return keyed_uniforms(np.arange(len(SHOCKS), dtype=np.uint64), int(words[0]))
 
 
 def name_key(name: str) -> int:

@@ -201,6 +201,7 @@ def prepare_incident(
         operator_callout=tuple(o.callout for o in fleet.operators),
         clock_hour=(scenario.start_hour + incident.at_min / 60.0) % 24.0,
         night_hours=scenario.night_hours,
+        shocks=scenario.shocks,
         depot_legs_min=tuple(legs),
         depot_checkpoints=tuple(cps),
         checkpoints=specs,

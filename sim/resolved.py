@@ -17,7 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from sim.demand import explicit
 from sim.errors import ValidationError
-from sim.plan import NIGHT_HOURS, PHONE, CalloutSpec
+from sim.plan import NIGHT_HOURS, NO_SHOCKS, PHONE, CalloutSpec, ShockSpec
 from sim.scenario import Scenario, format_path, load_scenario
 from sim.schema import schema_messages, validate_file_data
 
@@ -106,6 +106,7 @@ def scenario_to_file(scenario: Scenario) -> dict[str, Any]:
             "depots": depots,
         },
         "start": scenario.start_hour,
+        **({} if scenario.shocks == NO_SHOCKS else {"shocks": shocks_data(scenario.shocks)}),
         **(
             {}
             if scenario.night_hours == NIGHT_HOURS
@@ -222,3 +223,18 @@ def callout_data(callout: CalloutSpec) -> dict[str, Any]:
         "response": callout.response,
         "confirm": callout.confirm,
     }
+
+
+def shocks_data(shocks: ShockSpec) -> dict[str, Any]:
+    """The common shocks as the file writes them (``shocks``)."""
+    out: dict[str, Any] = {
+        "platform_outage": {
+            "probability": shocks.outage_probability,
+            "duration": shocks.outage_min,
+        }
+    }
+    if shocks.speed_factor is not None:
+        out["speed_factor"] = shocks.speed_factor
+    if shocks.trip_time_spread is not None:
+        out["trip_time_spread"] = shocks.trip_time_spread
+    return out

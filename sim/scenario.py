@@ -87,7 +87,7 @@ from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
 from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, point_tier, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
-from sim.plan import NIGHT_HOURS, CalloutSpec, StagingSpec, is_night
+from sim.plan import NIGHT_HOURS, NO_SHOCKS, CalloutSpec, ShockSpec, StagingSpec, is_night
 from sim.schema import (
     DEFAULT_ALERT,
     DEFAULT_TRIP_MEDIAN,
@@ -187,6 +187,7 @@ class Scenario:
     rules: RuleSet = field(default_factory=RuleSet)
     start_hour: Hour = 10.0
     night_hours: tuple[Hour, Hour] = NIGHT_HOURS
+    shocks: ShockSpec = NO_SHOCKS
     alert: DistField = field(default_factory=lambda: DEFAULT_ALERT)
     over_request: OverRequest = 1.1
     trip_factor: DistField = field(
@@ -707,6 +708,12 @@ def _build(
             rules=ruleset,
             start_hour=spec.start,
             night_hours=(spec.night.start, spec.night.end),
+            shocks=ShockSpec(
+                spec.shocks.speed_factor,
+                spec.shocks.trip_time_spread,
+                spec.shocks.platform_outage.probability,
+                spec.shocks.platform_outage.duration,
+            ),
             alert=spec.dispatch.alert,
             over_request=spec.dispatch.over_request,
             trip_factor=Dist.lognormal(

@@ -56,6 +56,7 @@ from sim.fields import (
     OverRequest,
     PositiveFloat,
     PositiveInt,
+    Probability,
     ScopeName,
     Tier,
     VehicleCount,
@@ -360,6 +361,31 @@ class WeatherSpec(_Spec):
     )
 
 
+class PlatformOutageSpec(_Spec):
+    """An outage of every call-out platform at the end of the alert."""
+
+    probability: Probability = Field(0.0, description="P(the platforms are down) per replication")
+    duration: DistField = Field(
+        Dist.fixed(30.0), description="Minutes from the end of the alert until they are up"
+    )
+
+
+class ShocksSpec(_Spec):
+    """Common shocks: per replication, draws shared by every vehicle (all off by default)."""
+
+    speed_factor: DistField | None = Field(
+        None,
+        description="A distribution: multiplies weather.speed_factor for every vehicle of a "
+        "replication (e.g. {uniform: {low: 0.9, high: 1.1}})",
+    )
+    trip_time_spread: DistField | None = Field(
+        None,
+        description="A distribution: the replication's lognormal sigma of the trip-time factor "
+        "(replaces weather.trip_time_spread)",
+    )
+    platform_outage: PlatformOutageSpec = Field(default_factory=PlatformOutageSpec)
+
+
 class NightSpec(_Spec):
     """The night: reach and mobilisation take their night values from ``start`` to ``end``."""
 
@@ -621,6 +647,7 @@ class ScenarioFile(_Spec):
     )
     start: StartTime = 10.0
     night: NightSpec = Field(default_factory=NightSpec)
+    shocks: ShocksSpec = Field(default_factory=ShocksSpec)
     weather: WeatherSpec = Field(default_factory=WeatherSpec)
     dispatch: DispatchSpec = Field(default_factory=DispatchSpec)
     fleet_sharing: FleetSharing = Field(

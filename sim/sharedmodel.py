@@ -49,7 +49,17 @@ import numpy as np
 import simpy
 
 from sim.model import Checkpoint, day_night
-from sim.plan import CalloutSpec, ClassPlan, Draws, Outcome, draw, keyed_uniforms, name_key
+from sim.plan import (
+    CalloutSpec,
+    ClassPlan,
+    Draws,
+    Outcome,
+    draw,
+    keyed_uniforms,
+    name_key,
+    outage_end,
+    trip_multipliers,
+)
 from sim.records import ReplicationResult, Trace
 from sim.shared import SharedPlan
 
@@ -238,7 +248,7 @@ class _Incident:
         self.callers_done = 0
         self.finished = False
         plan = self.plan
-        self.trip = plan.trip_factor.from_uniform(self.d.trip) / plan.speed_factor
+        self.trip = trip_multipliers(plan, self.d, self.d.trip)
         self.stage_service = plan.staging.service.from_uniform(self.d.service[:, 0])
         task = sp.task[i]
         self.task_min = None if task is None else task.from_uniform(run.dr.task[i])
@@ -452,6 +462,9 @@ class _SharedCaller:
         run, tr = inc.run, inc.tr
         env = run.env
         size = spec.batch_size
+        up = outage_end(inc.plan, inc.d, tr.alert_end)
+        if env.now < up:  # a platform outage: the first batch waits for the platform
+            yield env.timeout(up - env.now)
         for b in range(0, vehicles.size, size):
             if b:
                 yield env.timeout(spec.batch_interval_min)
