@@ -181,6 +181,10 @@ class _Caller:
             ops = plan.vehicle_operator[cp.candidates]
             platform = np.array([plan.callout(int(o)).mode == "platform" for o in ops], dtype=bool)
             self.phone = np.flatnonzero(~platform)
+            # A driver's batch goes by his rank among the class's platform candidates (of
+            # every platform operator), so a platform does not push far drivers before
+            # another platform has pushed the near ones.
+            self.rank = np.cumsum(platform) - 1
             self.platforms = [
                 (int(o), np.flatnonzero(platform & (ops == o)))
                 for o in dict.fromkeys(ops[platform].tolist())
@@ -273,17 +277,15 @@ class _Caller:
         """A platform pushes the request to its drivers, ``batch_size`` at a time."""
         run, cp = self.run, self.cp
         env = run.env
-        size = spec.batch_size
-        up = outage_end(run.plan, run.d, run.alert_end)
-        if env.now < up:  # a platform outage: the first batch waits for the platform
-            yield env.timeout(up - env.now)
-        for b in range(0, positions.size, size):
-            if b:
-                yield env.timeout(spec.batch_interval_min)
+        up = outage_end(run.plan, run.d, run.alert_end)  # after a platform outage, if any
+        for batch, group in push_batches(self.rank[positions], positions, spec.batch_size):
+            leave = up + batch * spec.batch_interval_min
+            if env.now < leave:
+                yield env.timeout(leave - env.now)
             if self.accepted >= self.target:
                 break
             night = run.plan.night_at(env.now - run.t0)  # reach by the push's clock
-            for pos in positions[b : b + size].tolist():
+            for pos in group.tolist():
                 v = int(cp.candidates[pos])
                 run.t_called[v] = env.now
                 failure = self._failure(v, night)
@@ -318,6 +320,15 @@ class _Caller:
         run.outstanding -= 1
         self._maybe_finish()
         run._check_done()
+
+
+def push_batches(rank: np.ndarray, items: np.ndarray, size: int):
+    """``(batch, items)`` in push order: item ``j`` goes in batch ``rank[j] // size`` (ranks
+    among the class's platform candidates, increasing)."""
+    batch = rank // size
+    starts = np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]])
+    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), batch.size], strict=True):
+        yield int(batch[a]), items[a:b]
 
 
 def day_night(plan: IncidentPlan, cp: ClassPlan, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

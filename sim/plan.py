@@ -106,14 +106,16 @@ class CalloutSpec:
     mode
         ``phone``: its dispatchers call the drivers one by one (the class's ``call`` time per
         attempt, a queue per operator). ``platform``: its platform pushes the request to every
-        eligible driver of the operator at once, in rank order, ``batch_size`` drivers per
-        batch, one batch every ``batch_interval_min`` minutes (batch ``i``, from 0, leaves at
-        ``alert + i × batch_interval_min``; no further batch once the class has its target of
-        acceptances). A pushed driver who is available, reachable and accepts (the class's
-        draws) responds ``response`` minutes after the push; the others never respond. The
-        first responses up to the target are taken and confirmed ``confirm`` minutes later
-        (the acceptance time); a later response is turned away (the vehicle is not counted
-        as called).
+        eligible driver of the operator, in rank order, ``batch_size`` drivers per batch, one
+        batch every ``batch_interval_min`` minutes: a driver of rank ``j`` among the class's
+        platform candidates (of every platform operator) goes in batch ``j // batch_size``,
+        which leaves at ``alert + (j // batch_size) × batch_interval_min`` (so a platform does
+        not push far drivers before another has pushed the near ones); no further batch once
+        the class has its target of acceptances. A pushed driver who is available, reachable
+        and accepts (the class's draws) responds ``response`` minutes after the push; the
+        others never respond. The first responses up to the target are taken and confirmed
+        ``confirm`` minutes later (the acceptance time); a later response is turned away (the
+        vehicle is not counted as called).
     batch_size
         Drivers per push batch (platform).
     batch_interval_min

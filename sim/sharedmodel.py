@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.model import Checkpoint, day_night
+from sim.model import Checkpoint, day_night, push_batches
 from sim.plan import (
     CalloutSpec,
     ClassPlan,
@@ -365,8 +365,9 @@ class _SharedCaller:
             ops = plan.vehicle_operator[ranking]
             platform = np.array([plan.callout(int(o)).mode == "platform" for o in ops], dtype=bool)
             self.ranking = ranking[~platform]
+            rank = np.cumsum(platform) - 1  # among the class's platform candidates
             self.platforms = [
-                (int(o), ranking[platform & (ops == o)])
+                (int(o), ranking[platform & (ops == o)], rank[platform & (ops == o)])
                 for o in dict.fromkeys(ops[platform].tolist())
             ]
         else:
@@ -375,10 +376,10 @@ class _SharedCaller:
 
     def start(self) -> None:
         inc = self.inc
-        for op, vehicles in self.platforms:
+        for op, vehicles, rank in self.platforms:
             self.pushing += 1
             inc.outstanding += 1  # until the platform has pushed its last batch
-            inc.run.env.process(self._push(inc.plan.callout(op), vehicles))
+            inc.run.env.process(self._push(inc.plan.callout(op), vehicles, rank))
         self._top_up()
         self._maybe_finish()
 
@@ -456,22 +457,20 @@ class _SharedCaller:
         self._maybe_finish()
         inc.check_done()
 
-    def _push(self, spec: CalloutSpec, vehicles: np.ndarray):
+    def _push(self, spec: CalloutSpec, vehicles: np.ndarray, rank: np.ndarray):
         """A platform pushes the request to its free drivers, ``batch_size`` at a time."""
         inc = self.inc
         run, tr = inc.run, inc.tr
         env = run.env
-        size = spec.batch_size
-        up = outage_end(inc.plan, inc.d, tr.alert_end)
-        if env.now < up:  # a platform outage: the first batch waits for the platform
-            yield env.timeout(up - env.now)
-        for b in range(0, vehicles.size, size):
-            if b:
-                yield env.timeout(spec.batch_interval_min)
+        up = outage_end(inc.plan, inc.d, tr.alert_end)  # after a platform outage, if any
+        for batch, group in push_batches(rank, vehicles, spec.batch_size):
+            leave = up + batch * spec.batch_interval_min
+            if env.now < leave:
+                yield env.timeout(leave - env.now)
             if self.accepted >= self.cp.initial_calls or env.now > inc.horizon:
                 break
             night = inc.plan.night_at(env.now - tr.t0)  # reach by the push's clock
-            for v in vehicles[b : b + size].tolist():
+            for v in group.tolist():
                 if run.holder[v] >= 0:  # busy with another incident: not pushed
                     continue
                 tr.t_called[v] = env.now

@@ -191,3 +191,29 @@ def test_the_resolved_file_and_key_paths_keep_the_callout(ordos, tmp_path):
     c = ScenarioData.of(sc).with_values({path: 4.0}).fleet.operators[0].callout
     assert c.mode == "platform" and c.response.kind == "lognormal"
     assert (c.response.value, c.response.sigma) == pytest.approx((4.0, 1.0))
+
+
+def test_batches_go_by_rank_across_the_platforms_of_a_class(ordos, tmp_path):
+    """Two platform operators, the near taxis' and the far taxis', batches of 5 every 2 min,
+    nobody accepting: the far operator's drivers (ranks 10-19 of the class) are pushed in
+    batches 2 and 3, at 5 + 4 and 5 + 6, not at the alert with the near ones."""
+    callout = "{mode: platform, batch_size: 5, batch_interval_min: 2, response: 1}"
+    text = FIXED.format(accept=0, demand=5, callout=callout)
+    text = text.replace(
+        "  depots:\n",
+        f"    - {{name: Far co, vehicle_class: taxi, dispatchers: 1, callout: {callout}}}\n"
+        "  depots:\n",
+    ).replace("operators: {taxi: Taxi co}}\n  ", "operators: {taxi: Far co}}\n  ")
+    text = text.replace(
+        "{name: far, location: Dongsheng, vehicles: {taxi: 10}, operators: {taxi: Taxi co}}",
+        "{name: far, location: Dongsheng, vehicles: {taxi: 10}, operators: {taxi: Far co}}",
+    )
+    result = run(_load(tmp_path, text, "two"), network=ordos, log_vehicles=True)
+    rows = [r for r in csv.DictReader(io.StringIO(vehicles_csv(result)))]
+    for rep in ("0", "1"):
+        got = [r for r in rows if r["replication"] == rep]
+        assert len(got) == 20
+        near = sorted(float(r["called_min"]) for r in got if r["depot_name"] == "near taxi")
+        far = sorted(float(r["called_min"]) for r in got if r["depot_name"] == "far taxi")
+        assert near == pytest.approx([5] * 5 + [7] * 5)
+        assert far == pytest.approx([9] * 5 + [11] * 5)
