@@ -50,6 +50,7 @@ from benchmarks._common import (
     write_results,
 )
 from sim.builtin import ordos_123
+from sim.engine import supports
 from sim.experiment import replication_seed, run_replications
 from sim.netload import load_network
 from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
@@ -137,7 +138,11 @@ def bench_model(runs: int) -> dict[str, Any]:
     reps = []
     for label, plan, seed in cases:
         row: dict[str, Any] = {"case": label, "incident": plan.name}
+        if not supports(plan):  # e.g. a platform call-out (issue 14): `auto` runs SimPy
+            row["engine_note"] = "heap engine unsupported (platform call-out): auto runs SimPy"
         for engine, batch in (("fast", 100), ("simpy", 20)):
+            if engine == "fast" and not supports(plan):
+                continue
 
             def rep(r: int, plan: Any = plan, seed: int = seed, engine: str = engine) -> Any:
                 return run_replications(plan, seed, [r], engine=engine)
@@ -146,8 +151,9 @@ def bench_model(runs: int) -> dict[str, Any]:
             if engine == "simpy":
                 row["simpy_events"] = _simpy_events(rep, batch)
         row["simpy_events_per_s"] = row["simpy_events"] / (row["simpy_ms"] / 1000)
-        row["fast_equiv_events_per_s"] = row["simpy_events"] / (row["fast_ms"] / 1000)
-        row["engine_speedup"] = row["simpy_ms"] / row["fast_ms"]
+        if "fast_ms" in row:
+            row["fast_equiv_events_per_s"] = row["simpy_events"] / (row["fast_ms"] / 1000)
+            row["engine_speedup"] = row["simpy_ms"] / row["fast_ms"]
         reps.append(row)
     out["replication"] = reps
     return out
@@ -436,6 +442,22 @@ def print_table(r: dict[str, Any]) -> None:
     for name, s in m["prepare_incident_s"].items():
         rows.append((f"prepare incident: {name}", f"{s * 1000:.1f} ms", ""))
     for rep in m["replication"]:
+        if "fast_ms" not in rep:
+            rows.append(
+                (
+                    f"1 replication, {rep['case']}: SimPy",
+                    f"{rep['simpy_ms']:.2f} ms",
+                    rep["engine_note"],
+                )
+            )
+            rows.append(
+                (
+                    "  SimPy events/rep; events/s",
+                    f"{rep['simpy_events']:,.0f}; {rep['simpy_events_per_s'] / 1e3:,.0f}k",
+                    "",
+                )
+            )
+            continue
         rows.append(
             (
                 f"1 replication, {rep['case']}: heap / SimPy",

@@ -59,9 +59,10 @@ def _simulator(plan: IncidentPlan, engine: str) -> Callable[..., ReplicationResu
         return simulate_fast
     if engine == "fast":
         raise ValidationError(
-            f"incident {plan.name!r}: the fast engine does not support this plan (a degenerate "
-            "distribution: fixed, or a lognormal sigma, uniform spread or mean of 0, whose "
-            "exact ties only SimPy orders); use engine 'auto' or 'simpy'"
+            f"incident {plan.name!r}: the fast engine does not support this plan (a platform "
+            "call-out, a common trip-spread shock, or a degenerate distribution: fixed, or a "
+            "lognormal sigma, uniform spread or mean of 0, whose exact ties only SimPy "
+            "orders); use engine 'auto' or 'simpy'"
         )
     return simulate
 
