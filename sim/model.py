@@ -140,24 +140,16 @@ class _Run(Trace):
         depot = int(plan.vehicle_depot[v])
         legs = plan.depot_legs_min[depot]
         cps = plan.depot_checkpoints[depot]
-        trip = float(self.trip[v])
-        travel = wait = 0.0
-        for i, leg in enumerate(legs.tolist()):
-            dt = leg * trip
-            yield env.timeout(dt)
-            travel += dt
-            if i < cps.size:
-                cp = self.cps[int(cps[i])]
-                t = env.now
-                service = float(cp.spec.service.from_uniform(self.d.service[v, 1 + i]))
-                yield from cp.pass_emergency(service)
-                wait += env.now - t
-        self.travel[v], self.cp_wait[v] = travel, wait
-        t = env.now
-        with self.staging.request() as req:
-            yield req
-            yield env.timeout(float(self.stage_service[v]))
-        self.stage_wait[v] = env.now - t
+        self.travel[v], self.cp_wait[v], self.stage_wait[v] = yield from drive_and_register(
+            env,
+            legs.tolist(),
+            cps,
+            self.cps,
+            float(self.trip[v]),
+            self.d.service[v],
+            self.staging,
+            float(self.stage_service[v]),
+        )
         self.t_registered[v] = env.now
         self.outcome[v] = Outcome.ASSEMBLED
         self.outstanding -= 1
@@ -232,16 +224,7 @@ class _Caller:
             self.run._check_done()
 
     def _failure(self, v: int, night: bool | None) -> Outcome | None:
-        """Why vehicle ``v``'s driver does not accept a call placed by ``night`` (``None``:
-        he accepts)."""
-        d, cp = self.run.d, self.cp
-        if d.avail[v] > cp.availability:
-            return Outcome.UNAVAILABLE
-        if d.reach[v] > cp.reach_at(night):
-            return Outcome.UNREACHABLE
-        if d.accept[v] > cp.accept:
-            return Outcome.DECLINED
-        return None
+        return refusal(self.run.d, self.cp, v, night)
 
     def _accept(self, pos: int, v: int) -> None:
         run = self.run
@@ -320,6 +303,52 @@ class _Caller:
         run.outstanding -= 1
         self._maybe_finish()
         run._check_done()
+
+
+def refusal(d: Draws, cp: ClassPlan, v: int, night: bool | None) -> Outcome | None:
+    """Why vehicle ``v``'s driver does not accept a call placed by ``night`` (``None``: he
+    accepts): unavailable, then unreachable, then declined, by the replication's draws ``d``."""
+    if d.avail[v] > cp.availability:
+        return Outcome.UNAVAILABLE
+    if d.reach[v] > cp.reach_at(night):
+        return Outcome.UNREACHABLE
+    if d.accept[v] > cp.accept:
+        return Outcome.DECLINED
+    return None
+
+
+def drive_and_register(
+    env: simpy.Environment,
+    legs: list[float],
+    stops: np.ndarray,
+    checkpoints: list[Checkpoint],
+    trip: float,
+    service_u: np.ndarray,
+    staging: simpy.Resource,
+    stage_service: float,
+):
+    """Drive ``legs`` (free-flow minutes × ``trip``), passing checkpoint ``stops[i]`` after
+    leg ``i``, then register at ``staging``; one process step of both SimPy models.
+
+    ``service_u`` is the vehicle's row of service uniforms (column ``1 + i`` for stop ``i``).
+    Returns ``(travel, checkpoint wait, staging wait)`` in minutes.
+    """
+    travel = wait = 0.0
+    for i, leg in enumerate(legs):
+        dt = leg * trip
+        yield env.timeout(dt)
+        travel += dt
+        if i < stops.size:
+            cp = checkpoints[int(stops[i])]
+            t = env.now
+            service = float(cp.spec.service.from_uniform(service_u[1 + i]))
+            yield from cp.pass_emergency(service)
+            wait += env.now - t
+    t = env.now
+    with staging.request() as req:
+        yield req
+        yield env.timeout(stage_service)
+    return travel, wait, env.now - t
 
 
 def push_batches(rank: np.ndarray, items: np.ndarray, size: int):

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.model import Checkpoint, day_night, push_batches
+from sim.model import Checkpoint, day_night, drive_and_register, push_batches, refusal
 from sim.plan import (
     CalloutSpec,
     ClassPlan,
@@ -320,24 +320,16 @@ class _Incident:
         legs, cps = self.route(v, k)
         yield env.timeout(mob)
         tr.t_rolling[v] = env.now
-        trip = float(self.trip[v])
-        travel = wait = 0.0
-        for j, leg in enumerate(legs):
-            dt = leg * trip
-            yield env.timeout(dt)
-            travel += dt
-            if j < cps.size:
-                cp = run.cps[int(cps[j])]
-                t = env.now
-                service = float(cp.spec.service.from_uniform(self.d.service[v, 1 + j]))
-                yield from cp.pass_emergency(service)
-                wait += env.now - t
-        tr.travel[v], tr.cp_wait[v] = travel, wait
-        t = env.now
-        with run.staging[run.sp.staging_slot[self.i]].request() as req:
-            yield req
-            yield env.timeout(float(self.stage_service[v]))
-        tr.stage_wait[v] = env.now - t
+        tr.travel[v], tr.cp_wait[v], tr.stage_wait[v] = yield from drive_and_register(
+            env,
+            legs,
+            cps,
+            run.cps,
+            float(self.trip[v]),
+            self.d.service[v],
+            run.staging[run.sp.staging_slot[self.i]],
+            float(self.stage_service[v]),
+        )
         tr.t_registered[v] = env.now
         tr.outcome[v] = Outcome.ASSEMBLED
         if self.task_min is not None:
@@ -406,16 +398,7 @@ class _SharedCaller:
             self.inc.check_done()
 
     def _failure(self, v: int, night: bool | None) -> Outcome | None:
-        """Why vehicle ``v``'s driver does not accept a call placed by ``night`` (``None``:
-        he accepts)."""
-        d, cp = self.inc.d, self.cp
-        if d.avail[v] > cp.availability:
-            return Outcome.UNAVAILABLE
-        if d.reach[v] > cp.reach_at(night):
-            return Outcome.UNREACHABLE
-        if d.accept[v] > cp.accept:
-            return Outcome.DECLINED
-        return None
+        return refusal(self.inc.d, self.cp, v, night)
 
     def _accept(self, v: int) -> None:
         inc = self.inc
