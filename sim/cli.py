@@ -199,13 +199,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="override the scenario's fleet_sharing: every incident with the whole fleet to "
         "itself, or all incidents on one fleet",
     )
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="local worker processes (results are identical for any N)",
-    )
+    _add_workers_option(run, default=1)
     run.add_argument(
         "--out",
         default=None,
@@ -432,6 +426,18 @@ def _confirm_long_runs(args: argparse.Namespace, workers: int, what: str) -> Any
     return before
 
 
+def _add_workers_option(parser: argparse.ArgumentParser, *, default: int | None) -> None:
+    """``--workers N``: local processes; ``default`` 1, or ``None`` for the CPUs (at most 8)."""
+    spelled = "1" if default == 1 else "the CPUs, at most 8"
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default,
+        metavar="N",
+        help=f"local worker processes (default: {spelled}; results are identical for any N)",
+    )
+
+
 def _add_yes_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes",
@@ -467,14 +473,7 @@ def _add_study_commands(commands: Any) -> None:
         help="the incident whose demand is swept (default: the scenario's first)",
     )
     _add_reps_seed_options(sweep, "per site")
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="local worker processes (default: the CPUs, at most 8; results are identical "
-        "for any N)",
-    )
+    _add_workers_option(sweep, default=None)
     sweep.add_argument(
         "--out",
         default=None,
@@ -502,13 +501,7 @@ def _add_study_commands(commands: Any) -> None:
     compare.add_argument("a", metavar="A", help="the baseline scenario (name or file)")
     compare.add_argument("b", metavar="B", help="the variant scenario (name or file)")
     _add_reps_seed_options(compare, "per incident (both variants)")
-    compare.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="local worker processes (results are identical for any N)",
-    )
+    _add_workers_option(compare, default=1)
     compare.add_argument(
         "--out",
         default=None,
@@ -691,13 +684,7 @@ def _add_sensitivity_command(commands: Any) -> None:
         help="Morris trajectories (default 10) or Sobol base samples (a power of 2, default 64)",
     )
     _add_reps_seed_options(sens, "per incident per run")
-    sens.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="local worker processes (default: the CPUs, at most 8; results are identical)",
-    )
+    _add_workers_option(sens, default=None)
     sens.add_argument(
         "--out",
         default=None,
@@ -861,13 +848,7 @@ def _add_check_command(commands: Any) -> None:
         metavar="FILE",
         help="a scenario-file fragment merged over every scenario (what-ifs, mutation tests)",
     )
-    check.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        metavar="N",
-        help="local worker processes (default: CPUs available, at most 8)",
-    )
+    _add_workers_option(check, default=None)
     _add_quiet_option(check)
     add_no_cache_option(check)
     check.set_defaults(handler=_cmd_check)
