@@ -37,7 +37,7 @@ from sim.errors import ScenarioError, ValidationError
 from sim.fields import did_you_mean, dist_to_yaml
 from sim.resolved import callout_data, scenario_to_file
 from sim.scenario import Scenario, scenario_from_data
-from sim.schema import ScenarioFile
+from sim.schema import ScenarioFile, unwrap_type
 
 #: A parsed key path: mapping keys as ``str``, list positions as ``int``.
 KeyPath = tuple[str | int, ...]
@@ -119,21 +119,6 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
-def _unwrap(tp: Any) -> Any:
-    """``Annotated[X, ...]`` and ``X | None`` → ``X`` (other unions stay)."""
-    while True:
-        origin = get_origin(tp)
-        if origin is Annotated:
-            tp = get_args(tp)[0]
-        elif origin in (Union, types.UnionType):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
-
-
 def _number_type(tp: Any) -> Literal["integer", "number"] | None:
     """``integer`` or ``number`` for a numeric leaf type, else ``None``."""
     if get_origin(tp) is Annotated:  # a value checked by hand, typed by its JSON Schema
@@ -144,7 +129,7 @@ def _number_type(tp: Any) -> Literal["integer", "number"] | None:
                     return "number"
                 if "integer" in types_:
                     return "integer"
-    tp = _unwrap(tp)
+    tp = unwrap_type(tp)
     if get_origin(tp) in (Union, types.UnionType):  # e.g. a demand: a count or "all_accepted"
         kinds = {_number_type(a) for a in get_args(tp)} - {None}
         return "number" if "number" in kinds else ("integer" if kinds else None)
@@ -207,7 +192,7 @@ def number_kind(path: KeyPath) -> Literal["integer", "number"]:
     """
     tp: Any = ScenarioFile
     for i, part in enumerate(path):
-        tp = _unwrap(_annotation(tp))
+        tp = unwrap_type(_annotation(tp))
         if tp is Dist:
             rest = path[i:]
             kind = rest[0]
@@ -349,8 +334,8 @@ class ScenarioData:
             for i, part in enumerate(path[:-1]):
                 field_tp = (
                     None
-                    if _unwrap(_annotation(tp)) is Dist
-                    else _field_type(_unwrap(_annotation(tp)), part, path, i)
+                    if unwrap_type(_annotation(tp)) is Dist
+                    else _field_type(unwrap_type(_annotation(tp)), part, path, i)
                 )
                 here = path[: i + 1]
                 if isinstance(holder, list):
@@ -364,7 +349,8 @@ class ScenarioData:
                     child = holder.get(part)
                     if child is None:
                         found, default = _value_at(self.view, here)
-                        is_dist = field_tp is not None and _unwrap(_annotation(field_tp)) is Dist
+                        field = unwrap_type(_annotation(field_tp)) if field_tp is not None else None
+                        is_dist = field is Dist
                         child = copy.deepcopy(_file_form(default)) if found and is_dist else {}
                     elif field_tp is not None:
                         child = _shorthand(field_tp, child)

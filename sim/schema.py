@@ -720,7 +720,14 @@ def scenario_json_schema() -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap_type(tp: Any) -> Any:
+    """Return ``tp`` without ``Annotated[...]`` and ``| None`` (other unions stay).
+
+    Parameters
+    ----------
+    tp
+        A type annotation.
+    """
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
@@ -738,7 +745,7 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class describing the mapping at ``loc``, if any."""
     tp: Any = ScenarioFile
     for part in loc:
-        tp = _unwrap(tp)
+        tp = unwrap_type(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             f = tp.model_fields.get(part) if isinstance(part, str) else None
             if f is None:
@@ -750,7 +757,7 @@ def _model_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
             tp = get_args(tp)[1]
         else:
             return None
-    tp = _unwrap(tp)
+    tp = unwrap_type(tp)
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
