@@ -14,17 +14,16 @@ main process cancels would hang Python 3.11's pool shutdown.)
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from sim.errors import ValidationError
+from sim.signals import raise_held, stop_signals_deferred
 
 #: Environment variable naming a Dask scheduler (read by the command line, as in Dask).
 DASK_SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -91,11 +90,14 @@ class ProcessExecutor(Executor):
         with ProcessPoolExecutor(
             max_workers=self.slots, initializer=_init_worker, initargs=(os.getpid(),)
         ) as pool:
-            with _stop_signals_deferred() as caught:
+            # The first submit forks the workers and starts the pool's manager thread. A
+            # KeyboardInterrupt raised in between leaves workers that the pool's shutdown never
+            # tells to stop, and the interpreter then waits for them at exit for ever. A forked
+            # worker also runs the held handler until its initializer ignores both signals.
+            with stop_signals_deferred() as caught:
                 futures = [pool.submit(fn, *task) for task in tasks]
             try:
-                if caught:  # Ctrl-C or SIGTERM during the submission: act on it now
-                    signal.raise_signal(caught[0])
+                raise_held(caught)  # Ctrl-C or SIGTERM during the submission: act on it now
                 for fut in futures:
                     yield fut.result()
             except BaseException:
@@ -106,32 +108,6 @@ class ProcessExecutor(Executor):
                 for fut in futures:
                     fut.cancel()
                 raise
-
-
-@contextlib.contextmanager
-def _stop_signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGINT and SIGTERM until the block ends; yield the list of those that came.
-
-    The first ``submit`` forks the workers and starts the pool's manager thread. A
-    ``KeyboardInterrupt`` raised in between leaves workers that the pool's shutdown never
-    tells to stop, and the interpreter then waits for them at exit for ever. A forked worker
-    also runs this handler (not the main process's) until its initializer ignores both signals.
-    Only the main thread can set handlers; elsewhere nothing is deferred.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield []
-        return
-    caught: list[int] = []
-
-    def hold(signum: int, frame: object) -> None:
-        caught.append(signum)
-
-    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield caught
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 #: ``prctl`` option: the signal the kernel sends this process when its parent dies.

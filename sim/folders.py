@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from sim.errors import OutputError, ValidationError
+from sim.signals import raise_held, stop_signals_deferred
 
 
 def check_replaceable(
@@ -94,9 +95,11 @@ def check_writable(folder: Path, what: str) -> None:
     if not parent.is_dir():
         raise ValidationError(f"{what}: {str(parent)!r} is not a folder")
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=f"{temp_prefix(folder)}probe-", dir=parent))
+        with stop_signals_deferred() as caught:  # no probe left behind by a Ctrl-C
+            os.rmdir(tempfile.mkdtemp(prefix=f"{temp_prefix(folder)}probe-", dir=parent))
     except OSError as exc:
         raise disk_error(exc, what) from None
+    raise_held(caught)
 
 
 def temp_prefix(folder: Path) -> str:

@@ -61,6 +61,7 @@ from sim.plan import IncidentPlan
 from sim.records import VEHICLE_FIELDS, VehicleRow
 from sim.resolved import scenario_to_file
 from sim.scenario import Scenario
+from sim.signals import raise_held, stop_signals_deferred
 from sim.sweeps import SweepResult, flat_rows
 from sim.tables import (
     ARRIVAL_FIELDS,
@@ -138,12 +139,16 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Content]) -> P
     out = check_out_dir(out_dir)
     what = f"--out {os.fspath(out_dir)!r}"
     folders.clean_stale_siblings(out, MARKER)
+    # Signals are held while the temporary folder is made: a Ctrl-C or SIGTERM landing
+    # between its creation and the `try` below would leave it behind.
+    with stop_signals_deferred() as caught:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=folders.temp_prefix(out), dir=out.parent))
+        except OSError as exc:
+            raise folders.disk_error(exc, what) from None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folders.temp_prefix(out), dir=out.parent))
-    except OSError as exc:
-        raise folders.disk_error(exc, what) from None
-    try:
+        raise_held(caught)
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
