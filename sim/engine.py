@@ -48,7 +48,8 @@ from sim.records import ReplicationResult, Trace
 def supports(plan: IncidentPlan) -> bool:
     """Whether :func:`simulate_fast` reproduces SimPy exactly for ``plan`` (not for platform
     call-outs, :class:`sim.plan.CalloutSpec`: those run on SimPy)."""
-    if plan.has_platform or plan.shocks.trip_time_spread is not None:
+    shocks = plan.shocks
+    if plan.has_platform or shocks.trip_time_spread is not None or shocks.traffic is not None:
         return False
     dists = [plan.trip_factor, plan.staging.service]
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]

@@ -17,6 +17,8 @@ simulates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import simpy
 
@@ -28,7 +30,9 @@ from sim.plan import (
     IncidentPlan,
     Outcome,
     background_batch,
+    leg_minutes,
     outage_end,
+    traffic_level,
     trip_multipliers,
 )
 from sim.records import ReplicationResult, Trace
@@ -113,6 +117,7 @@ class _Run(Trace):
         self.call_min: dict[int, np.ndarray] = {}
         self.mob_min: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # by day, by night
         self.trip = trip_multipliers(plan, draws, draws.trip)
+        self.traffic_level = traffic_level(plan, draws)
         self.stage_service = plan.staging.service.from_uniform(draws.service[:, 0])
 
     # -- processes ---------------------------------------------------------------------------
@@ -133,6 +138,19 @@ class _Run(Trace):
         ):
             self.done.succeed()
 
+    def _congestion(self, depot: int) -> Callable[[int, float], float] | None:
+        """The traffic shock on the legs from ``depot`` (``None`` without one)."""
+        if self.traffic_level is None:
+            return None
+        legs = self.plan.depot_legs_min[depot]
+        central = self.plan.depot_central_min[depot]
+        plan, level, t0 = self.plan, self.traffic_level, self.t0
+
+        def congested(i: int, now: float) -> float:
+            return leg_minutes(plan, float(legs[i]), float(central[i]), now - t0, level)
+
+        return congested
+
     def vehicle(self, v: int, mob: float):
         env, plan = self.env, self.plan
         yield env.timeout(mob)
@@ -149,6 +167,7 @@ class _Run(Trace):
             self.d.service[v],
             self.staging,
             float(self.stage_service[v]),
+            self._congestion(depot),
         )
         self.t_registered[v] = env.now
         self.outcome[v] = Outcome.ASSEMBLED
@@ -326,16 +345,19 @@ def drive_and_register(
     service_u: np.ndarray,
     staging: simpy.Resource,
     stage_service: float,
+    congested: Callable[[int, float], float] | None = None,
 ):
     """Drive ``legs`` (free-flow minutes × ``trip``), passing checkpoint ``stops[i]`` after
     leg ``i``, then register at ``staging``; one process step of both SimPy models.
 
     ``service_u`` is the vehicle's row of service uniforms (column ``1 + i`` for stop ``i``).
+    ``congested(i, now)``, when given, replaces leg ``i``'s free-flow minutes by those of a
+    leg starting at ``now`` (the traffic shock, :func:`sim.plan.leg_minutes`).
     Returns ``(travel, checkpoint wait, staging wait)`` in minutes.
     """
     travel = wait = 0.0
     for i, leg in enumerate(legs):
-        dt = leg * trip
+        dt = (leg if congested is None else congested(i, env.now)) * trip
         yield env.timeout(dt)
         travel += dt
         if i < stops.size:

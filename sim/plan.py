@@ -133,6 +133,44 @@ class CalloutSpec:
     confirm: DistField = field(default_factory=lambda: Dist.lognormal(0.5, 0.3))
 
 
+#: Morning and evening peaks of the traffic shock (ASSUMPTION: a Chinese city's commuting
+#: peaks), clock hours ``[start, end)``.
+DEFAULT_PEAKS: tuple[tuple[float, float], ...] = ((7.5, 9.0), (17.0, 19.0))
+
+
+@record("shocks.traffic")
+class TrafficShock:
+    """Congestion by area and time of day, scaled by a level drawn once per replication.
+
+    A leg that starts at clock time ``t`` takes its free-flow minutes in the central urban
+    area × (1 + level × ``central[p]``) plus its other minutes × (1 + level ×
+    ``elsewhere[p]``), then × the vehicle's trip factor, where ``p`` is peak or off-peak at
+    ``t``. The level is a common draw: a replication with heavy traffic is heavy everywhere.
+
+    Parameters
+    ----------
+    level
+        A distribution of the replication's traffic level (1 = the extras below as given).
+    central, elsewhere
+        Extra travel time as a fraction of free flow, ``(peak, off-peak)``, in the central
+        urban area (:attr:`sim.network.RoadNetwork.central`) and outside it.
+    peaks
+        Peak periods, clock hours ``[start, end)`` (each may wrap past midnight).
+    """
+
+    level: DistField = field(default_factory=lambda: Dist.fixed(1.0))
+    central: tuple[NonNegFloat, NonNegFloat] = (0.0, 0.0)
+    elsewhere: tuple[NonNegFloat, NonNegFloat] = (0.0, 0.0)
+    peaks: tuple[tuple[float, float], ...] = DEFAULT_PEAKS
+
+    def extra(self, hour: float | None, level: float) -> tuple[float, float]:
+        """Extra fractions ``(central, elsewhere)`` for a leg starting at clock ``hour``
+        (``None``: no clock, off-peak) in a replication of traffic ``level``."""
+        peak = hour is not None and any(is_night(hour, p) for p in self.peaks)
+        i = 0 if peak else 1
+        return level * self.central[i], level * self.elsewhere[i]
+
+
 @record("shocks")
 class ShockSpec:
     """Common shocks: per replication, draws shared by every vehicle (all off by default).
@@ -150,12 +188,15 @@ class ShockSpec:
     outage_min
         A distribution: how long an outage lasts from the end of the alert, minutes; no batch
         is pushed before it ends.
+    traffic
+        Congestion by area and time of day (:class:`TrafficShock`); ``None``: none.
     """
 
     speed_factor: DistField | None = None
     trip_time_spread: DistField | None = None
     outage_probability: Probability = 0.0
     outage_min: DistField = field(default_factory=lambda: Dist.fixed(30.0))
+    traffic: TrafficShock | None = None
 
     @property
     def active(self) -> bool:
@@ -164,6 +205,7 @@ class ShockSpec:
             self.speed_factor is not None
             or self.trip_time_spread is not None
             or self.outage_probability > 0
+            or self.traffic is not None
         )
 
 
@@ -273,6 +315,9 @@ class IncidentPlan:
     clock_hour: float | None = None  # clock hour of the report; None: the alarm's period only
     night_hours: tuple[float, float] = NIGHT_HOURS  # night from, to (clock hours)
     shocks: ShockSpec = NO_SHOCKS  # common shocks per replication
+    # Free-flow minutes of each leg inside the central urban area, per depot (as
+    # depot_legs_min); filled only when the plan has a traffic shock, else ().
+    depot_central_min: tuple[np.ndarray, ...] = ()
 
     def night_at(self, minutes: float) -> bool | None:
         """Whether it is night ``minutes`` after the report (:func:`is_night`); ``None`` when
@@ -450,7 +495,13 @@ PURPOSES: dict[str, int] = {
 }
 
 #: The common shocks' uniforms (:attr:`Draws.shock`), in column order.
-SHOCKS: tuple[str, ...] = ("speed_factor", "trip_time_spread", "outage", "outage_min")
+SHOCKS: tuple[str, ...] = (
+    "speed_factor",
+    "trip_time_spread",
+    "outage",
+    "outage_min",
+    "traffic_level",  # appended: the columns above do not move
+)
 #: Keys the common shocks of a replication: the scenario seed and the replication only, so
 #: every incident (and every variant) of replication ``r`` sees the same weather.
 SHOCK_STREAM = 0x5C0C5
@@ -470,6 +521,29 @@ def trip_multipliers(plan: IncidentPlan, d: Draws, u: np.ndarray) -> np.ndarray:
         if shocks.speed_factor is not None:
             speed = speed * float(shocks.speed_factor.from_uniform(d.shock[0]))
     return trip.from_uniform(u) / speed
+
+
+def traffic_level(plan: IncidentPlan, d: Draws) -> float | None:
+    """The replication's traffic level (:class:`TrafficShock`), ``None`` without traffic."""
+    traffic = plan.shocks.traffic
+    if traffic is None:
+        return None
+    assert d.shock is not None
+    return float(traffic.level.from_uniform(d.shock[SHOCKS.index("traffic_level")]))
+
+
+def leg_minutes(
+    plan: IncidentPlan, leg: float, central: float, minutes: float, level: float | None
+) -> float:
+    """Free-flow minutes of a leg with ``central`` of its ``leg`` minutes in the central
+    urban area, congested as the traffic shock says for a leg starting ``minutes`` after the
+    report in a replication of traffic ``level`` (``None``: no traffic, ``leg``)."""
+    traffic = plan.shocks.traffic
+    if level is None or traffic is None:
+        return leg
+    hour = None if plan.clock_hour is None else (plan.clock_hour + minutes / 60.0) % 24.0
+    xc, xe = traffic.extra(hour, level)
+    return leg + central * xc + (leg - central) * xe
 
 
 def outage_end(plan: IncidentPlan, d: Draws, alert_end: float) -> float:

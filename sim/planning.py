@@ -120,6 +120,8 @@ def prepare_incident(
     legs: list[np.ndarray] = [np.zeros(0)] * n_depots
     cps: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * n_depots
     used_cps: dict[int, int] = {}
+    traffic = scenario.shocks.traffic is not None
+    central_legs: list[np.ndarray] = [np.zeros(0)] * n_depots
     vehicle_depot = fleet.vehicle_depots()
     depot_class = np.array([d.vehicle_class for d in fleet.depots])
     depot_count = np.array([d.count for d in fleet.depots], dtype=np.int64)
@@ -137,6 +139,10 @@ def prepare_incident(
         )
         for dep in eligible.tolist():
             legs[dep], stops = route_legs(tree, int(depot_nodes[dep]), cp_at_node)
+            if traffic:
+                central_legs[dep] = route_central_min(
+                    tree, int(depot_nodes[dep]), cp_at_node, network.central
+                )
             if stops:
                 cps[dep] = np.array(
                     [used_cps.setdefault(ci, len(used_cps)) for ci in stops], dtype=np.int64
@@ -204,6 +210,7 @@ def prepare_incident(
         shocks=scenario.shocks,
         depot_legs_min=tuple(legs),
         depot_checkpoints=tuple(cps),
+        depot_central_min=tuple(central_legs) if traffic else (),
         checkpoints=specs,
         staging=scenario.staging,
         alert=scenario.alert,
@@ -244,6 +251,37 @@ def route_legs(
     marks = [0] + [pos for pos, _ in stops]
     times = [t[p] for p in marks] + [0.0]
     return np.maximum(np.diff(-np.array(times)), 0.0), [ci for _, ci in stops]
+
+
+def route_central_min(
+    tree: PathTree, source: int, cp_at_node: Mapping[int, Sequence[int]], central: np.ndarray
+) -> np.ndarray:
+    """Free-flow minutes of each leg of :func:`route_legs` inside the central urban area.
+
+    An edge of the route counts when both its ends are central nodes. Off-road access legs
+    (added to the first and last leg later) count as outside.
+
+    Parameters
+    ----------
+    tree, source, cp_at_node
+        As for :func:`route_legs`.
+    central
+        ``True`` for the network's nodes in the central urban area.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per leg of :func:`route_legs`, each at most that leg's minutes.
+    """
+    path = tree.path(source)
+    t = tree.time_s[path] / 60.0
+    inside = central[path[:-1]] & central[path[1:]]
+    cum = np.concatenate([[0.0], np.cumsum(np.maximum(t[:-1] - t[1:], 0.0) * inside)])
+    marks = [0]
+    for pos, n in enumerate(path[:-1].tolist()):
+        marks.extend(pos for _ in cp_at_node.get(n, ()))
+    marks.append(path.size - 1)
+    return np.diff(cum[marks])
 
 
 def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 0.0) -> float:

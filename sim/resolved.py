@@ -237,4 +237,12 @@ def shocks_data(shocks: ShockSpec) -> dict[str, Any]:
         out["speed_factor"] = shocks.speed_factor
     if shocks.trip_time_spread is not None:
         out["trip_time_spread"] = shocks.trip_time_spread
+    traffic = shocks.traffic
+    if traffic is not None:
+        out["traffic"] = {
+            "level": traffic.level,
+            "central": dict(zip(("peak", "offpeak"), traffic.central, strict=True)),
+            "elsewhere": dict(zip(("peak", "offpeak"), traffic.elsewhere, strict=True)),
+            "peaks": [{"start": a, "end": b} for a, b in traffic.peaks],
+        }
     return out

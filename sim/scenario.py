@@ -87,7 +87,15 @@ from sim.limits import MAX_ORDINARY_VEHICLES, MAX_VEHICLES
 from sim.locations import DEFAULT_MAX_SNAP_KM, far_message, point_tier, snap
 from sim.netload import cached_network
 from sim.network import RoadNetwork
-from sim.plan import NIGHT_HOURS, NO_SHOCKS, CalloutSpec, ShockSpec, StagingSpec, is_night
+from sim.plan import (
+    NIGHT_HOURS,
+    NO_SHOCKS,
+    CalloutSpec,
+    ShockSpec,
+    StagingSpec,
+    TrafficShock,
+    is_night,
+)
 from sim.schema import (
     DEFAULT_ALERT,
     DEFAULT_TRIP_MEDIAN,
@@ -96,6 +104,7 @@ from sim.schema import (
     FleetSpec,
     IncidentSpec,
     ScenarioFile,
+    TrafficSpec,
     WaveSpec,
     network_shorthand,
     scenario_json_schema,
@@ -469,6 +478,18 @@ def callout_spec(spec: CalloutFileSpec, base: CalloutSpec | None = None) -> Call
     return replace(base, **{k: getattr(spec, k) for k in spec.model_fields_set})
 
 
+def traffic_shock(spec: TrafficSpec | None) -> TrafficShock | None:
+    """The runtime traffic shock of a file's ``shocks.traffic`` (``None``: none)."""
+    if spec is None:
+        return None
+    return TrafficShock(
+        level=spec.level,
+        central=(spec.central.peak, spec.central.offpeak),
+        elsewhere=(spec.elsewhere.peak, spec.elsewhere.offpeak),
+        peaks=tuple((p.start, p.end) for p in spec.peaks),
+    )
+
+
 def _build_incident(
     j: int, spec: IncidentSpec, fleet: Fleet | None, out: _Collector, start: float = 0.0
 ) -> Incident | None:
@@ -713,6 +734,7 @@ def _build(
                 spec.shocks.trip_time_spread,
                 spec.shocks.platform_outage.probability,
                 spec.shocks.platform_outage.duration,
+                traffic_shock(spec.shocks.traffic),
             ),
             alert=spec.dispatch.alert,
             over_request=spec.dispatch.over_request,

@@ -370,6 +370,43 @@ class PlatformOutageSpec(_Spec):
     )
 
 
+class PeriodSpec(_Spec):
+    """A period of the day, ``[start, end)``; it may wrap past midnight."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class CongestionSpec(_Spec):
+    """Extra travel time as a fraction of free flow (0.3 = 30 % slower), by period."""
+
+    peak: Annotated[NonNegFloat, AtMost(10.0)] = Field(0.0, description="In the peaks")
+    offpeak: Annotated[NonNegFloat, AtMost(10.0)] = Field(0.0, description="Outside the peaks")
+
+
+class TrafficSpec(_Spec):
+    """Congestion by area and time of day, scaled by a level drawn once per replication."""
+
+    level: DistField = Field(
+        Dist.fixed(1.0),
+        description="A distribution: the replication's traffic level, multiplying every extra "
+        "below (shared by every vehicle; e.g. {uniform: {low: 0.5, high: 1.5}})",
+    )
+    central: CongestionSpec = Field(
+        default_factory=CongestionSpec, description="In the central urban area"
+    )
+    elsewhere: CongestionSpec = Field(
+        default_factory=CongestionSpec, description="Outside the central urban area"
+    )
+    peaks: Annotated[list[PeriodSpec], AtMost(24)] = Field(
+        default_factory=lambda: [
+            PeriodSpec(start=7.5, end=9.0),
+            PeriodSpec(start=17.0, end=19.0),
+        ],
+        description="Peak periods of the clock (default 07:30-09:00 and 17:00-19:00)",
+    )
+
+
 class ShocksSpec(_Spec):
     """Common shocks: per replication, draws shared by every vehicle (all off by default)."""
 
@@ -384,6 +421,9 @@ class ShocksSpec(_Spec):
         "(replaces weather.trip_time_spread)",
     )
     platform_outage: PlatformOutageSpec = Field(default_factory=PlatformOutageSpec)
+    traffic: TrafficSpec | None = Field(
+        None, description="Congestion by area and time of day (default: none)"
+    )
 
 
 class NightSpec(_Spec):

@@ -29,6 +29,7 @@ from sim.planning import (
     checkpoint_node,
     prepare,
     resolve_depots,
+    route_central_min,
     route_legs,
     steady_state_warmup,
 )
@@ -50,11 +51,14 @@ class Move:
         Free-flow minutes of each leg.
     checkpoints
         Scenario checkpoint index after each leg but the last.
+    central_min
+        Free-flow minutes of each leg in the central urban area (with a traffic shock only).
     """
 
     expected_min: float
     legs_min: np.ndarray
     checkpoints: np.ndarray
+    central_min: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,11 @@ def prepare_shared(
                         expected_min=float(cp.mobilisation.mean + tree.time_s[pi.node] / 60.0),
                         legs_min=legs,
                         checkpoints=np.array(stops, dtype=np.int64),
+                        central_min=(
+                            route_central_min(tree, pi.node, cp_at_node, network.central)
+                            if scenario.shocks.traffic is not None
+                            else None
+                        ),
                     )
                 )
             per_class.append(tuple(per_source))

@@ -42,7 +42,7 @@ reference of the contention cost (:mod:`sim.contention`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,8 +56,10 @@ from sim.plan import (
     Outcome,
     draw,
     keyed_uniforms,
+    leg_minutes,
     name_key,
     outage_end,
+    traffic_level,
     trip_multipliers,
 )
 from sim.records import ReplicationResult, Trace
@@ -249,6 +251,7 @@ class _Incident:
         self.finished = False
         plan = self.plan
         self.trip = trip_multipliers(plan, self.d, self.d.trip)
+        self.traffic_level = traffic_level(plan, self.d)
         self.stage_service = plan.staging.service.from_uniform(self.d.service[:, 0])
         task = sp.task[i]
         self.task_min = None if task is None else task.from_uniform(run.dr.task[i])
@@ -302,22 +305,38 @@ class _Incident:
             self.finished = True
             self.run.incident_done(self.i)
 
-    def route(self, v: int, k: int) -> tuple[list[float], np.ndarray]:
-        """The legs and scenario checkpoint indices of vehicle ``v``'s trip from where it is."""
+    def route(self, v: int, k: int) -> tuple[list[float], np.ndarray, np.ndarray | None]:
+        """The legs, scenario checkpoint indices and central minutes per leg (``None``
+        without a traffic shock) of vehicle ``v``'s trip from where it is."""
         sp = self.run.sp
         src = int(self.run.where[v])
         if src < 0:
             depot = int(self.plan.vehicle_depot[v])
             local = self.plan.depot_checkpoints[depot]
-            return self.plan.depot_legs_min[depot].tolist(), sp.home_checkpoints[self.i][local]
+            central = self.plan.depot_central_min[depot] if self.plan.depot_central_min else None
+            legs = self.plan.depot_legs_min[depot].tolist()
+            return legs, sp.home_checkpoints[self.i][local], central
         m = sp.moves[self.i][k][src]
         assert m is not None  # ranked only when reachable
-        return m.legs_min.tolist(), m.checkpoints
+        return m.legs_min.tolist(), m.checkpoints, m.central_min
+
+    def congestion(
+        self, legs: list[float], central: np.ndarray | None
+    ) -> Callable[[int, float], float] | None:
+        """The traffic shock on ``legs`` (``None`` without one), as in :mod:`sim.model`."""
+        if self.traffic_level is None or central is None:
+            return None
+        plan, level, t0 = self.plan, self.traffic_level, self.tr.t0
+
+        def congested(i: int, now: float) -> float:
+            return leg_minutes(plan, legs[i], float(central[i]), now - t0, level)
+
+        return congested
 
     def vehicle(self, v: int, k: int, mob: float):
         run, tr = self.run, self.tr
         env = run.env
-        legs, cps = self.route(v, k)
+        legs, cps, central = self.route(v, k)
         yield env.timeout(mob)
         tr.t_rolling[v] = env.now
         tr.travel[v], tr.cp_wait[v], tr.stage_wait[v] = yield from drive_and_register(
@@ -329,6 +348,7 @@ class _Incident:
             self.d.service[v],
             run.staging[run.sp.staging_slot[self.i]],
             float(self.stage_service[v]),
+            self.congestion(legs, central),
         )
         tr.t_registered[v] = env.now
         tr.outcome[v] = Outcome.ASSEMBLED

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.dists import Dist
 from sim.errors import ValidationError
 from sim.experiment import run
 from sim.outputs import incidents_csv, json_text, vehicles_csv
@@ -472,6 +473,24 @@ def test_the_shared_model_with_one_incident_is_the_reference_model_with_platform
     )
     plans = _compare_alone_with_reference(scenario, ordos)
     assert all(p.has_platform for p in plans)
+
+
+def test_the_shared_model_with_one_incident_is_the_reference_model_with_traffic(ordos):
+    """As above, with a traffic shock (a random level, central and elsewhere extras, an
+    08:00 start so that legs start in and after the morning peak)."""
+    from sim.plan import TrafficShock
+
+    scenario = load_scenario(REPO / "scenarios" / "ordos-123.yaml")
+    traffic = TrafficShock(
+        level=Dist("uniform", 1.0, spread=0.5), central=(0.6, 0.2), elsewhere=(0.1, 0.05)
+    )
+    scenario = dataclasses.replace(
+        scenario,
+        start_hour=8.0,
+        shocks=dataclasses.replace(scenario.shocks, traffic=traffic),
+    )
+    plans = _compare_alone_with_reference(scenario, ordos)
+    assert all(p.depot_central_min for p in plans)
 
 
 def _compare_alone_with_reference(scenario, ordos) -> list:
