@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
@@ -137,24 +137,22 @@ def validate_file_data(data: Any, network: RoadNetwork | None) -> ScenarioFile:
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
-def _parse_start(value: Any) -> Any:
-    """``"22:30"`` → 22.5; numbers pass on to the hour rule (:data:`sim.fields.Hour`)."""
+def _hhmm(value: Any, what: str) -> Any:
+    """``"22:30"`` → 22.5 (hours); numbers pass on to the hour rule (:data:`sim.fields.Hour`)."""
     if isinstance(value, str):
         m = _TIME.match(value)
         if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
             return int(m.group(1)) + int(m.group(2)) / 60.0
-        raise fail(f'a start time is "HH:MM" (00:00 to 23:59) or an hour in [0, 24), got {value!r}')
+        raise fail(f"{what}, got {value!r}")
     return value
+
+
+def _parse_start(value: Any) -> Any:
+    return _hhmm(value, 'a start time is "HH:MM" (00:00 to 23:59) or an hour in [0, 24)')
 
 
 def _parse_clock(value: Any) -> Any:
-    """``"10:40"`` → 10.667 (hours); a number is an hour of the day."""
-    if isinstance(value, str):
-        m = _TIME.match(value)
-        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
-            return int(m.group(1)) + int(m.group(2)) / 60.0
-        raise fail(f'a time of day is "HH:MM" (00:00 to 23:59), got {value!r}')
-    return value
+    return _hhmm(value, 'a time of day is "HH:MM" (00:00 to 23:59)')
 
 
 def _network_of(info: ValidationInfo) -> RoadNetwork | None:
@@ -216,34 +214,26 @@ def _few_classes(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-StartTime = Annotated[
-    Hour,
-    BeforeValidator(_parse_start),
-    WithJsonSchema(
-        {
-            "description": 'Start time of day, "HH:MM" or an hour in [0, 24)',
-            "anyOf": [
-                {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
-                {"type": "number", "minimum": 0, "exclusiveMaximum": 24},
-            ],
-        },
-        mode="validation",
-    ),
-]
-ClockTime = Annotated[
-    Hour,
-    BeforeValidator(_parse_clock),
-    WithJsonSchema(
-        {
-            "description": 'A time of day, "HH:MM" or an hour in [0, 24)',
-            "anyOf": [
-                {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
-                {"type": "number", "minimum": 0, "exclusiveMaximum": 24},
-            ],
-        },
-        mode="validation",
-    ),
-]
+def _time_of_day(parse: Callable[[Any], Any], description: str) -> Any:
+    """An hour of the day read from ``"HH:MM"`` or a number, with its JSON Schema."""
+    return Annotated[
+        Hour,
+        BeforeValidator(parse),
+        WithJsonSchema(
+            {
+                "description": description,
+                "anyOf": [
+                    {"type": "string", "pattern": r"^\d{1,2}:\d{2}$"},
+                    {"type": "number", "minimum": 0, "exclusiveMaximum": 24},
+                ],
+            },
+            mode="validation",
+        ),
+    ]
+
+
+StartTime = _time_of_day(_parse_start, 'Start time of day, "HH:MM" or an hour in [0, 24)')
+ClockTime = _time_of_day(_parse_clock, 'A time of day, "HH:MM" or an hour in [0, 24)')
 Location = Annotated[
     str,
     AfterValidator(_check_location),
