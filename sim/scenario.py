@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -373,16 +373,14 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
             continue
         i = names.index(name)
         depots[i] = replace(depots[i], count=count)
-    op_names = [o.name for o in operators]
-    for name, n in spec.dispatchers.items():
-        if name not in op_names:
-            out.add(
-                (*p, "dispatchers", name),
-                f"no operator {name!r} in the base fleet{did_you_mean(name, op_names)}",
-            )
-            continue
-        i = op_names.index(name)
-        operators[i] = replace(operators[i], dispatchers=n)
+    _set_by_name(
+        operators,
+        spec.dispatchers,
+        lambda o, n: replace(o, dispatchers=n),
+        (*p, "dispatchers"),
+        "the base fleet",
+        out,
+    )
     by_op = {o.name: o for o in operators}
     for j, o in enumerate(spec.operators):
         if o.name in by_op:
@@ -443,21 +441,38 @@ def _build_fleet(spec: FleetSpec, classes: dict[str, ClassParams], out: _Collect
             "use the default fleet (fleet: default)",
         )
         return None
-    op_names = [o.name for o in operators]
-    for name, c in spec.callout.items():
-        if name not in op_names:
-            out.add(
-                (*p, "callout", name),
-                f"no operator {name!r} in the fleet{did_you_mean(name, op_names)}",
-            )
-            continue
-        i = op_names.index(name)
-        operators[i] = replace(operators[i], callout=callout_spec(c, operators[i].callout))
+    _set_by_name(
+        operators,
+        spec.callout,
+        lambda o, c: replace(o, callout=callout_spec(c, o.callout)),
+        (*p, "callout"),
+        "the fleet",
+        out,
+    )
     try:
         return Fleet(classes, tuple(operators), tuple(depots))
     except ValidationError as exc:
         out.add(p, str(exc))
         return None
+
+
+def _set_by_name(
+    operators: list[Operator],
+    values: Mapping[str, Any],
+    change: Callable[[Operator, Any], Operator],
+    path: tuple[str | int, ...],
+    where: str,
+    out: _Collector,
+) -> None:
+    """Change the operators named in ``values`` in place (``fleet.dispatchers`` and
+    ``fleet.callout``); an unknown name is a problem at ``path``."""
+    names = [o.name for o in operators]
+    for name, value in values.items():
+        if name not in names:
+            out.add((*path, name), f"no operator {name!r} in {where}{did_you_mean(name, names)}")
+            continue
+        i = names.index(name)
+        operators[i] = change(operators[i], value)
 
 
 def callout_spec(spec: CalloutFileSpec, base: CalloutSpec | None = None) -> CalloutSpec:
