@@ -425,6 +425,34 @@ def sweep(
         scheduler=scheduler,
         on_plan_done=finished,
     )
+    return _result(
+        scenario,
+        template,
+        network,
+        spec,
+        s,
+        reps,
+        rows,
+        skipped_far=skipped,
+        resumed=resumed,
+        notes=cache.notes if cache is not None else [],
+    )
+
+
+def _result(
+    scenario: Scenario,
+    template: Incident,
+    network: RoadNetwork,
+    spec: str,
+    seed: int,
+    reps: int,
+    rows: list[dict[str, Any]],
+    *,
+    skipped_far: int,
+    resumed: int,
+    notes: list[str],
+) -> SweepResult:
+    """The sweep's result: its rows cut to :data:`SITE_FIELDS`, failing sites first."""
     rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
     rows.sort(key=lambda r: (r["p_met"], r["site"]))
     return SweepResult(
@@ -432,13 +460,13 @@ def sweep(
         incident=template.name,
         demand={k: explicit(v) for k, v in template.demand.items()},
         sites=spec,
-        seed=s,
+        seed=seed,
         replications=reps,
         rows=rows,
         network=network,
-        skipped_far=skipped,
+        skipped_far=skipped_far,
         resumed=resumed,
-        cache_notes=cache.notes if cache is not None else [],
+        cache_notes=notes,
     )
 
 
@@ -519,24 +547,21 @@ def _shared_sweep(
         )
         if progress:
             progress(reps)
-    rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
-    rows.sort(key=lambda r: (r["p_met"], r["site"]))
     others = ", ".join(i.name for i in scenario.incidents if i.name != template.name)
     notes = [f"shared fleet: {template.name!r} moved over the sites; staying: {others or 'none'}"]
     if cached:
         notes.append("a shared-fleet sweep does not cache finished sites (no --resume)")
-    return SweepResult(
-        scenario=scenario.name,
-        incident=template.name,
-        demand={k: explicit(v) for k, v in template.demand.items()},
-        sites=spec,
-        seed=seed,
-        replications=reps,
-        rows=rows,
-        network=network,
+    return _result(
+        scenario,
+        template,
+        network,
+        spec,
+        seed,
+        reps,
+        rows,
         skipped_far=skipped_far,
         resumed=0,
-        cache_notes=notes,
+        notes=notes,
     )
 
 
