@@ -104,7 +104,8 @@ def add_network_option(parser: argparse.ArgumentParser) -> None:
         "--network",
         default="ordos",
         metavar="SRC",
-        help="'ordos' (default), a .osm/.osm.bz2/.osm.xml/.graphml file, or 'place:<name>'",
+        help="'ordos' (default), a .osm/.osm.bz2/.osm.xml/.osm.pbf/.graphml file, or "
+        "'place:<name>'",
     )
     add_no_cache_option(parser)
 

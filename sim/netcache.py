@@ -69,8 +69,16 @@ CACHE_FORMAT = 1
 _MAGIC = b"fleetsim-cache\n"
 _MAX_HEADER = 64 * 1024
 #: Modules whose code decides what a cached network holds (see :func:`loader_fingerprint`).
-_LOADER_MODULES = ("netcache.py", "netload.py", "network.py", "places.py", "geo.py", "vehicles.py")
-_LOADER_PACKAGES = ("osmnx", "networkx", "numpy", "scipy")
+_LOADER_MODULES = (
+    "netcache.py",
+    "netload.py",
+    "netpbf.py",
+    "network.py",
+    "places.py",
+    "geo.py",
+    "vehicles.py",
+)
+_LOADER_PACKAGES = ("osmnx", "osmium", "networkx", "numpy", "scipy")
 
 T = TypeVar("T")
 
@@ -159,8 +167,8 @@ def loader_fingerprint() -> str:
 
     The SHA-256 of the source code of the fleetsim modules that load, clean and define a
     network, of :data:`CACHE_FORMAT`, of the running Python's major and minor version and of
-    the installed versions of OSMnx, networkx, NumPy and SciPy. Any change to these rebuilds
-    every entry. Computed once per process.
+    the installed versions of OSMnx, pyosmium, networkx, NumPy and SciPy. Any change to these
+    rebuilds every entry. Computed once per process.
 
     Returns
     -------

@@ -7,6 +7,8 @@ a :class:`~sim.network.RoadNetwork`:
 * ``"ordos"``: the embedded coarse Ordos trunk network ``sim/data/ordos.osm`` (an OSM XML
   file, so it takes exactly the same OSMnx path as a user's extract);
 * a path ending ``.osm``, ``.osm.bz2`` or ``.osm.xml``: an OpenStreetMap XML extract;
+* a path ending ``.osm.pbf`` (or ``.pbf``): an OpenStreetMap PBF extract, streamed by pyosmium
+  into the OSM XML path (:mod:`sim.netpbf`), so it gives the network of the same data as XML;
 * a path ending ``.graphml``: a graph saved by OSMnx (or by :func:`sim.netexport.export`);
 * ``"place:<name>"``: an online OSMnx query (explicit opt-in only; never used by default).
 
@@ -53,8 +55,9 @@ import math
 import os
 import re
 import sys
+import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -66,7 +69,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from sim import netcache
+from sim import netcache, netpbf
 from sim.errors import NetworkError
 from sim.geo import haversine_m
 from sim.network import RoadData, RoadNetwork, resolve_profiles
@@ -76,6 +79,7 @@ from sim.vehicles import EXPRESSWAY_HIGHWAYS, SpeedProfile
 __all__ = [
     "DEFAULT_SPEED_KPH",
     "FALLBACK_SPEED_KPH",
+    "HIGHWAY_SETS",
     "cached_network",
     "from_graph",
     "load_network",
@@ -154,10 +158,25 @@ _NODE_ATTRS = {
     "fleetsim:road": "road",
 }
 
+#: Road classes kept by ``highways=`` (``fleetsim network import --highways``): ``drive``
+#: is OSMnx's ``drive`` network (every drivable class but ``service``), ``main`` the classes
+#: from ``tertiary`` up with their ``_link`` ramps (a regional network without local streets).
+#: Without ``highways`` every drivable class is kept (OSMnx's ``drive_service``).
+HIGHWAY_SETS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "drive": frozenset(DEFAULT_SPEED_KPH) - {"service"},
+        "main": frozenset(
+            c
+            for base in ("motorway", "trunk", "primary", "secondary", "tertiary")
+            for c in (base, f"{base}_link")
+        ),
+    }
+)
+
 _OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml")
 _ACCEPTED = (
-    "'ordos' (the embedded default), a path ending .osm, .osm.bz2, .osm.xml or .graphml, "
-    "or 'place:<name>' (online OSMnx query)"
+    "'ordos' (the embedded default), a path ending .osm, .osm.bz2, .osm.xml, .osm.pbf or "
+    ".graphml, or 'place:<name>' (online OSMnx query)"
 )
 _MAX_SPEED_KPH = 300.0
 _IMPLICIT_MAXSPEED = {"urban": 50.0, "rural": 80.0, "living_street": 20.0}
@@ -176,6 +195,8 @@ def load_network(
     source: str | os.PathLike[str] = "ordos",
     *,
     profiles: Mapping[str, SpeedProfile] | None = None,
+    clip: netpbf.Clip | None = None,
+    highways: Collection[str] | None = None,
 ) -> RoadNetwork:
     """Load a road network from the embedded default, a file or an online query.
 
@@ -183,11 +204,20 @@ def load_network(
     ----------
     source
         ``"ordos"`` (the embedded coarse Ordos trunk network), a path ending ``.osm``,
-        ``.osm.bz2``, ``.osm.xml`` (OSM XML) or ``.graphml`` (OSMnx GraphML), or
-        ``"place:<name>"`` for an online OSMnx ``graph_from_place`` query (needs internet).
+        ``.osm.bz2``, ``.osm.xml`` (OSM XML), ``.osm.pbf`` (OSM PBF, read by pyosmium) or
+        ``.graphml`` (OSMnx GraphML), or ``"place:<name>"`` for an online OSMnx
+        ``graph_from_place`` query (needs internet).
     profiles
         Speed profiles per vehicle class; classes not given keep
         :data:`sim.vehicles.DEFAULT_SPEED_PROFILES`.
+    clip
+        OSM XML and PBF files only: keep only the road nodes inside this area
+        (``keep(lon, lat)`` → boolean mask), before simplification, so every road segment
+        with both ends inside survives and the ways are cut at its border
+        (:mod:`sim.netimport` builds clips with a margin). Such a load bypasses the cache.
+    highways
+        OSM XML and PBF files only: keep only these road classes (``highway`` values; see
+        :data:`HIGHWAY_SETS`). Such a load bypasses the cache.
 
     Returns
     -------
@@ -217,14 +247,26 @@ def load_network(
         raise NetworkError(f"network source must be a string or path, got {source!r}")
     path = Path(source)
     name = path.name.lower()
+    reader: Callable[..., tuple[nx.MultiDiGraph, int]]
     if name.endswith(_OSM_SUFFIXES):
         reader = _read_osm_xml
+    elif netpbf.is_pbf(name):
+        reader = _read_pbf
     elif name.endswith(".graphml"):
         reader = _read_graphml
     else:
         raise NetworkError(f"unrecognised network source {str(source)!r}; expected {_ACCEPTED}")
     if not path.is_file():
         raise NetworkError(f"network file not found: {path}")
+    if clip is not None or highways is not None:
+        if reader is _read_graphml:
+            raise NetworkError(
+                f"{str(source)!r}: a clip or a highway selection needs an OSM extract "
+                "(.osm, .osm.bz2, .osm.xml or .osm.pbf), not a GraphML file"
+            )
+        keep = None if highways is None else frozenset(highways)
+        graph, removed = reader(path, clip=clip, highways=keep)
+        return _build(graph, str(source), resolved, non_road_edges=removed)
     return RoadNetwork(_file_data(path, str(source), reader), profiles=resolved)
 
 
@@ -339,16 +381,52 @@ def _osmnx_tags() -> Iterator[Any]:
             settings.useful_tags_node, settings.useful_tags_way = old_node, old_way
 
 
-def _read_osm_xml(path: Path) -> tuple[nx.MultiDiGraph, int]:
+def _read_osm_xml(
+    path: Path,
+    *,
+    clip: netpbf.Clip | None = None,
+    highways: frozenset[str] | None = None,
+    label: str | None = None,
+) -> tuple[nx.MultiDiGraph, int]:
     with _osmnx_tags() as ox:
         try:
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
         except Exception as exc:  # XML, bz2 and OSMnx errors all mean "unreadable"
-            raise NetworkError(f"cannot read OSM XML file {path}: {exc}") from exc
-    return _simplify(graph)
+            if label is not None and type(exc).__name__ == "InsufficientResponseError":
+                raise NetworkError(
+                    f"network {label!r} has no drivable road (no way with a `highway` tag"
+                    f"{' inside the clip area' if clip is not None else ''})"
+                ) from exc
+            raise NetworkError(f"cannot read OSM XML file {label or path}: {exc}") from exc
+    if clip is not None:
+        _clip_nodes(graph, clip)
+    return _simplify(graph, highways)
 
 
-def _read_graphml(path: Path) -> tuple[nx.MultiDiGraph, int]:
+def _read_pbf(
+    path: Path,
+    *,
+    clip: netpbf.Clip | None = None,
+    highways: frozenset[str] | None = None,
+) -> tuple[nx.MultiDiGraph, int]:
+    """A PBF extract: its roads streamed to OSM XML by pyosmium, then read as OSM XML."""
+    with tempfile.TemporaryDirectory(prefix="fleetsim-pbf-") as tmp:
+        xml = Path(tmp) / "roads.osm"
+        dropped = netpbf.extract_roads(path, xml, clip=clip)
+        graph, removed = _read_osm_xml(xml, clip=clip, highways=highways, label=str(path))
+    return graph, removed + dropped
+
+
+def _clip_nodes(graph: nx.MultiDiGraph, clip: netpbf.Clip) -> None:
+    """Remove the nodes outside ``clip`` (and with them the road segments that leave it)."""
+    nodes = list(graph.nodes)
+    lon = np.fromiter((graph.nodes[n]["x"] for n in nodes), float, len(nodes))
+    lat = np.fromiter((graph.nodes[n]["y"] for n in nodes), float, len(nodes))
+    inside = np.asarray(clip(lon, lat), dtype=bool)
+    graph.remove_nodes_from([n for n, keep in zip(nodes, inside.tolist(), strict=True) if not keep])
+
+
+def _read_graphml(path: Path, **_: Any) -> tuple[nx.MultiDiGraph, int]:
     import osmnx as ox
 
     try:
@@ -418,11 +496,14 @@ def _read_place(name: str) -> tuple[nx.MultiDiGraph, int]:
     return _simplify(box["graph"])
 
 
-def _simplify(graph: nx.MultiDiGraph) -> tuple[nx.MultiDiGraph, int]:
-    """Drop non-roads, apply circuity per raw segment, then simplify keeping class bounds."""
+def _simplify(
+    graph: nx.MultiDiGraph, highways: frozenset[str] | None = None
+) -> tuple[nx.MultiDiGraph, int]:
+    """Drop non-roads (and classes not in ``highways``), apply circuity per raw segment, then
+    simplify keeping class bounds."""
     import osmnx as ox
 
-    removed = _drop_non_roads(graph)
+    removed = _drop_non_roads(graph, highways)
     for _, _, data in graph.edges(data=True):
         _apply_circuity(data)
     if graph.number_of_edges() == 0:
@@ -541,9 +622,14 @@ def _apply_circuity(data: dict[str, Any]) -> None:
     data["circuity"] = factor
 
 
-def _drop_non_roads(graph: nx.MultiDiGraph) -> int:
-    """Remove non-road edges, then nodes without a road; return the number of edges removed."""
-    bad = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if road_class(d) is None]
+def _drop_non_roads(graph: nx.MultiDiGraph, highways: frozenset[str] | None = None) -> int:
+    """Remove non-road edges (and roads of a class not in ``highways``), then nodes without a
+    road; return the number of edges removed."""
+    bad = [
+        (u, v, k)
+        for u, v, k, d in graph.edges(keys=True, data=True)
+        if (cls := road_class(d)) is None or (highways is not None and cls not in highways)
+    ]
     graph.remove_edges_from(bad)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
     return len(bad)

@@ -261,8 +261,8 @@ class NetworkSpec(_Spec):
 
     source: str = Field(
         "ordos",
-        description="'ordos', a .osm/.osm.bz2/.osm.xml/.graphml file (relative to the scenario "
-        "file), or 'place:<name>' (online OSMnx query; needs allow_online)",
+        description="'ordos', a .osm/.osm.bz2/.osm.xml/.osm.pbf/.graphml file (relative to the "
+        "scenario file), or 'place:<name>' (online OSMnx query; needs allow_online)",
     )
     allow_online: bool = Field(False, description="Allow a 'place:' source to query OSM online")
 

@@ -255,7 +255,7 @@ def test_wilson_interval_is_scipys_to_the_bit() -> None:
                 assert wilson_interval(int(k), int(n), confidence) == (ci.low, ci.high)
 
 
-_HEAVY = ("osmnx", "geopandas", "matplotlib", "pandas", "plotly", "scipy.stats", "SALib")
+_HEAVY = ("osmnx", "osmium", "geopandas", "matplotlib", "pandas", "plotly", "scipy.stats", "SALib")
 
 
 def _modules_after(code: str, env: dict[str, str]) -> set[str]:
@@ -272,7 +272,8 @@ def _modules_after(code: str, env: dict[str, str]) -> set[str]:
 
 def test_start_up_imports_only_what_the_command_uses(cache: Path) -> None:
     """Parsing any command, and a run of the built-in scenario without --out from a warm
-    network cache, import none of OSMnx, geopandas, matplotlib, pandas, plotly, scipy.stats."""
+    network cache, import none of OSMnx, pyosmium, geopandas, matplotlib, pandas, plotly,
+    scipy.stats."""
     env = {**os.environ, netcache.CACHE_DIR_ENV: str(cache)}
     parse = (
         "import sim.cli\ntry:\n    sim.cli.main(['run', '--help'])\nexcept SystemExit:\n    pass"
