@@ -8,6 +8,10 @@ Commands::
     fleetsim network roads  [--network SRC] [--json]
     fleetsim network table  [--network SRC] [--to PLACE] [--json]
     fleetsim network export [--network SRC] OUT.graphml|OUT.gpkg
+    fleetsim network import SRC --out NET.graphml [--clip W,S,E,N|POLYGONS|ordos]
+                            [--margin-km KM] [--highways drive|main|all]
+                            [--zones FILE [--zone-field NAME]] [--central FILE]
+                            [--places CSV|ordos]
     fleetsim route          [--network SRC] --from A --to B --vehicle CLASS [--json]
 
 ``places`` and ``roads`` list every name and road ref a scenario may use, with their aliases
@@ -82,6 +86,52 @@ def add_network_commands(commands: Any) -> None:
     add_network_option(export)
     export.add_argument("out", metavar="OUT", help="output file, *.graphml or *.gpkg")
     export.set_defaults(handler=_cmd_network_export)
+
+    imp = network_commands.add_parser(
+        "import",
+        help="cut a region out of an OSM extract (.osm.pbf/.osm/.osm.bz2), clean and zone it, "
+        "write a GraphML file that runs load fast",
+    )
+    imp.add_argument("source", metavar="SRC", help="an OSM extract: .osm.pbf, .osm, .osm.bz2")
+    imp.add_argument("--out", required=True, metavar="NET.graphml", help="the file to write")
+    imp.add_argument(
+        "--clip",
+        metavar="AREA",
+        help="W,S,E,N (degrees), a .geojson/.gpkg file of polygons, or 'ordos' (the embedded "
+        "network's Ordos area; also carries its zones, central area and places over)",
+    )
+    imp.add_argument(
+        "--margin-km",
+        type=float,
+        default=None,
+        metavar="KM",
+        help="margin around the clip area so border roads survive (default 10)",
+    )
+    imp.add_argument(
+        "--highways",
+        choices=("drive", "main", "all"),
+        default="drive",
+        help="drive: every drivable class but service roads (default); main: tertiary and "
+        "up with their links; all: service roads too",
+    )
+    imp.add_argument(
+        "--zones", metavar="FILE", help="banner/district polygons (.geojson/.gpkg): node zones"
+    )
+    imp.add_argument(
+        "--zone-field",
+        default="name",
+        metavar="NAME",
+        help="the polygons' field holding the zone names (default: name)",
+    )
+    imp.add_argument("--central", metavar="FILE", help="central-urban-area polygons")
+    imp.add_argument(
+        "--places",
+        metavar="CSV",
+        help="named points (name, lat, lon; optional id, name_zh, aliases, kind, zone) "
+        "snapped to the network, or 'ordos' (default with --clip ordos)",
+    )
+    add_no_cache_option(imp)
+    imp.set_defaults(handler=_cmd_network_import)
 
     route = commands.add_parser("route", help="fastest route of one vehicle class")
     add_network_option(route)
@@ -329,6 +379,72 @@ def _cmd_network_export(args: argparse.Namespace) -> int:
     network = _load(args)
     path = export(network, args.out)
     print(f"wrote {path} ({network.n_nodes:,} nodes, {network.n_edges:,} edges)")
+    return 0
+
+
+def _cmd_network_import(args: argparse.Namespace) -> int:
+    import statistics
+    import time
+
+    from sim.netimport import DEFAULT_MARGIN_KM, Zoning, import_network, parse_clip
+    from sim.netload import load_network
+
+    start = time.perf_counter()
+    margin = DEFAULT_MARGIN_KM if args.margin_km is None else args.margin_km
+    clip = None if args.clip is None else parse_clip(args.clip, margin_km=margin)
+    ordos = clip is not None and clip.label == "ordos"
+    zoning = Zoning(
+        zones=args.zones,
+        zone_field=args.zone_field,
+        central=args.central,
+        places=args.places if args.places is not None else ("ordos" if ordos else None),
+        ordos_rules=ordos,
+    )
+    result = import_network(
+        args.source,
+        args.out,
+        clip=clip,
+        highways=None if args.highways == "all" else args.highways,
+        zoning=zoning,
+    )
+    network = result.network
+    info = network.info()
+    if clip is not None:
+        w, s, e, n = clip.bounds
+        print_text(
+            f"clip: {clip.label} (W {w:.4f} S {s:.4f} E {e:.4f} N {n:.4f}) "
+            f"+ {clip.margin_km:g} km margin"
+        )
+    print_text(
+        f"roads: {info['nodes']:,} nodes, {info['edges']:,} edges, {info['road_km']:,.1f} road "
+        f"km ({args.highways}); dropped {info['dropped_nodes']:,} nodes outside the largest "
+        f"strongly connected component"
+    )
+    print_text(f"zones: {result.zones_from}")
+    print_text(f"central area: {result.central_from}")
+    if result.placed:
+        far = [p for p in result.placed if p.node is None]
+        km = [p.km for p in result.placed if p.node is not None]
+        print_text(
+            f"places: {len(km)} of {len(result.placed)} snapped to a road node "
+            f"(median {statistics.median(km) if km else 0:.2f} km, max {max(km, default=0):.2f} km)"
+        )
+        for p in far:
+            print_text(
+                f"  not placed: {p.point.name} ({p.point.lat:.5f},{p.point.lon:.5f}) is "
+                f"{p.km:.1f} km from the nearest free road node"
+            )
+    written = time.perf_counter() - start
+    print_text(f"wrote {result.path} in {written:.1f} s")
+    if not args.no_cache:  # load it once: later runs start from the network cache
+        start = time.perf_counter()
+        reloaded = load_network(result.path)
+        seats = ", ".join(reloaded.info()["seats"]) or "-"
+        print_text(
+            f"loaded back in {time.perf_counter() - start:.1f} s (now in the network cache): "
+            f"{reloaded.n_nodes:,} nodes, {len(reloaded.places.names):,} place names, "
+            f"seats: {seats}"
+        )
     return 0
 
 

@@ -7,7 +7,9 @@ travel times); this module only reads a :class:`sim.network.RoadNetwork`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sim.errors import NetworkError, ValidationError
 from sim.network import RoadNetwork
@@ -15,7 +17,13 @@ from sim.network import RoadNetwork
 __all__ = ["export"]
 
 
-def export(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
+def export(
+    network: RoadNetwork,
+    path: str | os.PathLike[str],
+    *,
+    node_attrs: Mapping[int, Mapping[str, Any]] | None = None,
+    source: str | None = None,
+) -> Path:
     """Write the cleaned network with its class travel times, for QGIS or reloading.
 
     Parameters
@@ -26,6 +34,12 @@ def export(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
         ``*.graphml`` (OSMnx GraphML; :func:`sim.netload.load_network` reloads it with
         identical travel times) or ``*.gpkg`` (GeoPackage with ``nodes`` and ``edges``
         layers, directed).
+    node_attrs
+        Node attributes to set (or replace) before writing, by node index: what
+        :mod:`sim.netimport` uses to write zones and places (``zone``, ``central``, ``name``,
+        ``place``, ``kind``, ...), which the loader reads back.
+    source
+        The file's ``fleetsim_source`` graph attribute (default: the network's source).
 
     Returns
     -------
@@ -48,13 +62,15 @@ def export(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
             f"cannot export to {str(path)!r}: the file name must end .graphml or .gpkg"
         )
     graph = network.graph.copy()  # an unfrozen copy; drop None-valued attributes
+    for i, attrs in (node_attrs or {}).items():
+        graph.nodes[int(network.node_ids[i])].update(attrs)
     for _, data in graph.nodes(data=True):
         for key in [k for k, v in data.items() if v is None]:
             del data[key]
     for _, _, data in graph.edges(data=True):
         for key in [k for k, v in data.items() if v is None]:
             del data[key]
-    graph.graph["fleetsim_source"] = network.source
+    graph.graph["fleetsim_source"] = network.source if source is None else source
     try:
         if suffix == ".graphml":
             ox.save_graphml(graph, path)
