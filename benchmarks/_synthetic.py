@@ -4,6 +4,7 @@
   hierarchy of road classes — a motorway every 40th row and column, a primary road every 10th,
   a secondary every 5th, residential streets elsewhere — where 15 % of the residential blocks
   are missing and some residential streets are one-way. Built deterministically from a seed.
+* :func:`write_pbf`: such a graph written as an OpenStreetMap PBF extract (one way per road).
 * :func:`scaled_fleet`: the default fleet with every depot's count (and every operator's
   dispatchers) scaled to a total fleet size, by largest remainders.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -36,7 +38,15 @@ def _rank(highway: str) -> int:
     return ("motorway", "primary", "secondary", "residential").index(highway)
 
 
-def road_graph(n_nodes: int, seed: int = 7) -> nx.MultiDiGraph:
+def road_graph(
+    n_nodes: int,
+    seed: int = 7,
+    *,
+    lat0: float = LAT0,
+    lon0: float = LON0,
+    block_deg: float = BLOCK_DEG,
+    lon_block_deg: float | None = None,
+) -> nx.MultiDiGraph:
     """A road-like graph of about ``n_nodes`` nodes (a ``side x side`` perturbed grid).
 
     Parameters
@@ -45,19 +55,23 @@ def road_graph(n_nodes: int, seed: int = 7) -> nx.MultiDiGraph:
         Approximate number of nodes (``side = round(sqrt(n_nodes))``).
     seed
         Seed of the jitter, the missing blocks and the one-way streets.
+    lat0, lon0
+        South-west corner, degrees.
+    block_deg, lon_block_deg
+        Block size north-south and east-west, degrees (default: square blocks of ~1 km).
     """
     side = round(math.sqrt(n_nodes))
     rng = np.random.default_rng(seed)
     jitter = rng.uniform(-0.25, 0.25, size=(side * side, 2)) * BLOCK_DEG
-    cos = math.cos(math.radians(LAT0))
+    lon_block = block_deg / math.cos(math.radians(lat0)) if lon_block_deg is None else lon_block_deg
     graph = nx.MultiDiGraph(crs="epsg:4326")
     for i in range(side):
         for j in range(side):
             k = i * side + j
             graph.add_node(
                 k,
-                y=LAT0 + (i + jitter[k, 0]) * BLOCK_DEG,
-                x=LON0 + (j + jitter[k, 1]) * BLOCK_DEG / cos,
+                y=lat0 + (i + jitter[k, 0]) * block_deg,
+                x=lon0 + (j + jitter[k, 1]) * lon_block,
             )
     drop = rng.random((side, side, 2))
     oneway = rng.random((side, side, 2))
@@ -84,6 +98,32 @@ def road_graph(n_nodes: int, seed: int = 7) -> nx.MultiDiGraph:
                     edges.append((other, k, dict(attrs)))
     graph.add_edges_from(edges)
     return graph
+
+
+def write_pbf(graph: nx.MultiDiGraph, path: Path) -> Path:
+    """Write a :func:`road_graph` as an OpenStreetMap PBF extract (with pyosmium).
+
+    Node ``k`` becomes OSM node ``k + 1``; every road between two nodes becomes one way with
+    its ``highway`` (and ``maxspeed``), tagged ``oneway=yes`` when the graph has one direction.
+    """
+    import osmium
+
+    with osmium.SimpleWriter(str(path), overwrite=True) as writer:
+        for k, data in graph.nodes(data=True):
+            location = (round(data["x"], 7), round(data["y"], 7))
+            writer.add_node(osmium.osm.mutable.Node(id=k + 1, location=location))
+        seen: set[tuple[int, int]] = set()
+        way = 0
+        for u, v, data in graph.edges(data=True):
+            if (u, v) in seen or (v, u) in seen:
+                continue
+            seen.add((u, v))
+            tags = {k: str(x) for k, x in data.items() if k in ("highway", "maxspeed")}
+            if not graph.has_edge(v, u):
+                tags["oneway"] = "yes"
+            way += 1
+            writer.add_way(osmium.osm.mutable.Way(id=way, nodes=[u + 1, v + 1], tags=tags))
+    return path
 
 
 def scaled_fleet(total: int, base: Fleet | None = None) -> Fleet:
@@ -114,4 +154,4 @@ def scaled_fleet(total: int, base: Fleet | None = None) -> Fleet:
     return replace(base, operators=operators, depots=depots)
 
 
-__all__ = ["road_graph", "scaled_fleet"]
+__all__ = ["road_graph", "scaled_fleet", "write_pbf"]

@@ -23,6 +23,7 @@ def export(
     *,
     node_attrs: Mapping[int, Mapping[str, Any]] | None = None,
     source: str | None = None,
+    travel_times: bool = True,
 ) -> Path:
     """Write the cleaned network with its class travel times, for QGIS or reloading.
 
@@ -40,6 +41,9 @@ def export(
         ``place``, ``kind``, ...), which the loader reads back.
     source
         The file's ``fleetsim_source`` graph attribute (default: the network's source).
+    travel_times
+        Write each edge's ``travel_time_<class>`` (for QGIS); the loader recomputes them, so
+        an import leaves them out (a smaller file, written and read faster).
 
     Returns
     -------
@@ -68,7 +72,11 @@ def export(
         for key in [k for k, v in data.items() if v is None]:
             del data[key]
     for _, _, data in graph.edges(data=True):
-        for key in [k for k, v in data.items() if v is None]:
+        for key in [
+            k
+            for k, v in data.items()
+            if v is None or (not travel_times and k.startswith("travel_time_"))
+        ]:
             del data[key]
     graph.graph["fleetsim_source"] = network.source if source is None else source
     try:

@@ -637,7 +637,7 @@ def _write_atomically(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.tmp-", suffix=".graphml", dir=folder)
         os.close(fd)
-        export(network, tmp, node_attrs=attrs, source=source)
+        export(network, tmp, node_attrs=attrs, source=source, travel_times=False)
         os.replace(tmp, out)
         tmp = None
     except OSError as exc:

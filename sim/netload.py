@@ -51,6 +51,7 @@ names it cleans), never the reverse, so ``load_network`` is imported from here::
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -535,8 +536,23 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+_CLASS_TAGS = ("area", "access", "motor_vehicle", "motorcar", "service", "highway")
+
+
 def road_class(data: Mapping[str, Any]) -> str | None:
     """Return the edge's drivable highway class, or ``None`` if it is not a road."""
+    key = tuple(data.get(tag) for tag in _CLASS_TAGS)
+    if all(v is None or type(v) is str for v in key):  # the usual case: memoised
+        return _road_class_of(key)  # type: ignore[arg-type]
+    return _road_class(data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _road_class_of(key: tuple[str | None, ...]) -> str | None:
+    return _road_class({tag: v for tag, v in zip(_CLASS_TAGS, key, strict=True) if v is not None})
+
+
+def _road_class(data: Mapping[str, Any]) -> str | None:
     if str(_first(data.get("area", ""))).lower() == "yes":
         return None
     if str(_first(data.get("access", ""))).lower() == "private":
