@@ -7,24 +7,17 @@ travel times); this module only reads a :class:`sim.network.RoadNetwork`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+import networkx as nx
 
 from sim.errors import NetworkError, ValidationError
 from sim.network import RoadNetwork
 
-__all__ = ["export"]
+__all__ = ["export", "save_graphml"]
 
 
-def export(
-    network: RoadNetwork,
-    path: str | os.PathLike[str],
-    *,
-    node_attrs: Mapping[int, Mapping[str, Any]] | None = None,
-    source: str | None = None,
-    travel_times: bool = True,
-) -> Path:
+def export(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
     """Write the cleaned network with its class travel times, for QGIS or reloading.
 
     Parameters
@@ -35,15 +28,6 @@ def export(
         ``*.graphml`` (OSMnx GraphML; :func:`sim.netload.load_network` reloads it with
         identical travel times) or ``*.gpkg`` (GeoPackage with ``nodes`` and ``edges``
         layers, directed).
-    node_attrs
-        Node attributes to set (or replace) before writing, by node index: what
-        :mod:`sim.netimport` uses to write zones and places (``zone``, ``central``, ``name``,
-        ``place``, ``kind``, ...), which the loader reads back.
-    source
-        The file's ``fleetsim_source`` graph attribute (default: the network's source).
-    travel_times
-        Write each edge's ``travel_time_<class>`` (for QGIS); the loader recomputes them, so
-        an import leaves them out (a smaller file, written and read faster).
 
     Returns
     -------
@@ -66,24 +50,58 @@ def export(
             f"cannot export to {str(path)!r}: the file name must end .graphml or .gpkg"
         )
     graph = network.graph.copy()  # an unfrozen copy; drop None-valued attributes
-    for i, attrs in (node_attrs or {}).items():
-        graph.nodes[int(network.node_ids[i])].update(attrs)
+    if suffix == ".graphml":
+        return save_graphml(graph, path, source=network.source)
+    _drop_none(graph)
+    graph.graph["fleetsim_source"] = network.source
+    try:
+        ox.save_graph_geopackage(graph, path, directed=True)
+    except (OSError, RuntimeError) as exc:  # pyogrio's DataSourceError is a RuntimeError
+        raise NetworkError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
+def save_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, source: str) -> Path:
+    """Write a cleaned graph as OSMnx GraphML, which :func:`sim.netload.load_network` reloads.
+
+    ``graph`` itself loses its ``None``-valued attributes and gains the graph attribute
+    ``fleetsim_source``; OSMnx writes a string copy of it (with lxml: incrementally).
+
+    Parameters
+    ----------
+    graph
+        The graph (OSMnx conventions; not frozen).
+    path
+        The ``.graphml`` file.
+    source
+        Where the graph came from.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    NetworkError
+        When the file cannot be written.
+    """
+    import osmnx as ox
+
+    path = Path(path)
+    _drop_none(graph)
+    graph.graph["fleetsim_source"] = source
+    try:
+        ox.save_graphml(graph, path)
+    except (OSError, RuntimeError) as exc:
+        raise NetworkError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
+def _drop_none(graph: nx.MultiDiGraph) -> None:
     for _, data in graph.nodes(data=True):
         for key in [k for k, v in data.items() if v is None]:
             del data[key]
     for _, _, data in graph.edges(data=True):
-        for key in [
-            k
-            for k, v in data.items()
-            if v is None or (not travel_times and k.startswith("travel_time_"))
-        ]:
+        for key in [k for k, v in data.items() if v is None]:
             del data[key]
-    graph.graph["fleetsim_source"] = network.source if source is None else source
-    try:
-        if suffix == ".graphml":
-            ox.save_graphml(graph, path)
-        else:
-            ox.save_graph_geopackage(graph, path, directed=True)
-    except (OSError, RuntimeError) as exc:  # pyogrio's DataSourceError is a RuntimeError
-        raise NetworkError(f"cannot write {path}: {exc}") from exc
-    return path

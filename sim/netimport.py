@@ -43,9 +43,9 @@ from sim.errors import NetworkError, OutputError, ValidationError
 from sim.folders import disk_error
 from sim.geo import haversine_m, unit_vectors
 from sim.locations import DEFAULT_MAX_SNAP_KM
-from sim.netexport import export
-from sim.netload import HIGHWAY_SETS, load_network
-from sim.network import RoadNetwork
+from sim.netexport import save_graphml
+from sim.netload import HIGHWAY_SETS, load_network, read_extract
+from sim.network import RoadData, RoadNetwork
 
 __all__ = [
     "DEFAULT_MARGIN_KM",
@@ -76,6 +76,9 @@ ORDOS_CENTRES: tuple[tuple[str, float], ...] = (
 _KM_PER_DEG = 111.195  # great-circle km per degree of latitude (R = 6371 km)
 _POLYGON_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
 _OUTSIDE = "outside"
+#: Edge attributes an import leaves out of its file: the loader recomputes ``speed_kph``, and
+#: ``reversed`` (OSMnx's note of which way a two-way street was drawn) is never read.
+_NOT_WRITTEN = ("speed_kph", "reversed")
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,7 +534,8 @@ def import_network(
     Returns
     -------
     ImportResult
-        The file written and the network reloaded from it.
+        The file written and the network it holds (its :attr:`~RoadNetwork.graph` is not
+        to be read: the file was written from it; load the file instead).
 
     Raises
     ------
@@ -555,15 +559,14 @@ def import_network(
             f"{str(source)!r}: import reads an OSM extract (.osm.pbf, .osm, .osm.bz2, .osm.xml)"
         )
     zoning = zoning or Zoning()
-    network = load_network(
+    data = read_extract(
         source,
         clip=None if clip is None else clip.keep,
         highways=None if highways is None else HIGHWAY_SETS[highways],
     )
-    if clip is not None and network.n_nodes == 0:  # pragma: no cover - _clean raises first
-        raise NetworkError(f"no road of {source} inside {clip.label}")
+    network = RoadNetwork(data)  # routing arrays only: its graph is written as it is
     attrs, placed, zones_from, central_from = _zoning(network, zoning)
-    _write_atomically(network, out, attrs, str(source))
+    _write_atomically(data, out, attrs, str(source))
     return ImportResult(out, network, placed, zones_from, central_from)
 
 
@@ -628,8 +631,14 @@ def _zoning(
 
 
 def _write_atomically(
-    network: RoadNetwork, out: Path, attrs: Mapping[int, Mapping[str, Any]], source: str
+    data: RoadData, out: Path, attrs: Mapping[int, Mapping[str, Any]], source: str
 ) -> None:
+    """Set the zoning attributes on the cleaned graph and write it through a temporary file."""
+    for i, values in attrs.items():
+        data.graph.nodes[int(data.node_ids[i])].update(values)
+    for _, _, edge in data.graph.edges(data=True):
+        for key in _NOT_WRITTEN:
+            edge.pop(key, None)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"{out}: cannot write: the folder {folder} does not exist")
@@ -637,7 +646,7 @@ def _write_atomically(
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.tmp-", suffix=".graphml", dir=folder)
         os.close(fd)
-        export(network, tmp, node_attrs=attrs, source=source, travel_times=False)
+        save_graphml(data.graph, tmp, source=source)
         os.replace(tmp, out)
         tmp = None
     except OSError as exc:

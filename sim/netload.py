@@ -84,6 +84,7 @@ __all__ = [
     "cached_network",
     "from_graph",
     "load_network",
+    "read_extract",
 ]
 
 #: Speed (km/h) of an edge without a usable ``maxspeed``, by OSM ``highway`` class. An
@@ -260,15 +261,51 @@ def load_network(
     if not path.is_file():
         raise NetworkError(f"network file not found: {path}")
     if clip is not None or highways is not None:
-        if reader is _read_graphml:
-            raise NetworkError(
-                f"{str(source)!r}: a clip or a highway selection needs an OSM extract "
-                "(.osm, .osm.bz2, .osm.xml or .osm.pbf), not a GraphML file"
-            )
-        keep = None if highways is None else frozenset(highways)
-        graph, removed = reader(path, clip=clip, highways=keep)
-        return _build(graph, str(source), resolved, non_road_edges=removed)
+        return RoadNetwork(read_extract(path, clip=clip, highways=highways), profiles=resolved)
     return RoadNetwork(_file_data(path, str(source), reader), profiles=resolved)
+
+
+def read_extract(
+    path: str | os.PathLike[str],
+    *,
+    clip: netpbf.Clip | None = None,
+    highways: Collection[str] | None = None,
+) -> RoadData:
+    """Read, clip and clean an OSM extract, without the cache: what ``network import`` writes.
+
+    Parameters
+    ----------
+    path
+        An OSM XML (``.osm``, ``.osm.bz2``, ``.osm.xml``) or PBF (``.osm.pbf``) file.
+    clip, highways
+        As for :func:`load_network`.
+
+    Returns
+    -------
+    RoadData
+        The cleaned graph (not frozen, without travel times) and its arrays.
+
+    Raises
+    ------
+    NetworkError
+        If the file is not an OSM extract, is missing or unreadable, or has no drivable road
+        (inside the clip).
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(_OSM_SUFFIXES):
+        reader = _read_osm_xml
+    elif netpbf.is_pbf(name):
+        reader = _read_pbf
+    else:
+        raise NetworkError(
+            f"{str(path)!r}: expected an OSM extract (.osm, .osm.bz2, .osm.xml or .osm.pbf)"
+        )
+    if not path.is_file():
+        raise NetworkError(f"network file not found: {path}")
+    keep = None if highways is None else frozenset(highways)
+    graph, removed = reader(path, clip=clip, highways=keep)
+    return _clean(graph, str(path), non_road_edges=removed)
 
 
 def _file_data(
