@@ -58,6 +58,7 @@ from sim.cli_network import add_network_commands, add_no_cache_option
 from sim.cli_network import ascii_only as _ascii_only
 from sim.cli_network import json_text as _json_text
 from sim.cli_network import print_text as _print_text
+from sim.cli_plan import add_plan_command
 from sim.errors import FleetsimError
 
 
@@ -228,6 +229,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
     _add_study_commands(commands)
     _add_sensitivity_command(commands)
+    add_plan_command(commands, _load_scenario)
     _add_file_commands(commands)
     _add_check_command(commands)
     return parser

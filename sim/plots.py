@@ -889,3 +889,59 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
         f"{_label(summary['scenario'])}: what decides P(holds) ({summary['method']})", fontsize=11
     )
     return fig
+
+
+def frontier_figure(summary: Mapping[str, Any]) -> Figure:
+    """The cost–P(holds) frontier of ``fleetsim plan`` (its ``summary.json``).
+
+    The best plan found at each cost on the training seeds (worst and mean P(holds) over the
+    sites), the target, and the held-out P(holds) (worst site, with its 95 % interval) of the
+    scenario as it is, the plan and the coverage baseline.
+    """
+    fig = _figure(7.5, 4.2)
+    ax = fig.add_subplot()
+    front = summary["frontier"]
+    cost = [f["cost"] for f in front]
+    ax.step(
+        cost,
+        [f["worst_p_met"] for f in front],
+        where="post",
+        color="#1f77b4",
+        label="best plan at each cost: worst site (training)",
+    )
+    ax.step(
+        cost,
+        [f["mean_p_met"] for f in front],
+        where="post",
+        color="#1f77b4",
+        alpha=0.4,
+        linestyle="--",
+        label="same plans: mean over sites (training)",
+    )
+    ax.axhline(summary["target"], color="#888888", linewidth=0.8, linestyle=":")
+    ax.text(0, summary["target"], f" target {summary['target']:g}", va="bottom", fontsize=8)
+
+    def held(rows: Any, x: float, colour: str, label: str, marker: str) -> None:
+        worst = min(rows, key=lambda r: r["p_met"])
+        lo, hi = worst["p_met_ci95"]
+        ax.errorbar(
+            [x],
+            [worst["p_met"]],
+            yerr=[[worst["p_met"] - lo], [hi - worst["p_met"]]],
+            fmt=marker,
+            color=colour,
+            capsize=3,
+            label=label,
+        )
+
+    held(summary["before"]["rows"], 0.0, "#d62728", "as it is (held-out, worst site)", "s")
+    held(summary["after"]["rows"], summary["cost"], "#2ca02c", "plan (held-out, worst site)", "o")
+    cb = summary["coverage_baseline"]
+    held(cb["rows"], cb["cost"], "#9467bd", "coverage-model plan (held-out)", "D")
+    ax.set_xlabel("cost (levers file units)")
+    ax.set_ylabel("P(holds)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7, loc="lower right")
+    where = f" at the {summary['sites']}" if summary.get("sites") else ""
+    ax.set_title(f"{_label(summary['scenario'])}{where}: cost against P(holds)", fontsize=11)
+    return fig

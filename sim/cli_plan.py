@@ -1,0 +1,289 @@
+"""``fleetsim plan``: the command, its text table and its output folder.
+
+``fleetsim plan SCENARIO --levers FILE [--sites seats|nodes|grid:KM] [--target P]
+[--budget B] [--reps N] [--train-reps N] [--out DIR] [--json]`` runs
+:func:`sim.optimise.plan_levers` and prints the plan, its verification on held-out seeds and
+the coverage baseline. ``--out DIR`` writes, atomically (:func:`sim.outputs.write_outputs`,
+the folder contract of ``run``): ``plan.yaml`` (the scenario overlay: ``extends`` the
+scenario, so ``fleetsim run DIR/plan.yaml`` gives the verified numbers), ``summary.json``,
+``changes.csv``, ``frontier.csv``, ``sites.csv``, ``levers.yaml``, ``scenario.resolved.yaml``
+(the planned scenario), ``frontier.png`` and, with ``--sites``, ``sites-map-before.png`` and
+``sites-map-after.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.optimise import DEFAULT_TARGET, DEFAULT_TRAIN_REPS, PlanResult
+
+
+def add_plan_command(commands: Any, load_scenario: Callable[[str], Any]) -> None:
+    """Add ``fleetsim plan`` to the command parsers.
+
+    Parameters
+    ----------
+    commands
+        The sub-parsers of ``fleetsim``.
+    load_scenario
+        Turns the SCENARIO argument (a built-in name or a file) into a scenario.
+    """
+    plan = commands.add_parser(
+        "plan",
+        help="the cheapest lever changes that make the targets hold, verified on held-out seeds",
+    )
+    plan.add_argument("scenario", metavar="SCENARIO", help="a built-in scenario name or file")
+    plan.add_argument(
+        "--levers", required=True, metavar="FILE", help="what may change and what it costs"
+    )
+    plan.add_argument(
+        "--sites",
+        default=None,
+        metavar="SITES",
+        help="plan for one incident's demand at every site: 'seats', 'nodes' or 'grid:KM' "
+        "(default: the scenario's incidents)",
+    )
+    plan.add_argument(
+        "--incident", default=None, metavar="NAME", help="with --sites: the incident placed"
+    )
+    plan.add_argument(
+        "--target",
+        type=float,
+        default=DEFAULT_TARGET,
+        metavar="P",
+        help=f"P(holds) to reach everywhere (default {DEFAULT_TARGET})",
+    )
+    plan.add_argument(
+        "--budget", type=float, default=None, metavar="B", help="the most the plan may cost"
+    )
+    plan.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="held-out replications per site (default: the scenario's)",
+    )
+    plan.add_argument(
+        "--train-reps",
+        type=int,
+        default=DEFAULT_TRAIN_REPS,
+        metavar="N",
+        help=f"training replications per site and plan (default {DEFAULT_TRAIN_REPS})",
+    )
+    plan.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: the CPUs, at most 8; results are identical)",
+    )
+    plan.add_argument("--out", default=None, metavar="DIR", help="write the results into DIR")
+    plan.add_argument("--no-figures", action="store_true", help="write no PNG figure")
+    plan.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plan.set_defaults(handler=lambda args: _cmd_plan(args, load_scenario))
+
+
+def _cmd_plan(args: argparse.Namespace, load_scenario: Callable[[str], Any]) -> int:
+    from sim.cli_network import ascii_only, json_text
+    from sim.executors import default_workers
+    from sim.levers import check_levers, load_levers
+    from sim.netload import cached_network
+    from sim.optimise import plan_levers
+    from sim.outputs import check_out_dir, write_outputs
+
+    scenario = load_scenario(args.scenario)
+    levers, file, text = load_levers(args.levers)
+    checked = check_levers(scenario, cached_network(scenario.network), levers, file, text)
+    if args.out:
+        check_out_dir(args.out)  # before the work, not after it
+    workers = default_workers() if args.workers is None else args.workers
+
+    def tick(n: int) -> None:
+        if not args.quiet:
+            print(".", end="", file=sys.stderr, flush=True)
+
+    result = plan_levers(
+        scenario,
+        checked,
+        sites=args.sites,
+        incident=args.incident,
+        target=args.target,
+        budget=args.budget,
+        reps=args.reps,
+        train_reps=args.train_reps,
+        workers=workers,
+        progress=tick,
+    )
+    if not args.quiet:
+        print(f" {result.evaluations} evaluations, {result.seconds:.1f} s", file=sys.stderr)
+    if args.out:
+        files = plan_files(result, Path(args.out), figures=not args.no_figures)
+        out = write_outputs(args.out, files)
+        if not args.quiet:
+            print(f"wrote {out} ({len(files)} files)", file=sys.stderr)
+    if args.json:
+        print(json_text(result.to_json()), end="")
+    else:
+        print(plan_table(result, ascii_only=ascii_only()))
+    return 0
+
+
+def _p(row: dict[str, Any]) -> str:
+    lo, hi = row["p_met_ci95"]
+    return f"{row['p_met']:.3f} [{lo:.2f}-{hi:.2f}]"
+
+
+def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
+    """The plan as text: changes, verification per site, coverage baseline, frontier."""
+    from sim.texttables import new_table, render, right
+
+    data = result.to_json()
+    changes = new_table("lever", "change", right("units"), right("cost"), right("gain"))
+    for c in data["changes"]:
+        gain = c.get("gain_worst_p")
+        changes.add_row(
+            c["lever"],
+            c["change"],
+            str(c["units"]),
+            f"{c['cost']:g}",
+            "-" if gain is None else f"{gain:+.3f}",
+        )
+    what = "site" if result.sites else "incident"
+    sites = new_table(what, "tier", right("before"), right("plan"), right("coverage plan"))
+    cov = {r["site"]: r for r in data["coverage_baseline"]["rows"]}
+    for b, a in zip(data["before"]["rows"], data["after"]["rows"], strict=True):
+        sites.add_row(
+            a["site"], a["tier"], _p(b), _p(a) + ("" if a["meets"] else " !"), _p(cov[a["site"]])
+        )
+    front = new_table(right("cost"), right("worst P (train)"), "plan")
+    for f in data["frontier"]:
+        front.add_row(
+            f"{f['cost']:g}",
+            f"{f['worst_p_met']:.3f}",
+            "; ".join(c["change"] for c in f["plan"]) or "as it is",
+        )
+    cb = data["coverage_baseline"]
+    return render(
+        f"{data['scenario']}: plan for P(holds) >= {result.target:g} at every {what}"
+        + (f" of {result.sites}" if result.sites else ""),
+        f"verdict: {data['verdict']}",
+        "",
+        f"changes (cost {data['cost']:g}; gain: fall of the worst training P(holds) without it)",
+        changes,
+        "",
+        f"held-out seeds (seed {result.seed}, {result.reps} replications; ! below target)",
+        sites,
+        "",
+        f"coverage baseline ({cb['model']}): cost {cb['cost']:g}, "
+        + ("; ".join(c["change"] for c in cb["changes"]) or "no change")
+        + f"; covers {cb['covered_after']} of {cb['sites']} "
+        f"{what}s by travel time; meets the target: {'yes' if cb['meets_target'] else 'no'}",
+        "",
+        "frontier (training seeds: the best plan found at each cost)",
+        front,
+        f"({data['evaluations']} scenario evaluations of {result.train_reps} replications "
+        f"per {what} on seed {result.train_seed}, {data['seconds']:.1f} s)",
+        ascii_only=ascii_only,
+    )
+
+
+def plan_yaml(result: PlanResult, out_dir: Path) -> str:
+    """``plan.yaml``: the plan as a scenario that ``extends`` the scenario planned for.
+
+    Also a fragment for ``fleetsim check --overlay``. A scenario built in Python (no file)
+    is written whole.
+    """
+    sc = result.scenario
+    head = [
+        f"# fleetsim plan for {sc.name!r}: cost {result.cost:g}; {result.verdict()}.",
+        f"# Verified on seed {result.seed} with {result.reps} replications "
+        f"({'every site of ' + result.sites if result.sites else 'every incident'}).",
+    ]
+    body: dict[str, Any] = {}
+    source = Path(sc.source) if sc.source else None
+    if source is not None and source.is_file():
+        body["extends"] = os.path.relpath(source.resolve(), out_dir.resolve())
+        body["name"] = sc.name
+        body.update(result.overlay())
+    else:
+        body = result.levers.data(result.plan)
+    if result.reps != sc.replications:
+        body["replications"] = result.reps
+    for c in result.levers.changes(result.plan):
+        head.append(f"#   {c['change']} (cost {c['cost']:g})")
+    return "\n".join(head) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+
+def _csv(fields: list[str], rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    return buf.getvalue()
+
+
+def plan_files(result: PlanResult, out_dir: Path, *, figures: bool = True) -> dict[str, Any]:
+    """The files of ``fleetsim plan --out DIR`` (for :func:`sim.outputs.write_outputs`)."""
+    from sim.outputs import json_text, resolved_scenario_yaml
+
+    data = result.to_json()
+    rows = []
+    cov = {r["site"]: r for r in data["coverage_baseline"]["rows"]}
+    for b, a in zip(data["before"]["rows"], data["after"]["rows"], strict=True):
+        c = cov[a["site"]]
+        rows.append(
+            {
+                "site": a["site"],
+                "tier": a["tier"],
+                "p_before": b["p_met"],
+                "p_before_ci95": "-".join(map(str, b["p_met_ci95"])),
+                "p_plan": a["p_met"],
+                "p_plan_ci95": "-".join(map(str, a["p_met_ci95"])),
+                "plan_meets": a["meets"],
+                "p_coverage_plan": c["p_met"],
+                "p_coverage_plan_ci95": "-".join(map(str, c["p_met_ci95"])),
+            }
+        )
+    frontier = [{**f, "plan": "; ".join(c["change"] for c in f["plan"])} for f in data["frontier"]]
+    files: dict[str, Any] = {
+        "plan.yaml": plan_yaml(result, out_dir),
+        "summary.json": json_text(data),
+        "changes.csv": _csv(
+            ["lever", "change", "units", "cost", "gain_shortfall", "gain_worst_p"],
+            data["changes"],
+        ),
+        "frontier.csv": _csv(["cost", "worst_p_met", "mean_p_met", "shortfall", "plan"], frontier),
+        "sites.csv": _csv(list(rows[0]) if rows else ["site"], rows),
+        "levers.yaml": result.levers.text,
+        "scenario.resolved.yaml": resolved_scenario_yaml(
+            result.levers.scenario(result.plan),
+            seed=result.seed,
+            replications=result.reps,
+            extra={"plan": {"levers_file": result.levers.file, "sites": result.sites}},
+        ),
+    }
+    if figures:
+        from sim import plots
+
+        def frontier_png(path: Path) -> None:
+            plots.save_png(plots.frontier_figure(data), path)
+
+        files["frontier.png"] = frontier_png
+        for key, sw in result.sweeps.items():
+
+            def sweep_png(path: Path, sw: Any = sw) -> None:
+                plots.save_png(plots.sweep_map(sw), path)
+
+            files[f"sites-map-{key}.png"] = sweep_png
+    return files

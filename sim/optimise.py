@@ -1,0 +1,899 @@
+"""The cheapest set of lever units that makes the targets hold, chosen by simulation, verified.
+
+:func:`plan_levers` answers "what should we change, at what cost" for a scenario and a levers
+file (:mod:`sim.levers`):
+
+1. **Target.** P(holds) >= ``target`` (default 0.95) for every incident of the scenario, or,
+   with ``sites``, at every site of a site set (``seats``, ``nodes``, ``grid:KM``: the demand
+   of one incident placed at each site, exactly as ``fleetsim sweep`` places it).
+2. **Training** on the *training seed* (the scenario's seed + :data:`TRAIN_SEED_OFFSET`) with
+   ``train_reps`` replications: every candidate plan is simulated with the same seed, so plans
+   see the same draws for the same vehicles (common random numbers) and differences between
+   plans are the plans' own. The measure minimised is the *shortfall*, the sum over sites of
+   ``max(0, target - P(holds))``.
+3. **Greedy search.** From the scenario as it is, repeatedly buy the step of one option (one
+   operator's dispatchers, one place's vehicles, ...) with the largest fall in shortfall per
+   unit of cost, until the target holds at every site on training, the budget is spent, or no
+   step helps (steps are then doubled, once per lever range, to cross a plateau).
+   Options that do not help even at their full range are screened out first (one
+   evaluation each); at a plateau they are tried again (a complement of what was bought).
+4. **Local search.** Remove each chosen option whole if the target still holds; then cut each
+   one to the fewest units that keep it (bisection); then try to replace each chosen option
+   by one step of a cheaper option (a swap).
+5. **Verification** on the held-out seed, the scenario's own, with ``reps`` replications
+   (default the scenario's): P(holds) and its 95 % Wilson interval at every site, before and
+   after. The plan *meets the target* only if it holds at every site on held-out seeds; the
+   sites that fail are named.
+6. **Coverage baseline.** The plan a maximal-covering model would buy with the same money
+   (:func:`coverage_plan`: travel time only, no call-out, no queues, solved with
+   :func:`scipy.optimize.milp`), verified on the same held-out seeds.
+
+Plans are scenario overlays (:meth:`sim.levers.Levers.overlay`); the verified numbers are
+those of ``fleetsim run`` (or ``fleetsim sweep``) of a file that ``extends`` the scenario
+with the overlay (``plan.yaml``), with the same seed and replications.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.errors import ScenarioError, ValidationError
+from sim.executors import check_workers, make_executor
+from sim.experiment import ENGINES, check_reps_seed, run
+from sim.levers import Levers, Plan
+from sim.netload import cached_network
+from sim.network import RoadNetwork
+from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
+from sim.results import wilson_interval
+from sim.scenario import Incident, Scenario
+from sim.sites import SiteChoice, choose_sites
+from sim.sweeps import SweepResult, sweep
+
+#: The training seed is the scenario's seed plus this (the held-out seed is the scenario's).
+TRAIN_SEED_OFFSET = 1
+DEFAULT_TARGET = 0.95
+#: Replications per site of every training evaluation (``train_reps``).
+DEFAULT_TRAIN_REPS = 40
+#: A fall in shortfall smaller than this is no gain (float noise).
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """P(holds) at every site (or incident) of one plan, from one seed.
+
+    Attributes
+    ----------
+    names, tiers
+        Sites (or incidents) in a fixed order, and their tiers.
+    successes
+        Replications in which the target held, per site.
+    n
+        Replications per site.
+    """
+
+    names: tuple[str, ...]
+    tiers: tuple[str, ...]
+    successes: tuple[int, ...]
+    n: int
+
+    @property
+    def p(self) -> np.ndarray:
+        """P(holds) per site."""
+        return np.asarray(self.successes, dtype=float) / self.n
+
+    def shortfall(self, target: float) -> float:
+        """Sum over sites of ``max(0, target - P(holds))``."""
+        return float(np.maximum(0.0, target - self.p).sum())
+
+    def failing(self, target: float) -> list[str]:
+        """The sites where P(holds) < target."""
+        return [s for s, p in zip(self.names, self.p, strict=True) if p < target - _EPS]
+
+    def rows(self, target: float) -> list[dict[str, Any]]:
+        """Per site: name, tier, P(holds), its 95 % Wilson interval and whether it meets."""
+        out = []
+        for name, tier, k in zip(self.names, self.tiers, self.successes, strict=True):
+            lo, hi = wilson_interval(k, self.n)
+            out.append(
+                {
+                    "site": name,
+                    "tier": tier,
+                    "p_met": round(k / self.n, 4),
+                    "p_met_ci95": [round(lo, 4), round(hi, 4)],
+                    "meets": k / self.n >= target - _EPS,
+                }
+            )
+        return out
+
+    def by_tier(self, target: float) -> dict[str, dict[str, Any]]:
+        """Per tier: sites, the worst P(holds), the mean, and the sites meeting the target."""
+        out: dict[str, dict[str, Any]] = {}
+        p = self.p
+        for tier in dict.fromkeys(self.tiers):
+            idx = [i for i, t in enumerate(self.tiers) if t == tier]
+            worst = min(idx, key=lambda i: (p[i], self.names[i]))
+            lo, hi = wilson_interval(self.successes[worst], self.n)
+            out[tier] = {
+                "sites": len(idx),
+                "worst_site": self.names[worst],
+                "worst_p_met": round(float(p[worst]), 4),
+                "worst_p_met_ci95": [round(lo, 4), round(hi, 4)],
+                "mean_p_met": round(float(p[idx].mean()), 4),
+                "sites_meeting": int(sum(p[i] >= target - _EPS for i in idx)),
+            }
+        return out
+
+
+def evaluate(
+    scenario: Scenario,
+    sites: SiteChoice | None,
+    incident: str | None,
+    reps: int,
+    seed: int,
+    engine: str = "auto",
+    workers: int = 1,
+) -> tuple[Evaluation, SweepResult | None]:
+    """Simulate one (planned) scenario: every incident, or ``incident`` at every site.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (a plan applied).
+    sites
+        The site set (:func:`sim.sites.choose_sites`), or ``None`` for the scenario's own
+        incidents.
+    incident
+        The incident swept over the sites (default: the first).
+    reps, seed
+        Replications and root seed.
+    engine, workers
+        As for :func:`sim.experiment.run`.
+
+    Returns
+    -------
+    tuple
+        The evaluation, and the sweep (``None`` without sites).
+    """
+    network = cached_network(scenario.network)
+    if sites is None:
+        result = run(
+            scenario, network=network, replications=reps, seed=seed, engine=engine, workers=workers
+        )
+        incs = result.summary["incidents"]
+        return (
+            Evaluation(
+                tuple(i["name"] for i in incs),
+                tuple(i["tier"] for i in incs),
+                tuple(round(i["p_met"] * reps) for i in incs),
+                reps,
+            ),
+            None,
+        )
+    swept = sweep(
+        scenario,
+        sites,
+        network=network,
+        incident=incident,
+        replications=reps,
+        seed=seed,
+        engine=engine,
+        workers=workers,
+    )
+    by_name = {r["site"]: r for r in swept.rows}
+    rows = [by_name[s.name] for s in sites.sites]
+    return (
+        Evaluation(
+            tuple(r["site"] for r in rows),
+            tuple(str(r["tier"]) for r in rows),
+            tuple(round(r["p_met"] * reps) for r in rows),
+            reps,
+        ),
+        swept,
+    )
+
+
+def _evaluate_task(
+    scenario: Scenario,
+    sites: SiteChoice | None,
+    incident: str | None,
+    reps: int,
+    seed: int,
+    engine: str,
+) -> Evaluation:
+    return evaluate(scenario, sites, incident, reps, seed, engine)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+# ---------------------------------------------------------------------------------------------
+
+
+def _key(plan: Plan) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted((i, n) for i, n in plan.items() if n > 0))
+
+
+@dataclass
+class Trainer:
+    """Evaluates plans on the training seed, once each, in parallel batches.
+
+    Attributes
+    ----------
+    evaluations
+        Scenario evaluations made (each: every site, ``reps`` replications).
+    """
+
+    levers: Levers
+    sites: SiteChoice | None
+    incident: str | None
+    reps: int
+    seed: int
+    engine: str = "auto"
+    workers: int = 1
+    scheduler: Any = None
+    progress: Callable[[int], None] | None = None
+    evaluations: int = 0
+    cache: dict[tuple[tuple[int, int], ...], Evaluation | None] = field(default_factory=dict)
+
+    def many(self, plans: Sequence[Plan]) -> list[Evaluation | None]:
+        """The evaluation of every plan (``None`` for a plan that is not a valid scenario)."""
+        todo: dict[tuple[tuple[int, int], ...], Scenario] = {}
+        for plan in plans:
+            key = _key(plan)
+            if key in self.cache or key in todo:
+                continue
+            try:
+                todo[key] = self.levers.scenario(dict(key))
+            except ScenarioError:
+                self.cache[key] = None
+        if todo:
+            tasks = [
+                (s, self.sites, self.incident, self.reps, self.seed, self.engine)
+                for s in todo.values()
+            ]
+            with make_executor(min(self.workers, len(tasks)), self.scheduler) as ex:
+                for key, ev in zip(todo, ex.map(_evaluate_task, tasks), strict=True):
+                    self.cache[key] = ev
+                    self.evaluations += 1
+                    if self.progress is not None:
+                        self.progress(1)
+        return [self.cache[_key(p)] for p in plans]
+
+    def one(self, plan: Plan) -> Evaluation | None:
+        """The evaluation of one plan."""
+        return self.many([plan])[0]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One move of the search: the plan after it, its cost and training evaluation."""
+
+    action: str
+    plan: dict[int, int]
+    cost: float
+    shortfall: float
+    evaluation: Evaluation
+    gain: float = 0.0
+
+
+def _room(levers: Levers, plan: Plan, i: int) -> int:
+    o = levers.options[i]
+    used = sum(n for j, n in plan.items() if levers.options[j].lever == o.lever)
+    return max(0, min(o.max_units - plan.get(i, 0), o.group_max - used))
+
+
+def _with(plan: Plan, i: int, n: int) -> dict[int, int]:
+    out = dict(plan)
+    out[i] = out.get(i, 0) + n
+    if out[i] <= 0:
+        del out[i]
+    return out
+
+
+def greedy(trainer: Trainer, target: float, budget: float | None) -> tuple[list[Step], str]:
+    """Buy, step by step, the option with the largest fall in shortfall per unit of cost.
+
+    Returns
+    -------
+    tuple
+        The steps (the first is the scenario as it is), and why the search stopped:
+        ``met``, ``budget``, ``exhausted`` (no option left) or ``no_gain``.
+    """
+    levers = trainer.levers
+    plan: dict[int, int] = {}
+    ev = trainer.one(plan)
+    if ev is None:
+        raise ValidationError("the scenario itself cannot be evaluated")
+    steps = [Step("as it is", {}, 0.0, ev.shortfall(target), ev)]
+    size = {i: o.step for i, o in enumerate(levers.options)}
+    screened: dict[int, int] = {}
+    if steps[-1].shortfall > _EPS:
+        # Screening: an option that does not help even at its full range is left out.
+        full = [_with(plan, i, _room(levers, plan, i)) for i in size]
+        for i, e in zip(list(size), trainer.many(full), strict=True):
+            if e is None or steps[-1].shortfall - e.shortfall(target) <= _EPS:
+                screened[i] = size.pop(i)
+    while steps[-1].shortfall > _EPS:
+        spent = steps[-1].cost
+        cands: list[tuple[int, int]] = []
+        blocked = False
+        for i in size:
+            o = levers.options[i]
+            k = min(size[i], _room(levers, plan, i))
+            if k <= 0:
+                continue
+            if budget is not None and spent + k * o.unit_cost > budget + _EPS:
+                k = int((budget - spent + _EPS) // o.unit_cost) if o.unit_cost > 0 else k
+                if o.kind == "over_request":
+                    k = 0
+                if k <= 0:
+                    blocked = True
+                    continue
+            cands.append((i, k))
+        if not cands:
+            return steps, "budget" if blocked else "exhausted"
+        evs = trainer.many([_with(plan, i, k) for i, k in cands])
+        best = None
+        for (i, k), e in zip(cands, evs, strict=True):
+            if e is None:
+                continue
+            gain = steps[-1].shortfall - e.shortfall(target)
+            cost = k * levers.options[i].unit_cost
+            if gain <= _EPS:
+                continue
+            score = (gain / max(cost, 1e-9), gain, -cost, -i)
+            if best is None or score > best[0]:
+                best = (score, i, k, e, gain)
+        if best is None and screened:
+            # A plateau: an option screened out alone may help now (a complement).
+            size.update(screened)
+            screened.clear()
+            continue
+        if best is None:
+            grown = False
+            for i, _k in cands:
+                room = _room(levers, plan, i)
+                if size[i] < room:
+                    size[i] = min(room, size[i] * 2)
+                    grown = True
+            if not grown:
+                return steps, "no_gain"
+            continue
+        _, i, k, e, gain = best
+        plan = _with(plan, i, k)
+        steps.append(
+            Step(
+                f"+{k} {levers.options[i].name}",
+                plan,
+                levers.cost(plan),
+                e.shortfall(target),
+                e,
+                gain,
+            )
+        )
+    return steps, "met"
+
+
+def refine(
+    trainer: Trainer, plan: Mapping[int, int], target: float
+) -> tuple[dict[int, int], Evaluation, list[str]]:
+    """Local search on a plan: remove, trim, swap, keeping its training shortfall.
+
+    A plan that meets the target on training keeps meeting it; one that does not (budget,
+    levers used up) gets no worse.
+
+    Returns
+    -------
+    tuple
+        The refined plan, its training evaluation, and one line per change made.
+    """
+    levers = trainer.levers
+    plan = dict(plan)
+    ev = trainer.one(plan)
+    assert ev is not None
+    notes: list[str] = []
+
+    goal = max(ev.shortfall(target), 0.0) + _EPS  # met: 0; else: no worse than the plan
+
+    def meets(e: Evaluation | None) -> bool:
+        return e is not None and e.shortfall(target) <= goal
+
+    # 1. Remove whole options, the most expensive first.
+    for i in sorted(plan, key=lambda j: -levers.options[j].unit_cost * plan[j]):
+        trial = {j: n for j, n in plan.items() if j != i}
+        e = trainer.one(trial)
+        if meets(e):
+            notes.append(f"removed {plan[i]} x {levers.options[i].name}")
+            plan, ev = trial, e
+    # 2. Trim each option to the fewest units that keep the target (bisection).
+    for i in sorted(plan):
+        lo, hi = 0, plan[i]  # hi keeps the target; find the least such count
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            e = trainer.one({**plan, i: mid})
+            if meets(e):
+                hi, ev = mid, e
+            else:
+                lo = mid
+        if hi < plan[i]:
+            notes.append(f"{levers.options[i].name}: {plan[i]} -> {hi} units")
+            plan[i] = hi
+            ev = trainer.one(plan)
+    # 3. Swap a chosen option for one step of a cheaper one.
+    for i in sorted(plan, key=lambda j: -levers.options[j].unit_cost * plan[j]):
+        if i not in plan:
+            continue
+        cost_i = levers.options[i].unit_cost * plan[i]
+        rest = {j: n for j, n in plan.items() if j != i}
+        trials = []
+        for j, o in enumerate(levers.options):
+            if j == i:
+                continue
+            k = min(o.step, _room(levers, rest, j))
+            if k > 0 and k * o.unit_cost < cost_i - _EPS:
+                trials.append(_with(rest, j, k))
+        if not trials:
+            continue
+        evs = trainer.many(trials)
+        ok = [(levers.cost(t), t, e) for t, e in zip(trials, evs, strict=True) if meets(e)]
+        if ok:
+            cost, trial, e = min(ok, key=lambda x: x[0])
+            notes.append(
+                f"swapped {plan[i]} x {levers.options[i].name} for a cheaper option "
+                f"(cost {levers.cost(plan):g} -> {cost:g})"
+            )
+            plan, ev = trial, e
+    ev = trainer.one(plan)
+    assert ev is not None
+    return plan, ev, notes
+
+
+def frontier(steps: Sequence[Step]) -> list[Step]:
+    """The best plan found at each cost: steps whose shortfall is below every cheaper one's."""
+    out: list[Step] = []
+    for s in sorted(steps, key=lambda s: (s.cost, s.shortfall)):
+        if not out or s.shortfall < out[-1].shortfall - _EPS:
+            out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The coverage baseline
+# ---------------------------------------------------------------------------------------------
+
+
+def coverage_plan(
+    levers: Levers,
+    scenario: Scenario,
+    network: RoadNetwork,
+    sites: SiteChoice | None,
+    incident: str | None,
+    budget: float,
+) -> tuple[dict[int, int], dict[str, Any]]:
+    """The plan a maximal covering model buys with ``budget``: travel time only.
+
+    A site is *covered* when, for every class it requests a count of, at least that many
+    vehicles of the class wait at nodes whose free-flow travel time to the site is within
+    the site's deadline (no alert, call-out, mobilisation, queues or scope: the model of
+    location-allocation tools). Only the levers that place vehicles (``vehicles``,
+    ``move_vehicles``) exist for it. Maximise the sites covered, then minimise the cost,
+    within the budget and the levers' limits (:func:`scipy.optimize.milp`).
+
+    Returns
+    -------
+    tuple
+        The plan, and a summary (sites covered before and after, the options it could use).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    net = scenario_network(scenario, network)
+    opts = [i for i, o in enumerate(levers.options) if o.kind in ("vehicles", "move_vehicles")]
+    # Sites: their node, deadline and count demand per class.
+    targets: list[tuple[str, int, float, dict[str, int]]] = []
+    if sites is None:
+        for inc, p in zip(scenario.incidents, prepare(net, scenario), strict=True):
+            demand = {k: v for k, v in inc.demand.items() if isinstance(v, int)}
+            targets.append((p.name, p.node, p.deadline_min, demand))
+    else:
+        template = next(
+            (i for i in scenario.incidents if i.name == incident), scenario.incidents[0]
+        )
+        demand = {k: v for k, v in template.demand.items() if isinstance(v, int)}
+        depots = resolve_depots(net, scenario.fleet)
+        for s in sites.sites:
+            inc = Incident(
+                s.name, net.places.lat_lon(s.node), template.demand, scope=template.scope
+            )
+            try:
+                p = prepare_incident(net, scenario, inc, depot_nodes=depots, checkpoint_nodes=[])
+            except (ValidationError, ScenarioError):
+                continue
+            targets.append((s.name, s.node, p.deadline_min, demand))
+    depots = resolve_depots(net, scenario.fleet)
+    classes = sorted({k for *_, d in targets for k in d})
+    n_x = len(opts)
+    rows: list[tuple[int, str]] = [(t, k) for t, (*_, d) in enumerate(targets) for k in d]
+    n_y, n_z = len(rows), len(targets)
+    n = n_x + n_y + n_z
+    within: dict[str, np.ndarray] = {}
+    for k in classes:
+        minutes = net.times_to([t[1] for t in targets], k) / 60.0
+        within[k] = minutes <= np.array([t[2] for t in targets])[:, None]
+    a_rows, lo, hi = [], [], []
+    covered_before = 0
+    for r, (t, k) in enumerate(rows):
+        need = targets[t][3][k]
+        row = np.zeros(n)
+        have = sum(
+            d.count
+            for j, d in enumerate(scenario.fleet.depots)
+            if d.vehicle_class == k and within[k][t, depots[j]]
+        )
+        for c, i in enumerate(opts):
+            o = levers.options[i]
+            if o.target[0] != k:
+                continue
+            if o.kind == "vehicles":
+                row[c] = float(within[k][t, o.target[1]])
+            else:
+                row[c] = float(within[k][t, o.target[2]]) - float(within[k][t, o.target[1]])
+        row[n_x + r] = -need  # have + sum(row x) >= need * y
+        a_rows.append(row)
+        lo.append(-have)
+        hi.append(np.inf)
+    for r, (t, _k) in enumerate(rows):  # z_t <= y_r
+        row = np.zeros(n)
+        row[n_x + n_y + t], row[n_x + r] = 1.0, -1.0
+        a_rows.append(row)
+        lo.append(-np.inf)
+        hi.append(0.0)
+    cost = np.zeros(n)
+    for c, i in enumerate(opts):
+        cost[c] = levers.options[i].unit_cost
+    a_rows.append(cost.copy())
+    lo.append(-np.inf)
+    hi.append(budget + _EPS)
+    for lever in {levers.options[i].lever for i in opts}:
+        row = np.zeros(n)
+        members = [c for c, i in enumerate(opts) if levers.options[i].lever == lever]
+        for c in members:
+            row[c] = 1.0
+        a_rows.append(row)
+        lo.append(-np.inf)
+        hi.append(levers.options[opts[members[0]]].group_max)
+    for t, (*_, d) in enumerate(targets):
+        if all(
+            sum(
+                dd.count
+                for j, dd in enumerate(scenario.fleet.depots)
+                if dd.vehicle_class == k and within[k][t, depots[j]]
+            )
+            >= d[k]
+            for k in d
+        ):
+            covered_before += 1
+    upper = np.concatenate(
+        [[levers.options[i].max_units for i in opts], np.ones(n_y), np.ones(n_z)]
+    )
+    total = float(cost.sum() * upper[:n_x].sum()) + 1.0
+    objective = np.concatenate([cost[:n_x] / total, np.zeros(n_y), -np.ones(n_z)])
+    res = milp(
+        objective,
+        constraints=LinearConstraint(np.array(a_rows), lo, hi) if a_rows else (),
+        integrality=np.ones(n),
+        bounds=Bounds(np.zeros(n), upper),
+    )
+    plan: dict[int, int] = {}
+    covered = covered_before
+    if res.x is not None:
+        for c, i in enumerate(opts):
+            units = round(float(res.x[c]))
+            if units > 0:
+                plan[i] = units
+        covered = round(float(res.x[n_x + n_y :].sum()))
+    info = {
+        "model": "maximal covering: free-flow travel time within the deadline, no call-out, "
+        "no queues, no scope",
+        "budget": budget,
+        "options": [levers.options[i].name for i in opts],
+        "sites": len(targets),
+        "covered_before": covered_before,
+        "covered_after": covered,
+        "solver": "scipy.optimize.milp (HiGHS)",
+        "status": res.message if hasattr(res, "message") else "",
+    }
+    return plan, info
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole plan
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanResult:
+    """The outcome of :func:`plan_levers` (JSON: :meth:`to_json`)."""
+
+    scenario: Scenario
+    levers: Levers
+    sites: str | None
+    incident: str | None
+    target: float
+    budget: float | None
+    train_seed: int
+    train_reps: int
+    seed: int
+    reps: int
+    steps: list[Step]
+    stop: str
+    plan: dict[int, int]
+    train: Evaluation
+    refinements: list[str]
+    before: Evaluation
+    after: Evaluation
+    coverage: dict[int, int]
+    coverage_info: dict[str, Any]
+    coverage_after: Evaluation
+    evaluations: int
+    seconds: float = 0.0
+    #: The plan's changes, each with its marginal gain on training: how much the shortfall
+    #: grows and the worst-site P(holds) falls when the change alone is left out.
+    gains: list[dict[str, Any]] = field(default_factory=list)
+    sweeps: dict[str, SweepResult] = field(default_factory=dict, repr=False)
+
+    @property
+    def cost(self) -> float:
+        """The plan's cost."""
+        return self.levers.cost(self.plan)
+
+    @property
+    def meets(self) -> bool:
+        """Whether the plan holds at every site on the held-out seeds."""
+        return not self.after.failing(self.target)
+
+    def overlay(self) -> dict[str, Any]:
+        """The plan as a scenario-file fragment."""
+        return self.levers.overlay(self.plan)
+
+    def verdict(self) -> str:
+        """One sentence: met or not, on which seeds, and the failing sites."""
+        fails = self.after.failing(self.target)
+        if not fails:
+            return (
+                f"the plan meets the target (P(holds) >= {self.target:g} at every "
+                f"{'site' if self.sites else 'incident'}) on the held-out seeds, at cost "
+                f"{self.cost:g}"
+            )
+        trained = self.train.shortfall(self.target) <= _EPS
+        why = (
+            "it met the target on the training seeds but not on the held-out seeds"
+            if trained
+            else {
+                "budget": f"target unreachable within the budget {self.budget or 0:g}",
+                "exhausted": "target unreachable with these levers (all used up)",
+                "no_gain": "target unreachable with these levers (no step helps any more)",
+            }.get(self.stop, "target not reached")
+        )
+        worst = float(self.after.p.min())
+        return (
+            f"the plan does NOT meet the target: {why}; best P(holds) reached (held-out, worst "
+            f"site) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``fleetsim plan --json``."""
+        from sim import __version__
+
+        lv = self.levers
+        marginal = []
+        for s in self.steps[1:]:
+            marginal.append(
+                {
+                    "step": s.action,
+                    "cost": s.cost,
+                    "shortfall": round(s.shortfall, 4),
+                    "gain": round(s.gain, 4),
+                    "worst_p_met": round(float(s.evaluation.p.min()), 4),
+                }
+            )
+        return {
+            "scenario": self.scenario.name,
+            "fleetsim_version": __version__,
+            "levers_file": lv.file,
+            "sites": self.sites,
+            "incident": self.incident,
+            "target": self.target,
+            "budget": self.budget,
+            "training": {"seed": self.train_seed, "replications": self.train_reps},
+            "held_out": {"seed": self.seed, "replications": self.reps},
+            "meets_target": self.meets,
+            "verdict": self.verdict(),
+            "stop": self.stop,
+            "cost": self.cost,
+            "changes": self._changes(),
+            "overlay": self.overlay(),
+            "search": marginal,
+            "refinements": list(self.refinements),
+            "frontier": [
+                {
+                    "cost": s.cost,
+                    "plan": lv.changes(s.plan),
+                    "shortfall": round(s.shortfall, 4),
+                    "worst_p_met": round(float(s.evaluation.p.min()), 4),
+                    "mean_p_met": round(float(s.evaluation.p.mean()), 4),
+                }
+                for s in frontier([*self.steps, self._final_step()])
+            ],
+            "before": {
+                "rows": self.before.rows(self.target),
+                "tiers": self.before.by_tier(self.target),
+            },
+            "after": {
+                "rows": self.after.rows(self.target),
+                "tiers": self.after.by_tier(self.target),
+            },
+            "coverage_baseline": {
+                **self.coverage_info,
+                "cost": lv.cost(self.coverage),
+                "changes": lv.changes(self.coverage),
+                "meets_target": not self.coverage_after.failing(self.target),
+                "rows": self.coverage_after.rows(self.target),
+                "tiers": self.coverage_after.by_tier(self.target),
+            },
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def _final_step(self) -> Step:
+        return Step("final", self.plan, self.cost, self.train.shortfall(self.target), self.train)
+
+    def _changes(self) -> list[dict[str, Any]]:
+        return [dict(g) for g in self.gains] or self.levers.changes(self.plan)
+
+
+def plan_levers(
+    scenario: Scenario,
+    levers: Levers,
+    *,
+    sites: str | None = None,
+    incident: str | None = None,
+    target: float = DEFAULT_TARGET,
+    budget: float | None = None,
+    reps: int | None = None,
+    train_reps: int = DEFAULT_TRAIN_REPS,
+    workers: int = 1,
+    scheduler: Any = None,
+    engine: str = "auto",
+    progress: Callable[[int], None] | None = None,
+) -> PlanResult:
+    """Choose the cheapest lever units that make the targets hold; verify on held-out seeds.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (its seed is the held-out seed).
+    levers
+        The levers, checked against the scenario (:func:`sim.levers.check_levers`).
+    sites
+        ``None`` (the scenario's incidents), ``seats``, ``nodes`` or ``grid:KM``.
+    incident
+        With ``sites``: the incident whose demand is placed at every site (default: first).
+    target
+        P(holds) to reach at every site, in (0, 1].
+    budget
+        The most the plan may cost (default: no limit).
+    reps
+        Held-out replications per site (default: the scenario's).
+    train_reps
+        Training replications per site and plan.
+    workers, scheduler, engine
+        As for :func:`sim.experiment.run`; results are identical for any choice.
+    progress
+        Called with 1 after every training evaluation.
+
+    Returns
+    -------
+    PlanResult
+
+    Raises
+    ------
+    ValidationError
+        For a bad target, budget, replication count, engine or site set.
+    """
+    import time
+
+    start = time.perf_counter()
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
+        raise ValidationError(f"`target` must be a probability in (0, 1], got {target!r}")
+    if budget is not None and (
+        isinstance(budget, bool)
+        or not isinstance(budget, int | float)
+        or not budget >= 0
+        or not math.isfinite(budget)
+    ):
+        raise ValidationError(f"`budget` must be a number >= 0, got {budget!r}")
+    if engine not in ENGINES:
+        raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    check_workers(workers)
+    reps, seed = check_reps_seed(scenario, reps, None)
+    train_reps, _ = check_reps_seed(scenario, train_reps, None)
+    train_seed = seed + TRAIN_SEED_OFFSET
+    network = cached_network(scenario.network)
+    choice = None
+    if sites is not None:
+        choice = choose_sites(
+            scenario_network(scenario, network), sites, max_snap_km=scenario.max_snap_km
+        )
+    trainer = Trainer(
+        levers, choice, incident, train_reps, train_seed, engine, workers, scheduler, progress
+    )
+    steps, stop = greedy(trainer, float(target), budget)
+    plan, train = dict(steps[-1].plan), steps[-1].evaluation
+    notes: list[str] = []
+    plan, train, notes = refine(trainer, plan, float(target))
+    # Marginal gain of each change in the final plan (training): without it, how much worse.
+    gains = []
+    for row_i in sorted(plan):
+        e = trainer.one({j: n for j, n in plan.items() if j != row_i})
+        gains.append(
+            {
+                **levers.changes({row_i: plan[row_i]})[0],
+                "gain_shortfall": None
+                if e is None
+                else round(e.shortfall(float(target)) - train.shortfall(float(target)), 4),
+                "gain_worst_p": None if e is None else round(float(train.p.min() - e.p.min()), 4),
+            }
+        )
+    held: dict[str, SweepResult] = {}
+    before, sw = evaluate(scenario, choice, incident, reps, seed, engine, workers)
+    if sw is not None:
+        held["before"] = sw
+    after, sw = evaluate(levers.scenario(plan), choice, incident, reps, seed, engine, workers)
+    if sw is not None:
+        held["after"] = sw
+    cov, info = coverage_plan(
+        levers,
+        scenario,
+        network,
+        choice,
+        incident,
+        levers.cost(plan) if budget is None else min(budget, max(levers.cost(plan), 0.0)),
+    )
+    if cov == plan:
+        cov_after = after
+    elif not cov:
+        cov_after = before
+    else:
+        cov_after, _ = evaluate(levers.scenario(cov), choice, incident, reps, seed, engine, workers)
+    result = PlanResult(
+        scenario,
+        levers,
+        sites,
+        incident,
+        float(target),
+        budget,
+        train_seed,
+        train_reps,
+        seed,
+        reps,
+        steps,
+        stop,
+        plan,
+        train,
+        notes,
+        before,
+        after,
+        cov,
+        info,
+        cov_after,
+        trainer.evaluations,
+        gains=gains,
+        sweeps=held,
+    )
+    result.seconds = time.perf_counter() - start
+    return result
