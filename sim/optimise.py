@@ -321,13 +321,14 @@ def greedy(trainer: Trainer, target: float, budget: float | None) -> tuple[list[
     while steps[-1].shortfall > _EPS:
         spent = steps[-1].cost
         cands: list[tuple[int, int]] = []
-        blocked = False
+        blocked = capped = False
         for i in size:
             o = levers.options[i]
             k = min(size[i], _room(levers, plan, i))
             if k <= 0:
                 continue
             if budget is not None and spent + k * o.unit_cost > budget + _EPS:
+                capped = True
                 k = int((budget - spent + _EPS) // o.unit_cost) if o.unit_cost > 0 else k
                 if o.kind == "over_request":
                     k = 0
@@ -362,7 +363,7 @@ def greedy(trainer: Trainer, target: float, budget: float | None) -> tuple[list[
                     size[i] = min(room, size[i] * 2)
                     grown = True
             if not grown:
-                return steps, "no_gain"
+                return steps, "budget" if capped else "no_gain"
             continue
         _, i, k, e, gain = best
         plan = _with(plan, i, k)

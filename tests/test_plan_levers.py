@@ -1,0 +1,181 @@
+"""fleetsim plan: levers files, the search under common random numbers, held-out verification."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.experiment import run
+from sim.levers import check_levers, load_levers
+from sim.netload import cached_network
+from sim.optimise import plan_levers
+from sim.scenario import load_scenario, load_scenario_with_network
+
+# One incident at Kangbashi: 200 taxis called by one dispatcher, lanes ample.
+SCENARIO = {
+    "name": "one-dispatcher",
+    "fleet": {"dispatchers": {"Central taxi pool": 1}},
+    "staging": {"lanes": 40},
+    "incidents": [{"name": "Kangbashi", "location": "kangbashi", "demand": {"taxi": 200}}],
+    "replications": 60,
+    "seed": 7,
+}
+LEVERS = {
+    "levers": [
+        {"dispatchers": {"operator": "Central taxi pool", "max_add": 20, "cost": 1}},
+        {"staging_lanes": {"max_add": 4, "cost": 10}},
+        {"vehicles": {"class": "taxi", "at": ["kangbashi"], "max_add": 40, "cost": 10}},
+    ]
+}
+
+
+def _write(tmp: Path, name: str, data: dict) -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _levers(tmp: Path, scenario, data=LEVERS):
+    lv, file, text = load_levers(_write(tmp, "levers.yaml", data))
+    return check_levers(scenario, cached_network(scenario.network), lv, file, text)
+
+
+def test_the_cheapest_lever_alone_is_bought(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    result = plan_levers(scenario, _levers(tmp_path, scenario), reps=60, train_reps=20)
+    kinds = {result.levers.options[i].kind for i in result.plan}
+    assert kinds == {"dispatchers"}
+    assert result.before.p.max() < 0.95
+    assert result.train.shortfall(0.95) == 0.0
+    assert result.overlay()["fleet"]["dispatchers"]["Central taxi pool"] > 1
+    assert result.levers.cost(result.plan) == result.plan[0]  # cost 1 per dispatcher
+
+
+def test_a_budget_too_small_says_unreachable_and_reports_the_best(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    result = plan_levers(scenario, _levers(tmp_path, scenario), budget=1, reps=40, train_reps=10)
+    assert result.cost <= 1
+    assert not result.meets
+    text = result.verdict()
+    assert "unreachable within the budget 1" in text
+    assert f"{result.after.p.min():.3f}" in text
+
+
+def test_a_plan_that_fails_on_held_out_seeds_does_not_meet(tmp_path: Path) -> None:
+    # Two training replications: the search stops as soon as both hold, which is far from
+    # P(holds) >= 0.95 on 200 fresh replications.
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    result = plan_levers(scenario, _levers(tmp_path, scenario), reps=200, train_reps=2)
+    assert result.train.shortfall(0.95) == 0.0
+    assert not result.meets
+    assert "on the training seeds but not on the held-out seeds" in result.verdict()
+    assert result.after.failing(0.95) == ["Kangbashi"]
+    assert result.seed == scenario.seed and result.train_seed != scenario.seed
+
+
+def test_plan_yaml_with_extends_reproduces_the_verified_numbers(tmp_path: Path) -> None:
+    src = _write(tmp_path, "s.yaml", SCENARIO)
+    levers = _write(tmp_path, "levers.yaml", LEVERS)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "plan",
+            str(src),
+            "--levers",
+            str(levers),
+            "--reps",
+            "50",
+            "--train-reps",
+            "10",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+            "--no-figures",
+        ]
+    )
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    planned, network = load_scenario_with_network(out / "plan.yaml")
+    again = run(planned, network=network)
+    assert again.replications == 50 and again.seed == SCENARIO["seed"]
+    got = [i["p_met"] for i in again.summary["incidents"]]
+    assert got == [r["p_met"] for r in summary["after"]["rows"]]
+    assert summary["after"]["rows"][0]["p_met"] > summary["before"]["rows"][0]["p_met"]
+    # A planner's own file extending plan.yaml is the same scenario again.
+    mine = _write(out, "mine.yaml", {"extends": "plan.yaml", "name": "one-dispatcher"})
+    assert [i["p_met"] for i in run(load_scenario(mine)).summary["incidents"]] == got
+
+
+def test_levers_file_errors_name_file_line_path_and_value(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "levers:\n"
+        "  - dispatchers: {operator: x, max_add: 0, cost: 1}\n"
+        "  - staging_lane: {max_add: 2, cost: 1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as exc:
+        load_levers(path)
+    text = str(exc.value)
+    assert "bad.yaml:2" in text and "levers[0].dispatchers.max_add" in text and "0" in text
+    assert "bad.yaml:3" in text and "staging_lane" in text
+
+
+def test_levers_the_scenario_cannot_take_are_refused(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    bad = {
+        "levers": [
+            {"dispatchers": {"operator": "Central taxi pol", "max_add": 2, "cost": 1}},
+            {"green_channel": {"checkpoints": "all", "cost": 5}},
+            {"over_request": {"values": [1.0, 1.3], "cost": 1}},
+            {"vehicles": {"class": "coach", "at": ["nowhere-town"], "max_add": 2, "cost": 1}},
+        ]
+    }
+    with pytest.raises(ScenarioError) as exc:
+        _levers(tmp_path, scenario, bad)
+    text = str(exc.value)
+    assert "levers[0].dispatchers.operator" in text and "Central taxi pool" in text
+    assert "levers[1].green_channel.checkpoints" in text and "no checkpoints" in text
+    assert "levers[2].over_request.values" in text
+    assert "levers[3].vehicles.at" in text and "nowhere-town" in text
+
+
+def test_platform_and_move_levers_write_valid_overlays(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    data = {
+        "levers": [
+            {"platform": {"operator": "Central taxi pool", "cost": 5}},
+            {
+                "move_vehicles": {
+                    "class": "taxi",
+                    "from": ["dongsheng"],
+                    "to": ["kangbashi"],
+                    "max": 30,
+                    "cost": 1,
+                }
+            },
+            {"vehicles": {"class": "coach", "at": ["xini"], "max_add": 5, "cost": 1}},
+        ]
+    }
+    levers = _levers(tmp_path, scenario, data)
+    plan = {
+        i: 1 if o.kind == "platform" else 10 if o.kind == "move_vehicles" else 3
+        for i, o in enumerate(levers.options)
+    }
+    planned = levers.scenario(plan)
+    ops = {o.name: o for o in planned.fleet.operators}
+    assert ops["Central taxi pool"].callout.mode == "platform"
+    counts = {d.name: d.count for d in planned.fleet.depots}
+    before = {d.name: d.count for d in scenario.fleet.depots}
+    assert counts["Dongsheng taxi"] == before["Dongsheng taxi"] - 10
+    assert counts["Kangbashi taxi"] == before["Kangbashi taxi"] + 10
+    assert counts["Hanggin coach"] == before["Hanggin coach"] + 3
+    assert planned.fleet.total == scenario.fleet.total + 3
