@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,11 @@ def _cmd_plan(args: argparse.Namespace, load_scenario: Callable[[str], Any]) -> 
         progress=tick,
     )
     if not args.quiet:
-        print(f" {result.evaluations} evaluations, {result.seconds:.1f} s", file=sys.stderr)
+        print(
+            f" {result.evaluations} evaluations ({result.site_runs} site simulations), "
+            f"{result.seconds:.1f} s",
+            file=sys.stderr,
+        )
     if args.out:
         files = plan_files(result, Path(args.out), figures=not args.no_figures)
         out = write_outputs(args.out, files)
@@ -165,18 +170,37 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
         sites.add_row(
             a["site"], a["tier"], _p(b), _p(a) + ("" if a["meets"] else " !"), _p(cov[a["site"]])
         )
-    front = new_table(right("cost"), right("worst P (train)"), "plan")
+    front = new_table(right("cost"), right("worst P (train)"), right("mean P (train)"), "plan")
     for f in data["frontier"]:
         front.add_row(
             f"{f['cost']:g}",
             f"{f['worst_p_met']:.3f}",
+            f"{f['mean_p_met']:.3f}",
             "; ".join(c["change"] for c in f["plan"]) or "as it is",
         )
     cb = data["coverage_baseline"]
+    far = [f"  {s}: {why}" for s, why in data["out_of_reach"].items()]
+    tries = [
+        f"  search {a['attempt']}: training target {a['training_target']:g} "
+        f"({a['training_replications']} replications), cost {a['cost']:g}"
+        f" ({'; '.join(a['changes']) or 'no change'}); held-out failing: "
+        f"{', '.join(a['held_out_failing']) or 'none'}"
+        for a in data["attempts"]
+    ]
     return render(
         f"{data['scenario']}: plan for P(holds) >= {result.target:g} at every {what}"
         + (f" of {result.sites}" if result.sites else ""),
         f"verdict: {data['verdict']}",
+        *(
+            [f"out of reach of every lever ({len(far)} {what}s, left out of the search):", *far]
+            if far
+            else []
+        ),
+        *(
+            ["searches (each re-planned after a held-out failure):", *tries]
+            if len(tries) > 1
+            else []
+        ),
         "",
         f"changes (cost {data['cost']:g}; gain: fall of the worst training P(holds) without it)",
         changes,
@@ -189,10 +213,11 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
         + f"; covers {cb['covered_after']} of {cb['sites']} "
         f"{what}s by travel time; meets the target: {'yes' if cb['meets_target'] else 'no'}",
         "",
-        "frontier (training seeds: the best plan found at each cost)",
+        f"frontier (training seeds, {len(result.train.names)} {what}s searched: the best plan "
+        "found at each cost)",
         front,
-        f"({data['evaluations']} scenario evaluations of {result.train_reps} replications "
-        f"per {what} on seed {result.train_seed}, {data['seconds']:.1f} s)",
+        f"({data['evaluations']} scenario evaluations, {data['site_runs']} {what} simulations of "
+        f"{result.train_reps} replications on seed {result.train_seed}; {data['seconds']:.1f} s)",
         ascii_only=ascii_only,
     )
 
@@ -205,7 +230,12 @@ def plan_yaml(result: PlanResult, out_dir: Path) -> str:
     """
     sc = result.scenario
     head = [
-        f"# fleetsim plan for {sc.name!r}: cost {result.cost:g}; {result.verdict()}.",
+        *textwrap.wrap(
+            f"fleetsim plan for {sc.name!r}: cost {result.cost:g}; {result.verdict()}.",
+            width=96,
+            initial_indent="# ",
+            subsequent_indent="#   ",
+        ),
         f"# Verified on seed {result.seed} with {result.reps} replications "
         f"({'every site of ' + result.sites if result.sites else 'every incident'}).",
     ]

@@ -14,16 +14,30 @@ file (:mod:`sim.levers`):
 3. **Greedy search.** From the scenario as it is, repeatedly buy the step of one option (one
    operator's dispatchers, one place's vehicles, ...) with the largest fall in shortfall per
    unit of cost, until the target holds at every site on training, the budget is spent, or no
-   step helps (steps are then doubled, once per lever range, to cross a plateau).
+   step helps (steps are then doubled, once per lever range, to cross a plateau). The
+   candidates of a step are simulated in parallel, one plan per worker, in the order of their
+   last measured gain per cost, until the best beats every last gain not yet re-measured
+   (lazy greedy); plans are cached, so no plan is simulated twice at a site.
    Options that do not help even at their full range are screened out first (one
    evaluation each); at a plateau they are tried again (a complement of what was bought).
 4. **Local search.** Remove each chosen option whole if the target still holds; then cut each
-   one to the fewest units that keep it (bisection); then try to replace each chosen option
-   by one step of a cheaper option (a swap).
+   one to the fewest units that keep it (a search by sections, one count per worker); then
+   try to replace each chosen option by one step of a cheaper option that helps at all (a
+   swap).
 5. **Verification** on the held-out seed, the scenario's own, with ``reps`` replications
    (default the scenario's): P(holds) and its 95 % Wilson interval at every site, before and
    after. The plan *meets the target* only if it holds at every site on held-out seeds; the
-   sites that fail are named.
+   sites that fail are named. When a plan met the target on training but fails on held-out
+   seeds, the search is run again from it with a margin (:data:`RETRIES` times at most: a
+   training target halfway to 1, then also twice the training replications), and every
+   search is reported (:attr:`PlanResult.attempts`).
+
+Sites that already meet the target as they are, and sites *out of reach of every lever*
+(:func:`out_of_reach`: their demand cannot be met in time by free-flow travel, or they never
+hold with every lever at its maximum), are not simulated in the search: a site's result does
+not depend on the other sites (:mod:`sim.sweeps`). The sites met are checked again at the end
+of a search, and a site a change made fail joins it (the search then goes on). Out-of-reach
+sites are verified like the others and named, with the reason, in the verdict.
 6. **Coverage baseline.** The plan a maximal-covering model would buy with the same money
    (:func:`coverage_plan`: travel time only, no call-out, no queues, solved with
    :func:`scipy.optimize.milp`), verified on the same held-out seeds.
@@ -35,6 +49,7 @@ with the overlay (``plan.yaml``), with the same seed and replications.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.demand import Basis
 from sim.errors import ScenarioError, ValidationError
 from sim.executors import check_workers, make_executor
 from sim.experiment import ENGINES, check_reps_seed, run
@@ -59,6 +75,8 @@ TRAIN_SEED_OFFSET = 1
 DEFAULT_TARGET = 0.95
 #: Replications per site of every training evaluation (``train_reps``).
 DEFAULT_TRAIN_REPS = 40
+#: Re-plans with a higher training target after a plan failed on the held-out seeds.
+RETRIES = 2
 #: A fall in shortfall smaller than this is no gain (float noise).
 _EPS = 1e-9
 
@@ -213,19 +231,34 @@ def _evaluate_task(
 # The search
 # ---------------------------------------------------------------------------------------------
 
+PlanKey = tuple[tuple[int, int], ...]
 
-def _key(plan: Plan) -> tuple[tuple[int, int], ...]:
+
+def _key(plan: Plan) -> PlanKey:
     return tuple(sorted((i, n) for i, n in plan.items() if n > 0))
 
 
 @dataclass
 class Trainer:
-    """Evaluates plans on the training seed, once each, in parallel batches.
+    """Evaluates plans on the training seed, each site of each plan once, in parallel batches.
+
+    Only the *active* sites are simulated (by default every site): with ``sites``, a site's
+    result does not depend on which other sites are simulated (:mod:`sim.sweeps`), so the
+    search leaves out the sites that already meet the target and those out of reach of every
+    lever, and a plan's result at a site is cached (by plan and site) for later.
 
     Attributes
     ----------
+    incidents
+        Without ``sites``: the scenario's incidents.
+    separable
+        Whether sites may be simulated apart (fleets not shared).
+    active
+        The sites (indices) simulated and measured; ``None``: every site.
     evaluations
-        Scenario evaluations made (each: every site, ``reps`` replications).
+        Plans simulated (each: the active sites not yet known, ``reps`` replications).
+    site_runs
+        Sites simulated over all evaluations (``site_runs × reps`` replications).
     """
 
     levers: Levers
@@ -238,31 +271,86 @@ class Trainer:
     scheduler: Any = None
     progress: Callable[[int], None] | None = None
     evaluations: int = 0
-    cache: dict[tuple[tuple[int, int], ...], Evaluation | None] = field(default_factory=dict)
+    site_runs: int = 0
+    incidents: int = 0
+    separable: bool = False
+    active: tuple[int, ...] | None = None
+    invalid: set[PlanKey] = field(default_factory=set)
+    #: Options that did not help even at their full range (screened out by :func:`greedy`).
+    useless: set[int] = field(default_factory=set)
+    cache: dict[PlanKey, dict[int, int]] = field(default_factory=dict)
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def _n(self) -> int:
+        return len(self.sites.sites) if self.sites is not None else self.incidents
+
+    def subsets(self) -> bool:
+        """Whether sites can be simulated apart (a site set, fleets not shared)."""
+        return self.sites is not None and self.separable
+
+    def sites_in_use(self) -> tuple[int, ...]:
+        """The active sites (every site without a site set)."""
+        if self.active is None or not self.subsets():
+            return tuple(range(self._n()))
+        return self.active
 
     def many(self, plans: Sequence[Plan]) -> list[Evaluation | None]:
-        """The evaluation of every plan (``None`` for a plan that is not a valid scenario)."""
-        todo: dict[tuple[tuple[int, int], ...], Scenario] = {}
+        """The evaluation of every plan at the active sites (``None``: not a valid scenario)."""
+        use = self.sites_in_use()
+        todo: dict[PlanKey, tuple[Scenario, list[int]]] = {}
         for plan in plans:
             key = _key(plan)
-            if key in self.cache or key in todo:
+            if key in self.invalid or key in todo:
                 continue
+            known = self.cache.get(key, {})
+            need = [s for s in use if s not in known]
+            if not need:
+                continue
+            if not self.subsets():
+                need = list(range(self._n()))
             try:
-                todo[key] = self.levers.scenario(dict(key))
+                todo[key] = (self.levers.scenario(dict(key)), need)
             except ScenarioError:
-                self.cache[key] = None
+                self.invalid.add(key)
         if todo:
-            tasks = [
-                (s, self.sites, self.incident, self.reps, self.seed, self.engine)
-                for s in todo.values()
-            ]
+            tasks = []
+            for scenario, need in todo.values():
+                choice = self.sites
+                if self.sites is not None and self.subsets():
+                    choice = dataclasses.replace(
+                        self.sites, sites=[self.sites.sites[s] for s in need]
+                    )
+                tasks.append((scenario, choice, self.incident, self.reps, self.seed, self.engine))
             with make_executor(min(self.workers, len(tasks)), self.scheduler) as ex:
-                for key, ev in zip(todo, ex.map(_evaluate_task, tasks), strict=True):
-                    self.cache[key] = ev
+                for (key, (_, need)), ev in zip(
+                    todo.items(), ex.map(_evaluate_task, tasks), strict=True
+                ):
+                    got = self.cache.setdefault(key, {})
+                    for s, name, tier, k in zip(
+                        need, ev.names, ev.tiers, ev.successes, strict=True
+                    ):
+                        got[s] = k
+                        self.names[s] = (name, tier)
                     self.evaluations += 1
+                    self.site_runs += len(need)
                     if self.progress is not None:
                         self.progress(1)
-        return [self.cache[_key(p)] for p in plans]
+        out: list[Evaluation | None] = []
+        for plan in plans:
+            key = _key(plan)
+            if key in self.invalid:
+                out.append(None)
+                continue
+            got = self.cache[key]
+            out.append(
+                Evaluation(
+                    tuple(self.names[s][0] for s in use),
+                    tuple(self.names[s][1] for s in use),
+                    tuple(got[s] for s in use),
+                    self.reps,
+                )
+            )
+        return out
 
     def one(self, plan: Plan) -> Evaluation | None:
         """The evaluation of one plan."""
@@ -295,29 +383,43 @@ def _with(plan: Plan, i: int, n: int) -> dict[int, int]:
     return out
 
 
-def greedy(trainer: Trainer, target: float, budget: float | None) -> tuple[list[Step], str]:
+def greedy(
+    trainer: Trainer, target: float, budget: float | None, start: Plan | None = None
+) -> tuple[list[Step], str]:
     """Buy, step by step, the option with the largest fall in shortfall per unit of cost.
+
+    Parameters
+    ----------
+    trainer
+        Evaluates plans (at its active sites).
+    target, budget
+        P(holds) to reach at every active site; the most the plan may cost.
+    start
+        The plan to grow (default: the scenario as it is).
 
     Returns
     -------
     tuple
-        The steps (the first is the scenario as it is), and why the search stopped:
+        The steps (the first is ``start``), and why the search stopped:
         ``met``, ``budget``, ``exhausted`` (no option left) or ``no_gain``.
     """
     levers = trainer.levers
-    plan: dict[int, int] = {}
+    plan: dict[int, int] = dict(start or {})
     ev = trainer.one(plan)
     if ev is None:
         raise ValidationError("the scenario itself cannot be evaluated")
-    steps = [Step("as it is", {}, 0.0, ev.shortfall(target), ev)]
+    first = "as it is" if not plan else "the plan so far"
+    steps = [Step(first, dict(plan), levers.cost(plan), ev.shortfall(target), ev)]
     size = {i: o.step for i, o in enumerate(levers.options)}
     screened: dict[int, int] = {}
+    bound: dict[int, float] = {}  # the last gain per unit of cost measured, per option
     if steps[-1].shortfall > _EPS:
         # Screening: an option that does not help even at its full range is left out.
         full = [_with(plan, i, _room(levers, plan, i)) for i in size]
         for i, e in zip(list(size), trainer.many(full), strict=True):
             if e is None or steps[-1].shortfall - e.shortfall(target) <= _EPS:
                 screened[i] = size.pop(i)
+                trainer.useless.add(i)
     while steps[-1].shortfall > _EPS:
         spent = steps[-1].cost
         cands: list[tuple[int, int]] = []
@@ -338,18 +440,30 @@ def greedy(trainer: Trainer, target: float, budget: float | None) -> tuple[list[
             cands.append((i, k))
         if not cands:
             return steps, "budget" if blocked else "exhausted"
-        evs = trainer.many([_with(plan, i, k) for i, k in cands])
+        # Lazily: the candidates in the order of their last gain per cost, a batch (one plan
+        # per worker) at a time, until the best so far beats every last gain not yet re-measured.
+        order = sorted(cands, key=lambda c: (-bound.get(c[0], math.inf), c[0]))
         best = None
-        for (i, k), e in zip(cands, evs, strict=True):
-            if e is None:
-                continue
-            gain = steps[-1].shortfall - e.shortfall(target)
-            cost = k * levers.options[i].unit_cost
-            if gain <= _EPS:
-                continue
-            score = (gain / max(cost, 1e-9), gain, -cost, -i)
-            if best is None or score > best[0]:
-                best = (score, i, k, e, gain)
+        done = 0
+        while done < len(order):
+            batch = order[done : done + max(2, trainer.workers)]
+            done += len(batch)
+            evs = trainer.many([_with(plan, i, k) for i, k in batch])
+            for (i, k), e in zip(batch, evs, strict=True):
+                if e is None:
+                    bound[i] = 0.0
+                    continue
+                gain = steps[-1].shortfall - e.shortfall(target)
+                cost = k * levers.options[i].unit_cost
+                bound[i] = max(gain, 0.0) / max(cost, 1e-9)
+                if gain <= _EPS:
+                    continue
+                score = (gain / max(cost, 1e-9), gain, -cost, -i)
+                if best is None or score > best[0]:
+                    best = (score, i, k, e, gain)
+            if best is not None and done < len(order):
+                if best[0][0] >= bound.get(order[done][0], math.inf):
+                    break
         if best is None and screened:
             # A plateau: an option screened out alone may help now (a complement).
             size.update(screened)
@@ -404,23 +518,27 @@ def refine(
     def meets(e: Evaluation | None) -> bool:
         return e is not None and e.shortfall(target) <= goal
 
-    # 1. Remove whole options, the most expensive first.
+    # 1. Remove whole options, the most expensive first (every removal from the plan as it
+    # is evaluated at once, in parallel).
+    trainer.many([{j: n for j, n in plan.items() if j != i} for i in plan])
     for i in sorted(plan, key=lambda j: -levers.options[j].unit_cost * plan[j]):
         trial = {j: n for j, n in plan.items() if j != i}
         e = trainer.one(trial)
         if meets(e):
             notes.append(f"removed {plan[i]} x {levers.options[i].name}")
             plan, ev = trial, e
-    # 2. Trim each option to the fewest units that keep the target (bisection).
+    # 2. Trim each option to the fewest units that keep the target: a search by sections,
+    # one count per worker at a time (bisection with one worker).
     for i in sorted(plan):
         lo, hi = 0, plan[i]  # hi keeps the target; find the least such count
         while hi - lo > 1:
-            mid = (lo + hi) // 2
-            e = trainer.one({**plan, i: mid})
-            if meets(e):
-                hi, ev = mid, e
-            else:
-                lo = mid
+            w = min(max(1, trainer.workers), hi - lo - 1)
+            mids = sorted({lo + (hi - lo) * (m + 1) // (w + 1) for m in range(w)} - {lo, hi})
+            evs = trainer.many([{**plan, i: m} for m in mids])
+            ok = [(m, e) for m, e in zip(mids, evs, strict=True) if meets(e)]
+            if ok:
+                hi, ev = ok[0]
+            lo = max([lo, *(m for m in mids if m < hi)])
         if hi < plan[i]:
             notes.append(f"{levers.options[i].name}: {plan[i]} -> {hi} units")
             plan[i] = hi
@@ -433,7 +551,7 @@ def refine(
         rest = {j: n for j, n in plan.items() if j != i}
         trials = []
         for j, o in enumerate(levers.options):
-            if j == i:
+            if j == i or j in trainer.useless:
                 continue
             k = min(o.step, _room(levers, rest, j))
             if k > 0 and k * o.unit_cost < cost_i - _EPS:
@@ -452,6 +570,101 @@ def refine(
     ev = trainer.one(plan)
     assert ev is not None
     return plan, ev, notes
+
+
+def max_plan(levers: Levers) -> dict[int, int]:
+    """Every option at its full range (in file order, within each lever's own limit)."""
+    plan: dict[int, int] = {}
+    for i in range(len(levers.options)):
+        plan = _with(plan, i, _room(levers, plan, i))
+    return plan
+
+
+def _travel_reason(network: RoadNetwork, scenario: Scenario, incident: Incident) -> str | None:
+    """Why ``incident`` cannot be met in time in ``scenario`` by travel alone (``None``: it can).
+
+    A class requested by count is out of reach when fewer of its vehicles in scope than the
+    target needs are within the deadline of the site at free-flow driving times.
+    """
+    try:
+        p = prepare_incident(network, scenario, incident)
+    except (ValidationError, ScenarioError) as exc:
+        return str(exc).replace(f"incident {incident.name!r}: ", "")
+    legs = np.array([float(x.sum()) for x in p.depot_legs_min])
+    for c in p.classes:
+        if c.basis is not Basis.COUNT:
+            continue
+        need = math.ceil(p.success_fraction * c.requested - 1e-9)
+        close = int((legs[p.vehicle_depot[c.candidates]] <= p.deadline_min).sum())
+        if close < need:
+            return (
+                f"{p.tier} tier, {p.deadline_min:g} min: needs {need} {c.vehicle_class}, but only "
+                f"{close} of the {c.candidates.size} in scope are within {p.deadline_min:g} min "
+                "of free-flow driving (before alert, call-out, mobilisation and queues), even "
+                "with every lever at its maximum"
+            )
+    return None
+
+
+def out_of_reach(
+    trainer: Trainer,
+    network: RoadNetwork,
+    scenario: Scenario,
+    first: Evaluation,
+    target: float,
+) -> dict[int, str]:
+    """The sites (or incidents) no plan can bring to the target, each with the reason.
+
+    A site failing as it is is out of reach when, with every lever at its maximum
+    (:func:`max_plan`), its demand cannot be met in time by travel alone
+    (:func:`_travel_reason`), or it never held in the training replications. The second test
+    needs levers that only add (no ``move_vehicles``: moving vehicles to one place takes them
+    from another). The search leaves these sites out; the verification does not.
+
+    Returns
+    -------
+    dict
+        Site (or incident) index to the reason, in words.
+    """
+    levers = trainer.levers
+    failing = tuple(s for s, p in enumerate(first.p) if p < target - _EPS)
+    if not failing:
+        return {}
+    top = max_plan(levers)
+    try:
+        full = levers.scenario(top)
+    except ScenarioError:
+        return {}
+    net = scenario_network(full, network)
+    if trainer.sites is None:
+        incidents = list(full.incidents)
+    else:
+        template = next(
+            (i for i in full.incidents if i.name == trainer.incident), full.incidents[0]
+        )
+        incidents = [
+            Incident(s.name, net.places.lat_lon(s.node), template.demand, scope=template.scope)
+            for s in trainer.sites.sites
+        ]
+    out: dict[int, str] = {}
+    for s in failing:
+        why = _travel_reason(net, full, incidents[s])
+        if why is not None:
+            out[s] = why
+    monotone = all(o.kind != "move_vehicles" for o in levers.options)
+    rest = tuple(s for s in failing if s not in out)
+    if monotone and rest and trainer.subsets():
+        trainer.active = rest
+        ev = trainer.one(top)
+        if ev is not None:
+            for s, k in zip(rest, ev.successes, strict=True):
+                if k == 0:
+                    out[s] = (
+                        f"held in none of {trainer.reps} training replications even with every "
+                        f"lever at its maximum (cost {levers.cost(top):g})"
+                    )
+        trainer.active = None
+    return out
 
 
 def frontier(steps: Sequence[Step]) -> list[Step]:
@@ -646,6 +859,12 @@ class PlanResult:
     #: grows and the worst-site P(holds) falls when the change alone is left out.
     gains: list[dict[str, Any]] = field(default_factory=list)
     sweeps: dict[str, SweepResult] = field(default_factory=dict, repr=False)
+    #: Sites (or incidents) no plan can bring to the target, with the reason (:func:`out_of_reach`).
+    out_of_reach: dict[str, str] = field(default_factory=dict)
+    #: One entry per search: its training target, plan, and the sites failing on held-out seeds.
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    #: Sites simulated in training (``site_runs × train_reps`` replications).
+    site_runs: int = 0
 
     @property
     def cost(self) -> float:
@@ -662,29 +881,41 @@ class PlanResult:
         return self.levers.overlay(self.plan)
 
     def verdict(self) -> str:
-        """One sentence: met or not, on which seeds, and the failing sites."""
+        """One sentence: met or not, on which seeds, the failing sites and why."""
         fails = self.after.failing(self.target)
+        what = "site" if self.sites else "incident"
         if not fails:
             return (
-                f"the plan meets the target (P(holds) >= {self.target:g} at every "
-                f"{'site' if self.sites else 'incident'}) on the held-out seeds, at cost "
-                f"{self.cost:g}"
+                f"the plan meets the target (P(holds) >= {self.target:g} at every {what}) on "
+                f"the held-out seeds, at cost {self.cost:g}"
             )
+        reachable = [s for s in fails if s not in self.out_of_reach]
+        far = [s for s in fails if s in self.out_of_reach]
         trained = self.train.shortfall(self.target) <= _EPS
-        why = (
-            "it met the target on the training seeds but not on the held-out seeds"
-            if trained
-            else {
+        if not reachable:
+            why = (
+                f"{len(far)} {what}{'s are' if len(far) > 1 else ' is'} out of reach of every "
+                f"lever; it holds at every other {what} on the held-out seeds"
+            )
+        elif trained:
+            n = len(self.attempts)
+            why = "it met the target on the training seeds but not on the held-out seeds" + (
+                f" (after {n} searches with rising training margins)" if n > 1 else ""
+            )
+        else:
+            why = {
                 "budget": f"target unreachable within the budget {self.budget or 0:g}",
                 "exhausted": "target unreachable with these levers (all used up)",
                 "no_gain": "target unreachable with these levers (no step helps any more)",
             }.get(self.stop, "target not reached")
-        )
         worst = float(self.after.p.min())
-        return (
+        text = (
             f"the plan does NOT meet the target: {why}; best P(holds) reached (held-out, worst "
-            f"site) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}"
+            f"{what}) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}"
         )
+        if far:
+            text += "; out of reach: " + "; ".join(f"{s} ({self.out_of_reach[s]})" for s in far)
+        return text
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``fleetsim plan --json``."""
@@ -692,7 +923,9 @@ class PlanResult:
 
         lv = self.levers
         marginal = []
-        for s in self.steps[1:]:
+        for s in self.steps:
+            if s.action in ("as it is", "the plan so far"):
+                continue
             marginal.append(
                 {
                     "step": s.action,
@@ -710,7 +943,11 @@ class PlanResult:
             "incident": self.incident,
             "target": self.target,
             "budget": self.budget,
-            "training": {"seed": self.train_seed, "replications": self.train_reps},
+            "training": {
+                "seed": self.train_seed,
+                "replications": self.train_reps,
+                "sites": list(self.train.names),
+            },
             "held_out": {"seed": self.seed, "replications": self.reps},
             "meets_target": self.meets,
             "verdict": self.verdict(),
@@ -746,7 +983,10 @@ class PlanResult:
                 "rows": self.coverage_after.rows(self.target),
                 "tiers": self.coverage_after.by_tier(self.target),
             },
+            "out_of_reach": dict(self.out_of_reach),
+            "attempts": [dict(a) for a in self.attempts],
             "evaluations": self.evaluations,
+            "site_runs": self.site_runs,
             "seconds": round(self.seconds, 2),
         }
 
@@ -831,32 +1071,113 @@ def plan_levers(
             scenario_network(scenario, network), sites, max_snap_km=scenario.max_snap_km
         )
     trainer = Trainer(
-        levers, choice, incident, train_reps, train_seed, engine, workers, scheduler, progress
+        levers,
+        choice,
+        incident,
+        train_reps,
+        train_seed,
+        engine,
+        workers,
+        scheduler,
+        progress,
+        incidents=len(scenario.incidents),
+        separable=scenario.fleet_sharing != "shared",
     )
-    steps, stop = greedy(trainer, float(target), budget)
-    plan, train = dict(steps[-1].plan), steps[-1].evaluation
-    notes: list[str] = []
-    plan, train, notes = refine(trainer, plan, float(target))
-    # Marginal gain of each change in the final plan (training): without it, how much worse.
-    gains = []
-    for row_i in sorted(plan):
-        e = trainer.one({j: n for j, n in plan.items() if j != row_i})
-        gains.append(
-            {
-                **levers.changes({row_i: plan[row_i]})[0],
-                "gain_shortfall": None
-                if e is None
-                else round(e.shortfall(float(target)) - train.shortfall(float(target)), 4),
-                "gain_worst_p": None if e is None else round(float(train.p.min() - e.p.min()), 4),
-            }
-        )
+    goal = float(target)
+    trainer.active = None
+    first = trainer.one({})
+    if first is None:
+        raise ValidationError("the scenario itself cannot be evaluated")
+    names = first.names
+    reach = out_of_reach(trainer, network, scenario, first, goal)
     held: dict[str, SweepResult] = {}
     before, sw = evaluate(scenario, choice, incident, reps, seed, engine, workers)
     if sw is not None:
         held["before"] = sw
-    after, sw = evaluate(levers.scenario(plan), choice, incident, reps, seed, engine, workers)
-    if sw is not None:
-        held["after"] = sw
+    plan: dict[int, int] = {}
+    runs: list[list[Step]] = []
+    attempts: list[dict[str, Any]] = []
+    notes: list[str] = []
+    active: set[int] = set()
+    stop = "met"
+    after = before
+    base = trainer
+    last: dict[int, int] | None = None
+    for attempt in range(1 + RETRIES):
+        # A margin against the training seed's luck: search 2 trains to a higher target,
+        # search 3 also with twice the training replications.
+        if attempt >= 1:
+            goal = min(1.0, goal + (1.0 - goal) / 2)
+        if attempt >= 2:
+            trainer = dataclasses.replace(
+                trainer, reps=trainer.reps * 2, cache={}, invalid=set(), names={}
+            )
+        for _ in range(1 + RETRIES):  # lazily: sites met so far may fail after a change
+            trainer.active = None
+            whole = trainer.one(plan)
+            assert whole is not None
+            failing = {s for s, p in enumerate(whole.p) if p < goal - _EPS and s not in reach}
+            if not failing:
+                if not runs:
+                    runs.append([Step("as it is", {}, 0.0, whole.shortfall(goal), whole)])
+                break
+            active |= failing
+            trainer.active = tuple(sorted(active))
+            steps, stop = greedy(trainer, goal, budget, plan)
+            runs.append(steps)
+            plan, _, changed = refine(trainer, steps[-1].plan, goal)
+            notes.extend(changed)
+            if stop != "met":
+                break
+        if plan != last:  # the same plan again: its verification stands
+            after, sw = evaluate(
+                levers.scenario(plan), choice, incident, reps, seed, engine, workers
+            )
+            if sw is not None:
+                held["after"] = sw
+        last = dict(plan)
+        fails = [s for s in after.failing(float(target)) if names.index(s) not in reach]
+        attempts.append(
+            {
+                "attempt": attempt + 1,
+                "training_target": round(goal, 4),
+                "training_replications": trainer.reps,
+                "cost": levers.cost(plan),
+                "changes": [c["change"] for c in levers.changes(plan)],
+                "stop": stop,
+                "held_out_failing": fails,
+            }
+        )
+        if not fails or stop != "met":
+            break
+    base.evaluations, base.site_runs = trainer.evaluations, trainer.site_runs
+    trainer = base
+    # Every measure below is at the sites trained on (out-of-reach sites left out).
+    trainer.active = (
+        tuple(sorted(active)) or tuple(s for s in range(len(names)) if s not in reach) or None
+    )
+    train = trainer.one(plan)
+    assert train is not None
+    goal = float(target)
+    seen: list[Step] = []
+    for steps in runs:
+        evs = trainer.many([s.plan for s in steps])
+        for s, e in zip(steps, evs, strict=True):
+            if e is not None:
+                seen.append(Step(s.action, s.plan, s.cost, e.shortfall(goal), e, s.gain))
+    # Marginal gain of each change in the final plan (training): without it, how much worse.
+    gains = []
+    less = [{j: n for j, n in plan.items() if j != i} for i in sorted(plan)]
+    for i, e in zip(sorted(plan), trainer.many(less), strict=True):
+        gains.append(
+            {
+                **levers.changes({i: plan[i]})[0],
+                "gain_shortfall": None
+                if e is None
+                else round(e.shortfall(goal) - train.shortfall(goal), 4),
+                "gain_worst_p": None if e is None else round(float(train.p.min() - e.p.min()), 4),
+            }
+        )
     cov, info = coverage_plan(
         levers,
         scenario,
@@ -882,7 +1203,7 @@ def plan_levers(
         train_reps,
         seed,
         reps,
-        steps,
+        seen,
         stop,
         plan,
         train,
@@ -895,6 +1216,9 @@ def plan_levers(
         trainer.evaluations,
         gains=gains,
         sweeps=held,
+        out_of_reach={names[s]: why for s, why in reach.items()},
+        attempts=attempts,
+        site_runs=trainer.site_runs,
     )
     result.seconds = time.perf_counter() - start
     return result

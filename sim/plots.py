@@ -895,8 +895,9 @@ def frontier_figure(summary: Mapping[str, Any]) -> Figure:
     """The cost–P(holds) frontier of ``fleetsim plan`` (its ``summary.json``).
 
     The best plan found at each cost on the training seeds (worst and mean P(holds) over the
-    sites), the target, and the held-out P(holds) (worst site, with its 95 % interval) of the
-    scenario as it is, the plan and the coverage baseline.
+    sites searched), the target, and the held-out P(holds) (worst site, with its 95 %
+    interval) of the scenario as it is, the plan and the coverage baseline. Sites out of reach
+    of every lever (``out_of_reach``) are left out of both, and counted in the title.
     """
     fig = _figure(7.5, 4.2)
     ax = fig.add_subplot()
@@ -921,8 +922,10 @@ def frontier_figure(summary: Mapping[str, Any]) -> Figure:
     ax.axhline(summary["target"], color="#888888", linewidth=0.8, linestyle=":")
     ax.text(0, summary["target"], f" target {summary['target']:g}", va="bottom", fontsize=8)
 
+    far = set(summary.get("out_of_reach", {}))
+
     def held(rows: Any, x: float, colour: str, label: str, marker: str) -> None:
-        worst = min(rows, key=lambda r: r["p_met"])
+        worst = min([r for r in rows if r["site"] not in far] or rows, key=lambda r: r["p_met"])
         lo, hi = worst["p_met_ci95"]
         ax.errorbar(
             [x],
@@ -943,5 +946,8 @@ def frontier_figure(summary: Mapping[str, Any]) -> Figure:
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7, loc="lower right")
     where = f" at the {summary['sites']}" if summary.get("sites") else ""
-    ax.set_title(f"{_label(summary['scenario'])}{where}: cost against P(holds)", fontsize=11)
+    title = f"{_label(summary['scenario'])}{where}: cost against P(holds)"
+    if far:
+        title += f"\n({len(far)} out of reach of every lever, not shown)"
+    ax.set_title(title, fontsize=11 if not far else 10)
     return fig

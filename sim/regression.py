@@ -235,6 +235,9 @@ def _overlaid(scenario: Path, overlay: Path | None, tmp: Path) -> Path:
     if not isinstance(data, dict):
         raise ValidationError(f"{overlay}: an overlay is a mapping of scenario keys")
     base_name = yaml.safe_load(scenario.read_text(encoding="utf-8")).get("name", scenario.stem)
+    # The overlay's own `extends` (a `fleetsim plan` plan.yaml names the scenario it was made
+    # for) gives way: the overlay is merged over the scenario checked.
+    data = {k: v for k, v in data.items() if k != "extends"}
     data = {"extends": str(scenario.resolve()), "name": base_name, **data}
     out = tmp / scenario.name
     out.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

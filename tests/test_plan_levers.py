@@ -14,6 +14,7 @@ from sim.experiment import run
 from sim.levers import check_levers, load_levers
 from sim.netload import cached_network
 from sim.optimise import plan_levers
+from sim.regression import check
 from sim.scenario import load_scenario, load_scenario_with_network
 
 # One incident at Kangbashi: 200 taxis called by one dispatcher, lanes ample.
@@ -76,6 +77,32 @@ def test_a_plan_that_fails_on_held_out_seeds_does_not_meet(tmp_path: Path) -> No
     assert "on the training seeds but not on the held-out seeds" in result.verdict()
     assert result.after.failing(0.95) == ["Kangbashi"]
     assert result.seed == scenario.seed and result.train_seed != scenario.seed
+    # Re-planned with a higher training target, each search reported; two replications
+    # cannot tell 0.95 from 0.975, so the second search finds the same plan and the tool stops.
+    targets = [a["training_target"] for a in result.attempts]
+    assert targets == sorted(targets) and targets[0] == 0.95 and len(targets) >= 2
+    assert all(a["held_out_failing"] == ["Kangbashi"] for a in result.attempts)
+
+
+def test_sites_out_of_reach_of_every_lever_are_named_with_the_reason(tmp_path: Path) -> None:
+    # 200 taxis at every seat: at the far banner seats fewer than 200 taxis are within the
+    # 120-minute deadline by road, and no lever adds taxis there.
+    scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
+    result = plan_levers(
+        scenario, _levers(tmp_path, scenario), sites="seats", reps=20, train_reps=10
+    )
+    far = result.out_of_reach
+    assert far and set(far) <= set(result.before.names)
+    for site, why in far.items():
+        assert site not in result.train.names  # left out of the search
+        assert result.after.p[result.after.names.index(site)] == 0.0
+        assert "every lever at its maximum" in why
+    travel = [why for why in far.values() if "free-flow driving" in why]
+    assert travel and all("120 min" in why and "200 taxi" in why for why in travel)
+    assert not result.meets
+    text = result.verdict()
+    assert "out of reach: " in text
+    assert all(f"{site} (" in text for site in far)
 
 
 def test_plan_yaml_with_extends_reproduces_the_verified_numbers(tmp_path: Path) -> None:
@@ -112,6 +139,16 @@ def test_plan_yaml_with_extends_reproduces_the_verified_numbers(tmp_path: Path) 
     # A planner's own file extending plan.yaml is the same scenario again.
     mine = _write(out, "mine.yaml", {"extends": "plan.yaml", "name": "one-dispatcher"})
     assert [i["p_met"] for i in run(load_scenario(mine)).summary["incidents"]] == got
+    # `fleetsim check --overlay plan.yaml`: the plan merged over the scenario checked (its own
+    # `extends` gives way), with the baseline's seed and replications: the verified numbers.
+    baselines = tmp_path / "baselines"
+    check([src], baselines, update=True, replications=50)
+    assert [c.now for c in check([src], baselines) if c.metric == "p_met"] == [
+        summary["before"]["rows"][0]["p_met"]
+    ]
+    lines = check([src], baselines, overlay=out / "plan.yaml")
+    assert [c.now for c in lines if c.metric == "p_met"] == got
+    assert [c.status for c in lines if c.metric == "p_met"] == ["better"]
 
 
 def test_levers_file_errors_name_file_line_path_and_value(tmp_path: Path) -> None:
