@@ -17,12 +17,18 @@ from sim.optimise import plan_levers
 from sim.regression import check
 from sim.scenario import load_scenario, load_scenario_with_network
 
-# One incident at Kangbashi: 200 taxis called by one dispatcher, lanes ample.
+# One incident at Kangbashi: 200 taxis called by one dispatcher on the phone, lanes ample.
 SCENARIO = {
     "name": "one-dispatcher",
-    "fleet": {"dispatchers": {"Central taxi pool": 1}},
+    "fleet": {
+        "dispatchers": {"Central taxi pool": 1},
+        "callout": {"Central taxi pool": {"mode": "phone"}},
+    },
     "staging": {"lanes": 40},
-    "incidents": [{"name": "Kangbashi", "location": "kangbashi", "demand": {"taxi": 200}}],
+    # 80 minutes: with 1 dispatcher P(holds) is about 0.15, with 6 about 0.98.
+    "incidents": [
+        {"name": "Kangbashi", "location": "kangbashi", "demand": {"taxi": 200}, "deadline_min": 80}
+    ],
     "replications": 60,
     "seed": 7,
 }
@@ -59,11 +65,12 @@ def test_the_cheapest_lever_alone_is_bought(tmp_path: Path) -> None:
 
 def test_a_budget_too_small_says_unreachable_and_reports_the_best(tmp_path: Path) -> None:
     scenario = load_scenario(_write(tmp_path, "s.yaml", SCENARIO))
-    result = plan_levers(scenario, _levers(tmp_path, scenario), budget=1, reps=40, train_reps=10)
-    assert result.cost <= 1
+    # Less than one unit of the cheapest lever (a dispatcher, cost 1): nothing can be bought.
+    result = plan_levers(scenario, _levers(tmp_path, scenario), budget=0.5, reps=40, train_reps=10)
+    assert result.cost == 0 and result.stop == "budget"
     assert not result.meets
     text = result.verdict()
-    assert "unreachable within the budget 1" in text
+    assert "unreachable within the budget 0.5" in text
     assert f"{result.after.p.min():.3f}" in text
 
 
