@@ -8,6 +8,7 @@ fails at the first assertion), then checks properties that break if the code wer
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -238,6 +239,7 @@ def test_item1_access_leg_sets_tier_from_the_true_point_and_adds_its_minutes(
 ) -> None:
     from sim.experiment import run
     from sim.locations import ACCESS_DETOUR, ACCESS_SPEED_KMH
+    from sim.plan import PHONE
     from sim.planning import prepare, scenario_network
     from sim.scenario import load_scenario
 
@@ -271,6 +273,9 @@ def test_item1_access_leg_sets_tier_from_the_true_point_and_adds_its_minutes(
     )
     far.write_text(spread, encoding="utf-8")
     c = load_scenario(far)
+    # The heap engine runs phone call-outs only: put the default fleet's platforms on the phone.
+    phone = tuple(dataclasses.replace(o, callout=PHONE) for o in c.fleet.operators)
+    c = dataclasses.replace(c, fleet=dataclasses.replace(c.fleet, operators=phone))
     fast = run(c, replications=10, engine="fast").summary["incidents"][0]
     slow = run(c, replications=10, engine="simpy").summary["incidents"][0]
     assert fast["completion_min"] == slow["completion_min"] and fast["tier"] == "region"
