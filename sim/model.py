@@ -30,7 +30,7 @@ from sim.plan import (
     IncidentPlan,
     Outcome,
     background_batch,
-    leg_minutes,
+    congestion,
     outage_end,
     traffic_level,
     trip_multipliers,
@@ -138,19 +138,6 @@ class _Run(Trace):
         ):
             self.done.succeed()
 
-    def _congestion(self, depot: int) -> Callable[[int, float], float] | None:
-        """The traffic shock on the legs from ``depot`` (``None`` without one)."""
-        if self.traffic_level is None:
-            return None
-        legs = self.plan.depot_legs_min[depot]
-        central = self.plan.depot_central_min[depot]
-        plan, level, t0 = self.plan, self.traffic_level, self.t0
-
-        def congested(i: int, now: float) -> float:
-            return leg_minutes(plan, float(legs[i]), float(central[i]), now - t0, level)
-
-        return congested
-
     def vehicle(self, v: int, mob: float):
         env, plan = self.env, self.plan
         yield env.timeout(mob)
@@ -167,7 +154,13 @@ class _Run(Trace):
             self.d.service[v],
             self.staging,
             float(self.stage_service[v]),
-            self._congestion(depot),
+            congestion(
+                plan,
+                self.traffic_level,
+                self.t0,
+                legs,
+                plan.depot_central_min[depot] if plan.depot_central_min else None,
+            ),
         )
         self.t_registered[v] = env.now
         self.outcome[v] = Outcome.ASSEMBLED

@@ -7,7 +7,9 @@ travel times); this module only reads a :class:`sim.network.RoadNetwork`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -52,13 +54,9 @@ def export(network: RoadNetwork, path: str | os.PathLike[str]) -> Path:
     graph = network.graph.copy()  # an unfrozen copy; drop None-valued attributes
     if suffix == ".graphml":
         return save_graphml(graph, path, source=network.source)
-    _drop_none(graph)
-    graph.graph["fleetsim_source"] = network.source
-    try:
-        ox.save_graph_geopackage(graph, path, directed=True)
-    except (OSError, RuntimeError) as exc:  # pyogrio's DataSourceError is a RuntimeError
-        raise NetworkError(f"cannot write {path}: {exc}") from exc
-    return path
+    return _save(
+        graph, path, network.source, lambda g, p: ox.save_graph_geopackage(g, p, directed=True)
+    )
 
 
 def save_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, source: str) -> Path:
@@ -88,12 +86,18 @@ def save_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, source
     """
     import osmnx as ox
 
-    path = Path(path)
+    return _save(graph, Path(path), source, ox.save_graphml)
+
+
+def _save(
+    graph: nx.MultiDiGraph, path: Path, source: str, write: Callable[[nx.MultiDiGraph, Path], Any]
+) -> Path:
+    """Drop ``graph``'s ``None``-valued attributes, record ``source``, and ``write`` it."""
     _drop_none(graph)
     graph.graph["fleetsim_source"] = source
     try:
-        ox.save_graphml(graph, path)
-    except (OSError, RuntimeError) as exc:
+        write(graph, path)
+    except (OSError, RuntimeError) as exc:  # pyogrio's DataSourceError is a RuntimeError
         raise NetworkError(f"cannot write {path}: {exc}") from exc
     return path
 

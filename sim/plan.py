@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -166,7 +166,7 @@ class TrafficShock:
     def extra(self, hour: float | None, level: float) -> tuple[float, float]:
         """Extra fractions ``(central, elsewhere)`` for a leg starting at clock ``hour``
         (``None``: no clock, off-peak) in a replication of traffic ``level``."""
-        peak = hour is not None and any(is_night(hour, p) for p in self.peaks)
+        peak = hour is not None and any(in_period(hour, p) for p in self.peaks)
         i = 0 if peak else 1
         return level * self.central[i], level * self.elsewhere[i]
 
@@ -233,13 +233,18 @@ class StagingSpec:
 NIGHT_HOURS: tuple[float, float] = (22.0, 6.0)
 
 
-def is_night(hour: float, night: tuple[float, float] = NIGHT_HOURS) -> bool:
-    """Whether clock hour ``hour`` (in [0, 24)) is in the night ``[start, end)``, which may
-    wrap past midnight (22:00-06:00) or not (00:00-05:00); start = end: never night."""
-    start, end = night
+def in_period(hour: float, period: tuple[float, float]) -> bool:
+    """Whether clock hour ``hour`` (in [0, 24)) is in the period ``[start, end)``, which may
+    wrap past midnight (22:00-06:00) or not (00:00-05:00); start = end: never."""
+    start, end = period
     if start <= end:
         return start <= hour < end
     return hour >= start or hour < end
+
+
+def is_night(hour: float, night: tuple[float, float] = NIGHT_HOURS) -> bool:
+    """Whether clock hour ``hour`` is in the night (:func:`in_period`)."""
+    return in_period(hour, night)
 
 
 @dataclass(frozen=True)
@@ -544,6 +549,26 @@ def leg_minutes(
     hour = None if plan.clock_hour is None else (plan.clock_hour + minutes / 60.0) % 24.0
     xc, xe = traffic.extra(hour, level)
     return leg + central * xc + (leg - central) * xe
+
+
+def congestion(
+    plan: IncidentPlan,
+    level: float | None,
+    t0: float,
+    legs: Sequence[float],
+    central: np.ndarray | None,
+) -> Callable[[int, float], float] | None:
+    """The traffic shock on a route: ``f(i, now)``, leg ``i``'s free-flow minutes when it
+    starts at simulation time ``now`` (the report at ``t0``), for
+    :func:`sim.model.drive_and_register`; ``None`` without traffic (``level`` or ``central``
+    ``None``)."""
+    if level is None or central is None:
+        return None
+
+    def congested(i: int, now: float) -> float:
+        return leg_minutes(plan, float(legs[i]), float(central[i]), now - t0, level)
+
+    return congested
 
 
 def outage_end(plan: IncidentPlan, d: Draws, alert_end: float) -> float:

@@ -247,10 +247,20 @@ def route_legs(
         return np.maximum(np.diff(-np.array([t0, 0.0])), 0.0), []
     path = tree.path(source)
     t = tree.time_s[path] / 60.0
-    stops = [(pos, ci) for pos, n in enumerate(path[:-1].tolist()) for ci in cp_at_node.get(n, ())]
-    marks = [0] + [pos for pos, _ in stops]
-    times = [t[p] for p in marks] + [0.0]
+    stops = _stops(path, cp_at_node)
+    times = [t[p] for p in _leg_marks(path, stops)[:-1]] + [0.0]
     return np.maximum(np.diff(-np.array(times)), 0.0), [ci for _, ci in stops]
+
+
+def _stops(path: np.ndarray, cp_at_node: Mapping[int, Sequence[int]]) -> list[tuple[int, int]]:
+    """(position on ``path``, checkpoint index) of every checkpoint passed, in order."""
+    return [(pos, ci) for pos, n in enumerate(path[:-1].tolist()) for ci in cp_at_node.get(n, ())]
+
+
+def _leg_marks(path: np.ndarray, stops: Sequence[tuple[int, int]]) -> list[int]:
+    """Positions on ``path`` where the legs begin and the last ends: the start, each stop,
+    the target."""
+    return [0, *(pos for pos, _ in stops), path.size - 1]
 
 
 def route_central_min(
@@ -277,11 +287,7 @@ def route_central_min(
     t = tree.time_s[path] / 60.0
     inside = central[path[:-1]] & central[path[1:]]
     cum = np.concatenate([[0.0], np.cumsum(np.maximum(t[:-1] - t[1:], 0.0) * inside)])
-    marks = [0]
-    for pos, n in enumerate(path[:-1].tolist()):
-        marks.extend(pos for _ in cp_at_node.get(n, ()))
-    marks.append(path.size - 1)
-    return np.diff(cum[marks])
+    return np.diff(cum[_leg_marks(path, _stops(path, cp_at_node))])
 
 
 def steady_state_warmup(checkpoints: Sequence[CheckpointSpec], minimum: float = 0.0) -> float:

@@ -42,7 +42,7 @@ reference of the contention cost (:mod:`sim.contention`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +54,9 @@ from sim.plan import (
     ClassPlan,
     Draws,
     Outcome,
+    congestion,
     draw,
     keyed_uniforms,
-    leg_minutes,
     name_key,
     outage_end,
     traffic_level,
@@ -320,19 +320,6 @@ class _Incident:
         assert m is not None  # ranked only when reachable
         return m.legs_min.tolist(), m.checkpoints, m.central_min
 
-    def congestion(
-        self, legs: list[float], central: np.ndarray | None
-    ) -> Callable[[int, float], float] | None:
-        """The traffic shock on ``legs`` (``None`` without one), as in :mod:`sim.model`."""
-        if self.traffic_level is None or central is None:
-            return None
-        plan, level, t0 = self.plan, self.traffic_level, self.tr.t0
-
-        def congested(i: int, now: float) -> float:
-            return leg_minutes(plan, legs[i], float(central[i]), now - t0, level)
-
-        return congested
-
     def vehicle(self, v: int, k: int, mob: float):
         run, tr = self.run, self.tr
         env = run.env
@@ -348,7 +335,7 @@ class _Incident:
             self.d.service[v],
             run.staging[run.sp.staging_slot[self.i]],
             float(self.stage_service[v]),
-            self.congestion(legs, central),
+            congestion(self.plan, self.traffic_level, tr.t0, legs, central),
         )
         tr.t_registered[v] = env.now
         tr.outcome[v] = Outcome.ASSEMBLED
