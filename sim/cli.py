@@ -216,10 +216,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="write no PNG figures")
     run.add_argument(
         "--engine",
-        choices=("auto", "simpy", "fast"),
+        choices=("auto", "simpy", "fast", "batch"),
         default="auto",
-        help="auto (default): the heap engine where it is proven identical to SimPy, else "
-        "SimPy; simpy: always SimPy; fast: the heap engine or an error",
+        help="auto (default): the batch engine for runs of 64 incident-replications or more, "
+        "else the heap engine, where each is proven identical to SimPy, else SimPy; simpy: "
+        "always SimPy; fast: the heap engine or an error; batch: the compiled batch engine "
+        "or an error",
     )
     _add_scheduler_option(run)
     _add_quiet_option(run)

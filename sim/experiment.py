@@ -24,6 +24,8 @@ from typing import Any
 
 from sim import __version__, tables
 from sim import results as summaries
+from sim.batch import simulate_batch
+from sim.batch import supports as supports_batch
 from sim.closures import ClosureEffect
 from sim.contention import Contention, contention_summary
 from sim.engine import simulate_fast, supports
@@ -45,26 +47,47 @@ def incident_key(name: str) -> int:
     return name_key(name)
 
 
-ENGINES: tuple[str, ...] = ("auto", "simpy", "fast")
+ENGINES: tuple[str, ...] = ("auto", "simpy", "fast", "batch")
+
+#: ``auto`` runs the batch engine (:mod:`sim.batch`) for runs of at least this many
+#: incident-replications: below, compiling or loading its kernels (numba) costs more than it
+#: saves, and the heap engine runs them.
+BATCH_MIN_WORK = 64
+
+_UNSUPPORTED = (
+    "a platform call-out, a common trip-spread shock, or a degenerate distribution: fixed, "
+    "or a lognormal sigma, uniform spread or mean of 0, whose exact ties only SimPy orders"
+)
 
 
 def _simulator(plan: IncidentPlan, engine: str) -> Callable[..., ReplicationResult]:
-    """The replication function for ``engine``: ``auto`` takes the heap engine where it is
-    proven identical to SimPy (:func:`sim.engine.supports`), SimPy elsewhere."""
+    """The one-replication function for ``engine``: ``auto`` takes the heap engine where it
+    is proven identical to SimPy (:func:`sim.engine.supports`), SimPy elsewhere."""
     if engine not in ENGINES:
         raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     if engine == "simpy":
         return simulate
     if supports(plan):
         return simulate_fast
-    if engine == "fast":
+    if engine in ("fast", "batch"):
         raise ValidationError(
-            f"incident {plan.name!r}: the fast engine does not support this plan (a platform "
-            "call-out, a common trip-spread shock, or a degenerate distribution: fixed, or a "
-            "lognormal sigma, uniform spread or mean of 0, whose exact ties only SimPy "
-            "orders); use engine 'auto' or 'simpy'"
+            f"incident {plan.name!r}: the {engine} engine does not support this plan "
+            f"({_UNSUPPORTED}); use engine 'auto' or 'simpy'"
         )
     return simulate
+
+
+def _batched(plan: IncidentPlan, engine: str, large: bool) -> bool:
+    """Whether replications of ``plan`` run on the batch engine: ``batch`` (or an error for a
+    plan it does not run), or ``auto`` in a ``large`` run for a plan it runs."""
+    if engine == "batch":
+        if not supports_batch(plan):
+            raise ValidationError(
+                f"incident {plan.name!r}: the batch engine does not support this plan "
+                f"(checkpoints, {_UNSUPPORTED}); use engine 'auto', 'fast' or 'simpy'"
+            )
+        return True
+    return engine == "auto" and large and supports_batch(plan)
 
 
 def check_shared_engine(engine: str) -> None:
@@ -91,6 +114,7 @@ def run_replications(
     *,
     log_vehicles: bool = False,
     engine: str = "auto",
+    large: bool | None = None,
 ) -> list[ReplicationResult]:
     """Run the given replications of one incident plan, in order.
 
@@ -105,8 +129,19 @@ def run_replications(
     log_vehicles
         Keep one row per called vehicle.
     engine
-        ``auto`` (default), ``simpy`` or ``fast``; see :func:`_simulator`.
+        ``auto`` (default), ``simpy``, ``fast`` (the heap engine) or ``batch`` (the compiled
+        batch engine, :mod:`sim.batch`). ``auto`` takes the batch engine for a large run
+        where it runs the plan, else the heap engine where it runs the plan, else SimPy.
+        Results are identical whichever runs.
+    large
+        Whether the run is large enough for the batch engine to pay off under ``auto``
+        (default: at least :data:`BATCH_MIN_WORK` replications here).
     """
+    reps = list(reps)
+    if engine not in ENGINES:
+        raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
+    if _batched(plan, engine, len(reps) >= BATCH_MIN_WORK if large is None else large):
+        return simulate_batch(plan, seed, reps, log_vehicles=log_vehicles)
     sim = _simulator(plan, engine)
     return [
         sim(plan, draw(plan, replication_seed(seed, plan.stream, r)), log_vehicles=log_vehicles)
@@ -115,9 +150,9 @@ def run_replications(
 
 
 def _chunk(
-    plan: IncidentPlan, seed: int, reps: range, log: bool, engine: str = "auto"
+    plan: IncidentPlan, seed: int, reps: range, log: bool, engine: str = "auto", large: bool = False
 ) -> list[ReplicationResult]:
-    return run_replications(plan, seed, reps, log_vehicles=log, engine=engine)
+    return run_replications(plan, seed, reps, log_vehicles=log, engine=engine, large=large)
 
 
 def _chunks(n_plans: int, replications: int, slots: int) -> list[tuple[int, range]]:
@@ -168,8 +203,10 @@ def run_plans(
     progress
         Called with the number of replications just finished.
     engine
-        ``auto`` (default: the heap engine where it is exact, else SimPy), ``simpy`` or
-        ``fast``. Results are identical to 1e-9 whichever runs.
+        ``auto`` (default: for a run of at least :data:`BATCH_MIN_WORK` incident-replications
+        the batch engine where it runs the plan, else the heap engine where it is exact, else
+        SimPy), ``simpy``, ``fast`` or ``batch`` (:func:`run_replications`). Results are
+        identical whichever runs.
     scheduler
         A Dask scheduler address (``tcp://HOST:PORT``) or a ``distributed.Client``: run on
         that cluster instead of local processes (:class:`DaskExecutor`). Results are
@@ -203,7 +240,8 @@ def run_plans(
         left = [0] * len(plans)
         for i, _ in jobs:
             left[i] += 1
-        tasks = [(plans[i], seed, r, log_vehicles, engine) for i, r in jobs]
+        large = len(plans) * replications >= BATCH_MIN_WORK
+        tasks = [(plans[i], seed, r, log_vehicles, engine, large) for i, r in jobs]
         with closing(executor.map(_chunk, tasks)) as results:
             for (i, _), res in zip(jobs, results, strict=True):
                 if vehicle_sink is not None:
@@ -357,8 +395,15 @@ def estimate_seconds(
     step = max(1, len(plans) // 5)
     sample = list(plans)[::step][:5]
     per_plan = budget_s / len(sample)
+    large = len(plans) * replications >= BATCH_MIN_WORK
     costs = []
     for plan in sample:
+        if _batched(plan, engine, large):
+            simulate_batch(plan, 0, [_PILOT_REP])  # loads (or first compiles) the kernels
+            start = time.perf_counter()
+            simulate_batch(plan, 0, range(_PILOT_REP, _PILOT_REP + 16))
+            costs.append((time.perf_counter() - start) / 16)
+            continue
         sim_fn = _simulator(plan, engine)
         n, start = 0, time.perf_counter()
         while n < 3 and (n == 0 or time.perf_counter() - start < per_plan):

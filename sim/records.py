@@ -8,6 +8,7 @@ summaries. Vehicle log rows are :class:`VehicleRow` named tuples.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -154,35 +155,18 @@ class Trace:
             v = int(cand[order[need - 1]])
             class_completion[cp.vehicle_class] = float(reg[v])
             critical_vehicle[cp.vehicle_class] = v
-        counts = {key: sum(c[key] for c in class_counts.values()) for key in COUNT_KEYS}
-        completion = max(class_completion.values(), default=0.0)
-        critical_class = None
-        breakdown = dict.fromkeys(STAGES, math.nan)
-        if class_completion and math.isfinite(completion):
-            # The class whose need-th vehicle registered last; first in class order on ties.
-            critical_class = max(class_completion, key=lambda k: class_completion[k])
-            v = critical_vehicle.get(critical_class)
-            if v is not None:
-                breakdown = self._stages(v)
-        elif class_completion:
-            critical_class = next(k for k, t in class_completion.items() if math.isinf(t))
         rows = self._vehicle_rows() if self.log else None
         if plan.classes:
             cand = np.concatenate([cp.candidates for cp in plan.classes])
             registered = np.sort(reg[cand[self.outcome[cand] == Outcome.ASSEMBLED]])
         else:
             registered = np.zeros(0)
-        return ReplicationResult(
-            completion,
-            class_completion,
-            critical_class,
-            breakdown,
-            counts,
-            class_counts,
-            rows,
-            registered,
-            class_arrived,
-        )
+
+        def stages(k: str) -> dict[str, float] | None:
+            v = critical_vehicle.get(k)
+            return None if v is None else self._stages(v)
+
+        return assemble(class_completion, stages, class_counts, class_arrived, registered, rows)
 
     def _stages(self, v: int) -> dict[str, float]:
         t0 = self.t0
@@ -225,3 +209,52 @@ class Trace:
                     )
                 )
         return rows
+
+
+def assemble(
+    class_completion: dict[str, float],
+    stages: Callable[[str], dict[str, float] | None],
+    class_counts: dict[str, dict[str, int]],
+    class_arrived: dict[str, int],
+    registered: np.ndarray,
+    rows: list[VehicleRow] | None,
+) -> ReplicationResult:
+    """A replication's result from its per-class figures (both the trace of one replication,
+    :meth:`Trace.result`, and the batch engine, :mod:`sim.batch`, end here).
+
+    Parameters
+    ----------
+    class_completion
+        Per class, in class order: the completion (minutes from the report; ``inf`` never).
+    stages
+        The stage minutes (:data:`STAGES`) of a class's critical vehicle, ``None`` if none.
+    class_counts, class_arrived
+        Per class: outcome tallies with ``called``; vehicles registered by the deadline.
+    registered
+        Sorted registration minutes of every assembled vehicle.
+    rows
+        The vehicle log, when kept.
+    """
+    counts = {key: sum(c[key] for c in class_counts.values()) for key in COUNT_KEYS}
+    completion = max(class_completion.values(), default=0.0)
+    critical_class = None
+    breakdown = dict.fromkeys(STAGES, math.nan)
+    if class_completion and math.isfinite(completion):
+        # The class whose need-th vehicle registered last; first in class order on ties.
+        critical_class = max(class_completion, key=lambda k: class_completion[k])
+        found = stages(critical_class)
+        if found is not None:
+            breakdown = found
+    elif class_completion:
+        critical_class = next(k for k, t in class_completion.items() if math.isinf(t))
+    return ReplicationResult(
+        completion,
+        class_completion,
+        critical_class,
+        breakdown,
+        counts,
+        class_counts,
+        rows,
+        registered,
+        class_arrived,
+    )

@@ -1,0 +1,319 @@
+"""The batch engine: many replications of one incident plan in one compiled pass.
+
+It computes exactly what the heap engine (:mod:`sim.engine`) computes, and so what the SimPy
+reference (:mod:`sim.model`) computes, replication by replication, but for a whole range of
+replications at once:
+
+* **per plan, once**: candidate keys, operators, first legs, thresholds (not per replication);
+* **the draws**: each replication's stream keys come from its seed sequence as in
+  :func:`sim.plan.draw`; the keyed uniforms (:func:`sim.plan.keyed_uniforms`) are hashed in
+  compiled code, only for the candidates a replication can call (the prefix through the
+  target-th sure acceptance), and turned into durations by the distributions' own inverse
+  CDFs (:meth:`sim.dists.Dist.from_uniform`, numpy and scipy) on all replications at once:
+  every value is the one the other engines draw;
+* **the queues**: the dispatcher recursion with re-calls and the staging lanes, compiled
+  (:mod:`sim.kernels`, numba), then the per-class figures of :meth:`sim.records.Trace.result`.
+
+It covers the plans without checkpoints that the heap engine covers (:func:`supports`); a
+replication that runs past the horizon runs on SimPy, as in the heap engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from sim.demand import Basis
+from sim.engine import supports as heap_supports
+from sim.model import day_night, simulate
+from sim.plan import (
+    PURPOSES,
+    IncidentPlan,
+    Outcome,
+    draw,
+    mix64,
+    name_key,
+    replication_seed,
+    shock_uniforms,
+)
+from sim.records import OUTCOMES, STAGES, ReplicationResult, Trace, assemble
+
+_CALLOUT_STEP = np.uint64(0x632BE59BD9B4E019)  # sim.plan.draw: stream("callout", k)
+_EN_ROUTE = int(Outcome.EN_ROUTE)
+
+
+def supports(plan: IncidentPlan) -> bool:
+    """Whether :func:`simulate_batch` runs ``plan`` (the heap engine's plans without
+    checkpoints; the others run on the heap engine or SimPy)."""
+    return heap_supports(plan) and not plan.checkpoints
+
+
+def _words32(value: int) -> list[int]:
+    """An integer as little-endian 32-bit words (numpy's ``_coerce_to_uint32_array``)."""
+    words = []
+    while True:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        if not value:
+            return words
+
+
+def seed_words(seed: int, key: int, reps: Sequence[int], n_words: int) -> np.ndarray:
+    """``SeedSequence(seed, spawn_key=(key, r)).generate_state(n_words, np.uint64)`` for
+    every ``r`` of ``reps`` at once (rows), by numpy's algorithm (:func:`sim.kernels.seed_words`).
+
+    The same words as numpy's own class (the tests compare them), in a small fraction of the
+    time: one seed sequence per replication was a tenth of a batch replication's time.
+
+    Parameters
+    ----------
+    seed, key
+        The entropy and the first spawn-key word (an incident's :func:`sim.plan.name_key`).
+    reps
+        Replication indices (the last spawn-key word), each below ``2**32``.
+    n_words
+        64-bit words per replication.
+    """
+    from sim import kernels  # numba: imported only when a batch runs
+
+    r = np.asarray(reps, dtype=np.uint64).reshape(-1)
+    if r.size and int(r.max()) > 0xFFFFFFFF:
+        raise ValueError("replication indices must be below 2**32")
+    run = _words32(seed)
+    run += [0] * (4 - len(run))  # numpy pads the run entropy to the pool size
+    entropy = np.array([*run, *_words32(key)], dtype=np.uint64)
+    return kernels.seed_words(entropy, r, n_words)
+
+
+def _salts(plan: IncidentPlan, seed: int, reps: Sequence[int]) -> tuple[np.ndarray, list]:
+    """Per replication, the salts of the purposes' streams, in columns alert, availability,
+    reach, accept, call, mobilisation, travel, staging service (the ``mix64`` of the stream
+    keys of :func:`sim.plan.draw`), and the shock uniforms (``None`` without shocks)."""
+    words = seed_words(seed, name_key(plan.stream), reps, len(PURPOSES) + 2)
+    callout = words[:, PURPOSES["callout"]]
+    streams = np.stack(
+        [
+            words[:, PURPOSES["alert"]],
+            words[:, PURPOSES["availability"]],
+            callout,
+            callout + _CALLOUT_STEP,
+            callout + np.uint64(2) * _CALLOUT_STEP,
+            words[:, PURPOSES["mobilisation"]],
+            words[:, PURPOSES["travel"]],
+            words[:, PURPOSES["service"]],
+        ],
+        axis=1,
+    )
+    if plan.shocks.active:
+        shocks = [shock_uniforms(replication_seed(seed, plan.stream, r)) for r in reps]
+    else:
+        shocks = [None] * len(reps)
+    return mix64(streams), shocks
+
+
+def simulate_batch(
+    plan: IncidentPlan, seed: int, reps: Sequence[int], *, log_vehicles: bool = False
+) -> list[ReplicationResult]:
+    """Run replications ``reps`` of ``plan`` (the results of :func:`sim.engine.simulate_fast`
+    and :func:`sim.model.simulate` on the same draws).
+
+    Parameters
+    ----------
+    plan
+        A plan for which :func:`supports` is true.
+    seed
+        The scenario seed (replication ``r`` draws from :func:`sim.plan.replication_seed`).
+    reps
+        Replication indices.
+    log_vehicles
+        Also return one row per called vehicle.
+
+    Raises
+    ------
+    ValueError
+        If the plan is not supported.
+    """
+    from sim import kernels  # numba: imported only when a batch runs
+
+    if not supports(plan):
+        raise ValueError(f"plan {plan.name!r} needs the heap engine or SimPy")
+    reps = list(reps)
+    if not reps:
+        return []
+    n_rep = len(reps)
+    salts, shocks = _salts(plan, seed, reps)
+    t0 = plan.warmup_min if plan.has_background else 0.0
+    zero = np.zeros(1, dtype=np.uint64)
+    alert_u = kernels.uniforms(zero, salts[:, 0])[:, 0]
+    alert_end = 0.0 + (t0 + plan.alert.from_uniform(alert_u))
+    classes = plan.classes
+    clock = plan.clock_hour is not None
+    keys = plan.keys
+    codes_day, codes_night, last, widths = [], [], [], []
+    for cp in classes:
+        clocked = clock and cp.reach_day_night is not None
+        rdn = cp.reach_day_night if clocked and cp.reach_day_night else (cp.reach, cp.reach)
+        day, night, lst = kernels.callout_codes(
+            keys[cp.candidates],
+            np.ascontiguousarray(salts[:, 1:4]),
+            cp.availability,
+            rdn[0],
+            rdn[1],
+            cp.accept,
+            cp.initial_calls,
+        )
+        if cp.candidates.size == 0 or cp.initial_calls <= 0:
+            lst[:] = 0
+        width = int(lst.max())
+        codes_day.append(day[:, :width])
+        codes_night.append(night[:, :width])
+        last.append(lst)
+        widths.append(width)
+    col_off = np.concatenate([[0], np.cumsum(widths, dtype=np.int64)]).astype(np.int64)
+    cols = np.concatenate([cp.candidates[:w] for cp, w in zip(classes, widths, strict=True)])
+    cols = cols.astype(np.int64)
+    ck = keys[cols]
+    first_leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
+    # Durations only where a replication can use them: calls for the placeable prefix,
+    # mobilisation, trip and registration for the candidates who may accept.
+    placeable, accepting = [], []
+    for day, night, lst in zip(codes_day, codes_night, last, strict=True):
+        pre = np.arange(day.shape[1])[None, :] < lst[:, None]
+        placeable.append(pre)
+        accepting.append(pre & ((day == _EN_ROUTE) | (night == _EN_ROUTE)))
+    calls, mob_day, mob_night = [], [], []
+    for cp, w, a, pre, acc in zip(
+        classes, widths, col_off[:-1].tolist(), placeable, accepting, strict=True
+    ):
+        cand_keys = ck[a : a + w]
+        calls.append(_on(kernels.uniforms(cand_keys, salts[:, 4]), pre, cp.call.from_uniform))
+        u = kernels.uniforms(cand_keys, salts[:, 5])
+        day = np.zeros(u.shape)
+        night = np.zeros(u.shape)
+        day[acc], night[acc] = day_night(plan, cp, u[acc])
+        mob_day.append(day)
+        mob_night.append(night)
+    acc = _hstack(accepting, n_rep, np.bool_)
+    trip = np.zeros(acc.shape)
+    factor = plan.trip_factor.from_uniform(kernels.uniforms(ck, salts[:, 6])[acc])
+    speeds = _speeds(plan, shocks)
+    if speeds is None:
+        trip[acc] = factor / plan.speed_factor
+    else:
+        trip[acc] = factor / np.broadcast_to(speeds[:, None], acc.shape)[acc]
+    service = _on(kernels.uniforms(ck, salts[:, 7]), acc, plan.staging.service.from_uniform)
+    n_cls = len(classes)
+    (per_vehicle, per_class) = kernels.replicate(
+        alert_end,
+        t0,
+        t0 + plan.horizon_min,
+        col_off,
+        np.array([cp.initial_calls for cp in classes], dtype=np.int64),
+        np.array([cp.candidates.size for cp in classes], dtype=np.int64),
+        np.stack(last, axis=1) if n_cls else np.zeros((n_rep, 0), dtype=np.int64),
+        np.array([clock and cp.reach_day_night is not None for cp in classes], dtype=np.bool_),
+        _hstack(codes_day, n_rep, np.int8),
+        _hstack(codes_night, n_rep, np.int8),
+        plan.vehicle_operator[cols].astype(np.int64),
+        first_leg[plan.vehicle_depot[cols]],
+        _hstack(calls, n_rep, np.float64),
+        _hstack(mob_day, n_rep, np.float64),
+        _hstack(mob_night, n_rep, np.float64),
+        trip,
+        service,
+        np.concatenate([[0], np.cumsum(plan.operator_dispatchers, dtype=np.int64)]).astype(
+            np.int64
+        ),
+        plan.staging.lanes,
+        np.array(
+            [
+                1.0 if clock else 0.0,
+                plan.clock_hour if clock else 0.0,
+                *plan.night_hours,
+            ]
+        ),
+        plan.deadline_min,
+        plan.success_fraction,
+        np.array([cp.basis is Basis.ALL_ACCEPTED for cp in classes], dtype=np.bool_),
+        np.array([cp.basis is Basis.COUNT for cp in classes], dtype=np.bool_),
+        np.array([cp.requested for cp in classes], dtype=np.int64),
+    )
+    past = per_class[-1]
+    out = []
+    for i, r in enumerate(reps):
+        if past[i]:
+            d = draw(plan, replication_seed(seed, plan.stream, r))
+            out.append(simulate(plan, d, log_vehicles=log_vehicles))
+        elif log_vehicles:
+            out.append(_traced(plan, cols, alert_end[i], t0, [a[i] for a in per_vehicle]))
+        else:
+            out.append(_result(plan, i, per_class))
+    return out
+
+
+def _speeds(plan: IncidentPlan, shocks: list) -> np.ndarray | None:
+    """Per replication, the speed factor under the common speed shock (``None``: no shock),
+    as :func:`sim.plan.trip_multipliers` computes it."""
+    shock = plan.shocks.speed_factor
+    if shock is None:
+        return None
+    return np.array([plan.speed_factor * float(shock.from_uniform(s[0])) for s in shocks])
+
+
+def _on(u: np.ndarray, mask: np.ndarray, transform: Callable) -> np.ndarray:
+    """``transform(u)`` where ``mask`` holds (element by element, the same values), else 0."""
+    out = np.zeros(u.shape)
+    out[mask] = transform(u[mask])
+    return out
+
+
+def _hstack(parts: list[np.ndarray], n_rep: int, dtype: type) -> np.ndarray:
+    if not parts:
+        return np.zeros((n_rep, 0), dtype=dtype)
+    return np.ascontiguousarray(np.hstack(parts), dtype=dtype)
+
+
+def _result(plan: IncidentPlan, i: int, per_class: tuple) -> ReplicationResult:
+    """Replication ``i``'s result from the kernel's per-class figures."""
+    comp, crit, stages, tally, arrived, registered, n_registered, _ = per_class
+    class_completion: dict[str, float] = {}
+    class_counts: dict[str, dict[str, int]] = {}
+    class_arrived: dict[str, int] = {}
+    comp_i, tally_i, arrived_i = comp[i].tolist(), tally[i].tolist(), arrived[i].tolist()
+    for k, cp in enumerate(plan.classes):
+        name = cp.vehicle_class
+        t = tally_i[k]
+        counts = dict(zip(OUTCOMES, t[1:], strict=True))
+        counts["called"] = t[0]
+        class_counts[name] = counts
+        class_arrived[name] = arrived_i[k]
+        class_completion[name] = comp_i[k]
+    names = [cp.vehicle_class for cp in plan.classes]
+
+    def critical_stages(name: str) -> dict[str, float] | None:
+        k = names.index(name)
+        if crit[i, k] < 0:
+            return None
+        return dict(zip(STAGES, stages[i, k].tolist(), strict=True))
+
+    reg = registered[i, : n_registered[i]].copy()
+    return assemble(class_completion, critical_stages, class_counts, class_arrived, reg, None)
+
+
+def _traced(
+    plan: IncidentPlan, cols: np.ndarray, alert_end: float, t0: float, per_vehicle: list
+) -> ReplicationResult:
+    """Replication's result with its vehicle log, through :class:`sim.records.Trace`."""
+    called, acc, roll, reg, travel, wait, outcome = per_vehicle
+    tr = Trace(plan, True)
+    tr.alert_end = float(alert_end)
+    tr.t_called[cols] = called
+    tr.t_accepted[cols] = acc
+    tr.t_rolling[cols] = roll
+    tr.t_registered[cols] = reg
+    tr.travel[cols] = travel
+    tr.stage_wait[cols] = wait
+    tr.cp_wait[cols] = np.where(np.isnan(travel), np.nan, 0.0)
+    tr.outcome[cols] = outcome
+    return tr.result()

@@ -1,0 +1,475 @@
+"""The compiled loops of the batch engine (:mod:`sim.batch`), with numba.
+
+Only exact arithmetic happens here: the SplitMix64 hash of the keyed uniforms (integer
+operations and one exact conversion, the same bits as :func:`sim.plan.keyed_uniforms`), and
+the queue recursions of the heap engine (:mod:`sim.engine`), which add, compare and subtract
+floats in the same order. Inverse CDFs (``exp``, ``log1p``, ``ndtri``) stay in numpy and scipy,
+in :mod:`sim.batch`, so every draw is the very value the other engines compute.
+
+This module imports numba (about 0.3 s) and its functions are compiled once per machine
+(``cache=True``: the machine code is kept beside this file in ``__pycache__``); only
+:mod:`sim.batch` imports it, and only when a run is large enough to gain from it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_ONE = np.uint64(1)
+_ULP = 2.0**-53
+
+#: Outcome codes (:class:`sim.plan.Outcome`), as constants the compiler folds.
+_ASSEMBLED, _EN_ROUTE = 0, 4
+_N_OUTCOMES = 6
+#: Stages of the critical vehicle, in :data:`sim.records.STAGES` order.
+_N_STAGES = 6
+
+jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def mix64(x):  # pragma: no cover - compiled
+    """SplitMix64's output function on one ``uint64`` (:func:`sim.plan.mix64`)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@jit
+def _uniform(key, salt):  # pragma: no cover - compiled
+    return np.float64((mix64(key ^ salt) >> _S11) + _ONE) * _ULP
+
+
+@jit
+def uniforms(keys, salts):  # pragma: no cover - compiled
+    """``u[r, j]``: the uniform of vehicle key ``keys[j]`` in the stream whose salt (the
+    ``mix64`` of its key, :func:`sim.plan.keyed_uniforms`) is ``salts[r]``."""
+    out = np.empty((salts.size, keys.size))
+    for r in range(salts.size):
+        for j in range(keys.size):
+            out[r, j] = _uniform(keys[j], salts[r])
+    return out
+
+
+# numpy's SeedSequence (numpy/random/bit_generator.pyx): hash constants and multipliers.
+_INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+_INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+_MIX_L, _MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+_M32, _S16, _S32 = np.uint64(0xFFFFFFFF), np.uint64(16), np.uint64(32)
+
+
+@jit
+def seed_words(entropy, reps, n_words):  # pragma: no cover - compiled
+    """``SeedSequence`` state words: row ``i`` is ``generate_state(n_words, uint64)`` of the
+    seed sequence whose assembled entropy is ``entropy`` (32-bit words in ``uint64``: the
+    run entropy padded to the pool size of 4, then the spawn key) followed by ``reps[i]``.
+
+    numpy's algorithm on 32-bit words, computed in 64 bits and masked after every product
+    and difference (the same words).
+    """
+    n_rep = reps.size
+    n_ent = entropy.size + 1
+    out = np.empty((n_rep, n_words), dtype=np.uint64)
+    pool = np.empty(4, dtype=np.uint64)
+    for r in range(n_rep):
+        h = _INIT_A
+        for i in range(n_ent):
+            value = entropy[i] if i < n_ent - 1 else reps[r]
+            if i < 4:
+                value = value ^ h
+                h = (h * _MULT_A) & _M32
+                value = (value * h) & _M32
+                pool[i] = value ^ (value >> _S16)
+        for i_src in range(4):
+            for i_dst in range(4):
+                if i_src != i_dst:
+                    value = pool[i_src] ^ h
+                    h = (h * _MULT_A) & _M32
+                    value = (value * h) & _M32
+                    value = value ^ (value >> _S16)
+                    mixed = (_MIX_L * pool[i_dst] - _MIX_R * value) & _M32
+                    pool[i_dst] = mixed ^ (mixed >> _S16)
+        for i_src in range(4, n_ent):
+            for i_dst in range(4):
+                value = entropy[i_src] if i_src < n_ent - 1 else reps[r]
+                value = value ^ h
+                h = (h * _MULT_A) & _M32
+                value = (value * h) & _M32
+                value = value ^ (value >> _S16)
+                mixed = (_MIX_L * pool[i_dst] - _MIX_R * value) & _M32
+                pool[i_dst] = mixed ^ (mixed >> _S16)
+        h = _INIT_B
+        for i in range(2 * n_words):
+            value = pool[i % 4] ^ h
+            h = (h * _MULT_B) & _M32
+            value = (value * h) & _M32
+            value = value ^ (value >> _S16)
+            if i % 2 == 0:
+                out[r, i // 2] = value
+            else:
+                out[r, i // 2] |= value << _S32
+    return out
+
+
+@jit
+def _code(ua, ur, uc, availability, reach, accept):  # pragma: no cover - compiled
+    if ua > availability:
+        return 3  # UNAVAILABLE
+    if ur > reach:
+        return 2  # UNREACHABLE
+    if uc > accept:
+        return 1  # DECLINED
+    return _EN_ROUTE
+
+
+@jit
+def callout_codes(
+    keys, salts, availability, reach_day, reach_night, accept, need
+):  # pragma: no cover
+    """Outcome codes of the calls of one class, by day and by night, up to the longest prefix
+    that can be placed (the heap engine's ``last``: through the ``need``-th candidate who
+    accepts by day and by night), per replication.
+
+    ``salts[r]`` holds the replication's availability, reach and accept salts. Returns
+    ``(codes_day, codes_night, last)``; columns past ``last[r]`` are left unset.
+    """
+    n_rep, n = salts.shape[0], keys.size
+    day = np.empty((n_rep, n), dtype=np.int8)
+    night = np.empty((n_rep, n), dtype=np.int8)
+    last = np.full(n_rep, n, dtype=np.int64)
+    for r in range(n_rep):
+        sa, sr, sc = salts[r, 0], salts[r, 1], salts[r, 2]
+        hits = 0
+        for j in range(n):
+            k = keys[j]
+            ua, ur, uc = _uniform(k, sa), _uniform(k, sr), _uniform(k, sc)
+            cd = _code(ua, ur, uc, availability, reach_day, accept)
+            cn = _code(ua, ur, uc, availability, reach_night, accept)
+            day[r, j] = cd
+            night[r, j] = cn
+            if cd == _EN_ROUTE and cn == _EN_ROUTE:
+                hits += 1
+                if hits == need:
+                    last[r] = j + 1
+                    break
+    return day, night, last
+
+
+@jit
+def _heapreplace(h, lo, hi, x):  # pragma: no cover - compiled
+    """Replace the smallest of the min-heap ``h[lo:hi]`` by ``x`` (as ``heapq.heapreplace``:
+    the heap holds the same multiset of values afterwards)."""
+    n = hi - lo
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and h[lo + c + 1] < h[lo + c]:
+            c += 1
+        if h[lo + c] < x:
+            h[lo + i] = h[lo + c]
+            i = c
+        else:
+            break
+    h[lo + i] = x
+
+
+@jit
+def _heappush(h, n, x):  # pragma: no cover - compiled
+    i = n
+    while i > 0:
+        p = (i - 1) // 2
+        if x < h[p]:
+            h[i] = h[p]
+            i = p
+        else:
+            break
+    h[i] = x
+    return n + 1
+
+
+@jit
+def _heappop(h, n):  # pragma: no cover - compiled
+    top = h[0]
+    n -= 1
+    if n > 0:
+        _heapreplace(h, 0, n, h[n])
+    return top, n
+
+
+@jit
+def _before(a, b, i, j):  # pragma: no cover - compiled
+    """Whether item ``i`` comes before item ``j`` in the order of ``(a, b, index)``."""
+    if a[i] != a[j]:
+        return a[i] < a[j]
+    if b[i] != b[j]:
+        return b[i] < b[j]
+    return i < j
+
+
+@jit
+def _order(a, b, n, out, tmp):  # pragma: no cover - compiled
+    """``out[:n]``: the indices ``0..n-1`` sorted by ``(a, b, index)`` (a merge sort; the
+    same order as a stable sort by ``a`` of the items sorted stably by ``b``)."""
+    for i in range(n):
+        out[i] = i
+    run = 16
+    for lo in range(0, n, run):  # insertion sort of short runs
+        hi = min(lo + run, n)
+        for i in range(lo + 1, hi):
+            x = out[i]
+            j = i - 1
+            while j >= lo and _before(a, b, x, out[j]):
+                out[j + 1] = out[j]
+                j -= 1
+            out[j + 1] = x
+    src, dst = out, tmp
+    while run < n:
+        for lo in range(0, n, 2 * run):
+            mid, hi = min(lo + run, n), min(lo + 2 * run, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if _before(a, b, src[j], src[i]):
+                    dst[k] = src[j]
+                    j += 1
+                else:
+                    dst[k] = src[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                dst[k] = src[i]
+                i += 1
+                k += 1
+            while j < hi:
+                dst[k] = src[j]
+                j += 1
+                k += 1
+        src, dst = dst, src
+        run *= 2
+    if src is not out:
+        out[:n] = src[:n]
+
+
+@jit
+def _is_night(minutes, clock_hour, start, end):  # pragma: no cover - compiled
+    """:meth:`sim.plan.IncidentPlan.night_at` for a plan with a clock."""
+    hour = clock_hour + minutes / 60.0
+    if not (hour >= 0.0 and hour < 24.0):  # else ``% 24.0`` leaves it as it is
+        hour = hour % 24.0
+    if start <= end:
+        return start <= hour and hour < end
+    return hour >= start or hour < end
+
+
+@jit
+def replicate(
+    alert_end,
+    t0,
+    horizon,
+    col_off,
+    need,
+    n_cand,
+    last,
+    clocked,
+    codes_day,
+    codes_night,
+    ops,
+    leg,
+    calls,
+    mob_day,
+    mob_night,
+    trip,
+    service,
+    disp_off,
+    staging_lanes,
+    clock,
+    deadline,
+    success_fraction,
+    all_accepted,
+    by_count,
+    requested,
+):  # pragma: no cover - compiled
+    """Every replication of a plan without checkpoints: the heap engine's ``_callout`` and
+    ``_staging_only``, then :meth:`sim.records.Trace.result`'s per-class figures.
+
+    Classes occupy the columns ``col_off[k]:col_off[k + 1]`` of the per-vehicle arrays, in
+    rank order; ``clock`` is ``(has clock, clock hour, night start, night end)``.
+
+    Returns per-vehicle times ``(called, accepted, rolling, registered, travel, staging
+    wait)`` and outcome codes, and per class the completion, the critical column (-1: none),
+    its stages, the outcome tallies (``called`` first) and the arrivals by the deadline, the
+    sorted registration times with their counts, and whether a replication ran past the
+    horizon (it must run on SimPy).
+    """
+    n_rep, width = calls.shape
+    n_cls = col_off.size - 1
+    nan, inf = np.nan, np.inf
+    has_clock, clock_hour, night0, night1 = clock[0] > 0, clock[1], clock[2], clock[3]
+    v_called = np.full((n_rep, width), nan)
+    v_acc = np.full((n_rep, width), nan)
+    v_roll = np.full((n_rep, width), nan)
+    v_reg = np.full((n_rep, width), nan)
+    v_travel = np.full((n_rep, width), nan)
+    v_wait = np.full((n_rep, width), nan)
+    v_out = np.full((n_rep, width), -1, dtype=np.int8)
+    comp = np.empty((n_rep, n_cls))
+    crit = np.full((n_rep, n_cls), -1, dtype=np.int64)
+    stages = np.full((n_rep, n_cls, _N_STAGES), nan)
+    tally = np.zeros((n_rep, n_cls, _N_OUTCOMES + 1), dtype=np.int64)
+    arrived = np.zeros((n_rep, n_cls), dtype=np.int64)
+    registered = np.empty((n_rep, width))
+    n_registered = np.zeros(n_rep, dtype=np.int64)
+    past = np.zeros(n_rep, dtype=np.bool_)
+    lanes = np.empty(disp_off[-1])
+    stage = np.empty(staging_lanes)
+    failures = np.empty(width)
+    begin_at = np.empty(width)
+    done_at = np.empty(width)
+    acc_t = np.empty(width)
+    acc_col = np.empty(width, dtype=np.int64)
+    acc_mob = np.empty(width)
+    times = np.empty(width)
+    idx = np.empty(width, dtype=np.int64)
+    tmp_idx = np.empty(width, dtype=np.int64)
+    for r in range(n_rep):
+        a_end = alert_end[r]
+        lanes[:] = -inf
+        last_call_end = -inf
+        n_acc = 0
+        for k in range(n_cls):
+            off = col_off[k]
+            if n_cand[k] == 0 or need[k] <= 0:
+                continue
+            n_fail = 0
+            placed = 0
+            for pos in range(last[r, k]):
+                if pos < need[k]:
+                    t = a_end
+                elif n_fail > 0:
+                    t, n_fail = _heappop(failures, n_fail)
+                else:
+                    break
+                c = off + pos
+                lo, hi = disp_off[ops[c]], disp_off[ops[c] + 1]
+                free = lanes[lo]
+                begin = t if t >= free else free
+                done = begin + calls[r, c]
+                _heapreplace(lanes, lo, hi, done)
+                begin_at[pos] = begin
+                done_at[pos] = done
+                if clocked[k] and _is_night(begin - t0, clock_hour, night0, night1):
+                    code = codes_night[r, c]
+                else:
+                    code = codes_day[r, c]
+                v_out[r, c] = code
+                if code != _EN_ROUTE:
+                    n_fail = _heappush(failures, n_fail, done)
+                placed = pos + 1
+            for pos in range(placed):
+                c = off + pos
+                if done_at[pos] > last_call_end:
+                    last_call_end = done_at[pos]
+                v_called[r, c] = begin_at[pos]
+                if v_out[r, c] == _EN_ROUTE:
+                    ta = done_at[pos]
+                    v_acc[r, c] = ta
+                    acc_t[n_acc] = ta
+                    acc_col[n_acc] = c
+                    if has_clock and _is_night(ta - t0, clock_hour, night0, night1):
+                        acc_mob[n_acc] = mob_night[r, c]
+                    else:
+                        acc_mob[n_acc] = mob_day[r, c]
+                    n_acc += 1
+        # Staging only: arrivals in time order, ties in acceptance order (acceptances in time
+        # order, ties in the order accepted), each to the lane that frees first.
+        for i in range(n_acc):
+            c = acc_col[i]
+            roll = acc_t[i] + acc_mob[i]
+            dt = leg[c] * trip[r, c]
+            v_roll[r, c] = roll
+            v_travel[r, c] = 0.0 + dt
+            times[i] = roll + dt
+        _order(times, acc_t, n_acc, idx, tmp_idx)
+        stage[:] = -inf
+        for i in range(n_acc):
+            j = idx[i]
+            c = acc_col[j]
+            t = times[j]
+            free = stage[0]
+            end = (t if t >= free else free) + service[r, c]
+            _heapreplace(stage, 0, staging_lanes, end)
+            v_reg[r, c] = end
+            v_wait[r, c] = end - t
+            v_out[r, c] = _ASSEMBLED
+        top = a_end
+        for c in range(width):
+            if v_reg[r, c] > top:
+                top = v_reg[r, c]
+            if v_acc[r, c] > top:
+                top = v_acc[r, c]
+        past[r] = last_call_end > horizon or top > horizon
+        # Trace.result: per class, tallies, arrivals and the need-th registration.
+        n_reg = 0
+        for k in range(n_cls):
+            off, end_c = col_off[k], col_off[k + 1]
+            n_done = 0
+            for c in range(off, end_c):
+                o = v_out[r, c]
+                if o >= 0:
+                    tally[r, k, 1 + o] += 1
+                    tally[r, k, 0] += 1
+                reg = v_reg[r, c] - t0
+                if not math.isnan(reg):
+                    if reg <= deadline:
+                        arrived[r, k] += 1
+                    times[n_done] = reg
+                    idx[n_done] = c
+                    n_done += 1
+                    if o == _ASSEMBLED:
+                        registered[r, n_reg] = reg
+                        n_reg += 1
+            n_accepted = tally[r, k, 1 + _ASSEMBLED] + tally[r, k, 1 + _EN_ROUTE]
+            basis = n_accepted if all_accepted[k] else requested[k]
+            want = math.ceil(success_fraction * basis - 1e-9)
+            if want == 0 and by_count[k]:
+                comp[r, k] = 0.0
+                continue
+            if want == 0 or n_done < want:
+                comp[r, k] = inf
+                continue
+            # The want-th registration, ties by rank (a stable sort's want-th element).
+            x = np.partition(times[:n_done], want - 1)[want - 1]
+            j = want
+            for i in range(n_done):
+                if times[i] < x:
+                    j -= 1
+            c = -1
+            for i in range(n_done):
+                if times[i] == x:
+                    j -= 1
+                    if j == 0:
+                        c = idx[i]
+                        break
+            comp[r, k] = v_reg[r, c] - t0
+            crit[r, k] = c
+            stages[r, k, 0] = a_end - t0
+            stages[r, k, 1] = v_acc[r, c] - a_end
+            stages[r, k, 2] = v_roll[r, c] - v_acc[r, c]
+            stages[r, k, 3] = v_travel[r, c]
+            stages[r, k, 4] = 0.0
+            stages[r, k, 5] = v_wait[r, c]
+        registered[r, :n_reg] = np.sort(registered[r, :n_reg])
+        n_registered[r] = n_reg
+    return (
+        (v_called, v_acc, v_roll, v_reg, v_travel, v_wait, v_out),
+        (comp, crit, stages, tally, arrived, registered, n_registered, past),
+    )
