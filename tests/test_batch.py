@@ -1,0 +1,169 @@
+"""The batch engine (sim/batch.py) reproduces the SimPy model vehicle by vehicle, and the heap
+engine bit for bit, on randomised plans and on the shipped scenario."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from sim.batch import seed_words, simulate_batch, supports
+from sim.dists import Dist
+from sim.engine import simulate_fast
+from sim.errors import ValidationError
+from sim.experiment import BATCH_MIN_WORK, run_plans, run_replications
+from sim.model import simulate
+from sim.plan import CheckpointSpec, ShockSpec, draw, name_key, replication_seed
+
+from .test_engine import _random_dist, _random_plan, continuous, rows
+from .test_model import make_plan
+
+SEED = 20220630
+
+
+def _no_checkpoints(plan):
+    """The plan with its checkpoints removed (each route keeps its first leg only)."""
+    return dataclasses.replace(
+        plan,
+        checkpoints=(),
+        depot_checkpoints=tuple(np.zeros(0, np.int64) for _ in plan.depot_checkpoints),
+        depot_legs_min=tuple(x[:1] for x in plan.depot_legs_min),
+    )
+
+
+def _same_result(a, b, tol: float) -> None:
+    """Two replication results agree: counts exactly (and in key order), times to ``tol``."""
+    assert list(a.counts.items()) == list(b.counts.items())
+    assert [list(c.items()) for c in a.class_counts.values()] == [
+        list(c.items()) for c in b.class_counts.values()
+    ]
+    assert a.class_arrived == b.class_arrived
+    assert a.critical_class == b.critical_class
+    assert list(a.class_completion_min) == list(b.class_completion_min)
+    for k, t in a.class_completion_min.items():
+        u = b.class_completion_min[k]
+        assert (math.isinf(t) and t == u) or abs(t - u) <= tol
+    ba = np.array(list(a.breakdown_min.values()))
+    bb = np.array(list(b.breakdown_min.values()))
+    assert np.array_equal(np.isnan(ba), np.isnan(bb))
+    np.testing.assert_allclose(np.nan_to_num(bb), np.nan_to_num(ba), rtol=0, atol=tol)
+    assert a.registered_min.size == b.registered_min.size
+    np.testing.assert_allclose(b.registered_min, a.registered_min, rtol=0, atol=tol)
+
+
+def assert_batch_same(plan, reps: range, seed: int = SEED) -> None:
+    """Per vehicle (1e-9) and per replication, the batch engine equals SimPy on the draws of
+    :func:`sim.plan.replication_seed`; with and without the vehicle log."""
+    assert supports(plan)
+    logged = simulate_batch(plan, seed, reps, log_vehicles=True)
+    plain = simulate_batch(plan, seed, reps)
+    for r, b_log, b in zip(reps, logged, plain, strict=True):
+        a = simulate(plan, draw(plan, replication_seed(seed, plan.stream, r)), log_vehicles=True)
+        ka, ta = rows(a)
+        kb, tb = rows(b_log)
+        assert ka == kb
+        assert np.array_equal(np.isnan(ta), np.isnan(tb))
+        np.testing.assert_allclose(np.nan_to_num(tb), np.nan_to_num(ta), rtol=0, atol=1e-9)
+        _same_result(a, b_log, 1e-9)
+        _same_result(a, b, 1e-9)
+        assert b.vehicles is None
+
+
+def test_seed_words_are_numpys_seed_sequence():
+    reps = [0, 1, 2, 77, 1000, 2**31, 2**32 - 1]
+    for seed in (0, 1, SEED, 2**32 + 5, 2**70 + 3):
+        for name in ("a", "Kangbashi (central)"):
+            got = seed_words(seed, name_key(name), reps, 10)
+            want = np.array(
+                [replication_seed(seed, name, r).generate_state(10, np.uint64) for r in reps]
+            )
+            assert np.array_equal(got, want)
+
+
+def test_random_plans_agree_with_simpy_vehicle_by_vehicle():
+    """200 randomised plans without checkpoints (1-3 classes, 1-5 depots and operators,
+    candidates that run out, over-request, `all`, success fraction 0.8, every distribution
+    kind), a fifth of them with a common speed shock: every per-vehicle time to 1e-9."""
+    checked = 0
+    for s in range(230):
+        rng = np.random.default_rng(5000 + s)
+        plan = _no_checkpoints(_random_plan(rng))
+        if rng.random() < 0.2:
+            plan = dataclasses.replace(plan, shocks=ShockSpec(speed_factor=_random_dist(rng)))
+        if supports(plan):
+            assert_batch_same(plan, range(s % 7, s % 7 + 2))
+            checked += 1
+    assert checked >= 200
+
+
+def test_random_plans_by_the_clock_agree_with_simpy_vehicle_by_vehicle():
+    """Night by the clock: reported shortly before 22:00 or 06:00 (or past midnight), with
+    different day and night reach and mobilisation, so calls and acceptances fall on both
+    sides of the boundary."""
+    checked = 0
+    for s in range(60):
+        rng = np.random.default_rng(9000 + s)
+        plan = _no_checkpoints(_random_plan(rng))
+        classes = tuple(
+            dataclasses.replace(
+                c,
+                reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
+                mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
+            )
+            for c in plan.classes
+        )
+        hour = float(rng.choice([21.0, 5.0, 23.0])) + float(rng.uniform(0.5, 1.0))
+        plan = dataclasses.replace(plan, classes=classes, clock_hour=hour)
+        if supports(plan):
+            assert_batch_same(plan, range(2))
+            checked += 1
+    assert checked >= 50
+
+
+def test_shipped_scenario_bit_for_bit_with_the_heap_engine():
+    """Every incident of ordos-123 (its phone operators): the batch engine's results are the
+    heap engine's, float for float."""
+    from sim.builtin import ordos_123
+    from sim.planning import prepare, scenario_network
+
+    scenario = ordos_123()
+    plans = prepare(scenario_network(scenario), scenario)
+    for plan in plans:
+        plan = dataclasses.replace(plan, operator_callout=()) if plan.has_platform else plan
+        assert supports(plan)
+        reps = range(0, 24)
+        heap = run_replications(plan, scenario.seed, reps, engine="fast")
+        for a, b in zip(heap, simulate_batch(plan, scenario.seed, reps), strict=True):
+            _same_result(a, b, 0.0)
+            assert a.completion_min == b.completion_min
+
+
+def test_replications_past_the_horizon_run_on_simpy():
+    plan = dataclasses.replace(
+        continuous(make_plan(60, requested=60, dispatchers=1, availability=0.2)),
+        horizon_min=30.0,
+    )
+    (b,) = simulate_batch(plan, 3, [0])
+    a = simulate_fast(plan, draw(plan, replication_seed(3, plan.stream, 0)))
+    assert b.counts["in_call"] > 0
+    assert b.counts == a.counts
+
+
+def test_engine_choice():
+    """``auto`` takes the batch engine for large runs only, with the same results; ``batch``
+    refuses what it does not run (checkpoints, fixed distributions)."""
+    plan = continuous(make_plan(40, requested=20, over=24, availability=0.8, dispatchers=3))
+    reps = BATCH_MIN_WORK
+    (auto,) = run_plans([plan], seed=1, replications=reps)
+    (heap,) = run_plans([plan], seed=1, replications=reps, engine="fast")
+    assert [r.completion_min for r in auto] == [r.completion_min for r in heap]
+    cp = CheckpointSpec("c", 0, service=Dist.lognormal(1.0, 0.2))
+    with_cp = dataclasses.replace(plan, checkpoints=(cp,))
+    assert not supports(with_cp)
+    assert not supports(make_plan(5))
+    with pytest.raises(ValidationError, match="batch engine does not support"):
+        run_replications(with_cp, 1, range(2), engine="batch")
+    # auto on an unsupported plan falls back without error (heap engine or SimPy)
+    assert len(run_replications(make_plan(5), 1, range(reps))) == reps
