@@ -239,16 +239,17 @@ def simulate_batch(
         np.array([cp.basis is Basis.COUNT for cp in classes], dtype=np.bool_),
         np.array([cp.requested for cp in classes], dtype=np.int64),
     )
-    past = per_class[-1]
+    past = per_class[-1].tolist()
+    fast = None if log_vehicles else _results(plan, per_class)
     out = []
     for i, r in enumerate(reps):
         if past[i]:
             d = draw(plan, replication_seed(seed, plan.stream, r))
             out.append(simulate(plan, d, log_vehicles=log_vehicles))
-        elif log_vehicles:
-            out.append(_traced(plan, cols, alert_end[i], t0, [a[i] for a in per_vehicle]))
+        elif fast is not None:
+            out.append(fast[i])
         else:
-            out.append(_result(plan, i, per_class))
+            out.append(_traced(plan, cols, alert_end[i], t0, [a[i] for a in per_vehicle]))
     return out
 
 
@@ -274,31 +275,38 @@ def _hstack(parts: list[np.ndarray], n_rep: int, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(np.hstack(parts), dtype=dtype)
 
 
-def _result(plan: IncidentPlan, i: int, per_class: tuple) -> ReplicationResult:
-    """Replication ``i``'s result from the kernel's per-class figures."""
+def _results(plan: IncidentPlan, per_class: tuple) -> list[ReplicationResult]:
+    """Every replication's result from the kernel's per-class figures."""
     comp, crit, stages, tally, arrived, registered, n_registered, _ = per_class
-    class_completion: dict[str, float] = {}
-    class_counts: dict[str, dict[str, int]] = {}
-    class_arrived: dict[str, int] = {}
-    comp_i, tally_i, arrived_i = comp[i].tolist(), tally[i].tolist(), arrived[i].tolist()
-    for k, cp in enumerate(plan.classes):
-        name = cp.vehicle_class
-        t = tally_i[k]
-        counts = dict(zip(OUTCOMES, t[1:], strict=True))
-        counts["called"] = t[0]
-        class_counts[name] = counts
-        class_arrived[name] = arrived_i[k]
-        class_completion[name] = comp_i[k]
     names = [cp.vehicle_class for cp in plan.classes]
-
-    def critical_stages(name: str) -> dict[str, float] | None:
-        k = names.index(name)
-        if crit[i, k] < 0:
-            return None
-        return dict(zip(STAGES, stages[i, k].tolist(), strict=True))
-
-    reg = registered[i, : n_registered[i]].copy()
-    return assemble(class_completion, critical_stages, class_counts, class_arrived, reg, None)
+    comp_l, crit_l, tally_l, arrived_l = (
+        comp.tolist(),
+        crit.tolist(),
+        tally.tolist(),
+        arrived.tolist(),
+    )
+    stages_l, n_reg = stages.tolist(), n_registered.tolist()
+    out = []
+    for i in range(len(comp_l)):
+        counts = [dict(zip(OUTCOMES, t[1:], strict=True)) for t in tally_l[i]]
+        for c, t in zip(counts, tally_l[i], strict=True):
+            c["called"] = t[0]
+        found = {
+            name: dict(zip(STAGES, st, strict=True))
+            for name, v, st in zip(names, crit_l[i], stages_l[i], strict=True)
+            if v >= 0
+        }
+        out.append(
+            assemble(
+                dict(zip(names, comp_l[i], strict=True)),
+                found.get,
+                dict(zip(names, counts, strict=True)),
+                dict(zip(names, arrived_l[i], strict=True)),
+                registered[i, : n_reg[i]].copy(),
+                None,
+            )
+        )
+    return out
 
 
 def _traced(

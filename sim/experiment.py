@@ -158,12 +158,13 @@ def _chunk(
 def _chunks(n_plans: int, replications: int, slots: int) -> list[tuple[int, range]]:
     """Split the work into (plan index, replication range) chunks, plan by plan.
 
-    Serially a chunk is a twentieth of a plan (progress granularity); in parallel, about eight
+    Serially a chunk is a twentieth of a plan (progress granularity) but at least 100
+    replications (a batch-engine call has a fixed cost); in parallel, about eight
     chunks per slot over all plans, never more than one plan per chunk, so a sweep of many
     sites sends each site's plan once. Results never depend on the chunking.
     """
     if slots <= 1:
-        size = max(1, replications // 20)
+        size = max(min(replications, 100), replications // 20)
     else:
         size = max(1, min(replications, math.ceil(n_plans * replications / (slots * 8))))
     return [
