@@ -78,13 +78,16 @@ def test_the_import_graph_of_sim_has_no_cycle() -> None:
 
 
 def test_engines_are_not_imported_for_data() -> None:
-    """Only the experiment (which picks an engine), the heap engine (which falls back to
-    SimPy) and the shared-fleet SimPy model (which reuses the SimPy checkpoint) import an
-    engine module; only the shared-fleet runner imports the shared-fleet model."""
+    """Only the experiment (which picks an engine), the heap and batch engines (which fall
+    back to SimPy; the batch engine runs the heap engine's plans) and the shared-fleet SimPy
+    model (which reuses the SimPy checkpoint) import an engine module; only the batch engine
+    imports its compiled kernels; only the shared-fleet runner imports the shared-fleet
+    model."""
     g = _graph()
-    for engine in ("sim.model", "sim.engine"):
+    assert set(g.predecessors("sim.kernels")) == {"sim.batch"}
+    for engine in ("sim.model", "sim.engine", "sim.batch"):
         importers = set(g.predecessors(engine))
-        assert importers <= {"sim.experiment", "sim.engine", "sim.sharedmodel"}, (
+        assert importers <= {"sim.experiment", "sim.engine", "sim.batch", "sim.sharedmodel"}, (
             engine,
             importers,
         )
