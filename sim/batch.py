@@ -11,24 +11,38 @@ replications at once:
   target-th sure acceptance), and turned into durations by the distributions' own inverse
   CDFs (:meth:`sim.dists.Dist.from_uniform`, numpy and scipy) on all replications at once:
   every value is the one the other engines draw;
-* **the queues**: the dispatcher recursion with re-calls and the staging lanes, compiled
-  (:mod:`sim.kernels`, numba), then the per-class figures of :meth:`sim.records.Trace.result`.
+* **the queues**: the dispatcher recursion with re-calls, the platforms' batches and
+  responses, and the staging lanes, compiled (:mod:`sim.kernels`, numba), then the per-class
+  figures of :meth:`sim.records.Trace.result`.
 
-It covers the plans without checkpoints that the heap engine covers (:func:`supports`); a
-replication that runs past the horizon runs on SimPy, as in the heap engine.
+It covers the plans without checkpoints that the heap engine covers, and platform call-outs
+too, with the platform-outage shock, when every candidate of a class is on one kind of
+call-out (:func:`supports`); a replication that runs past the horizon runs on SimPy, as in
+the heap engine.
+
+**Platforms, exactly.** A pushed driver's response and the batches leaving are continuous in
+time, so they never tie; the batches of a class are pushed in rank order until it has its
+target of responses, so only the candidates of the first batches are ever pushed. The batch
+engine draws a prefix of them (the batches through the target-th sure acceptance and
+:data:`PLATFORM_SLACK` more), and a replication whose platforms would push past that prefix
+runs again with every candidate: results never depend on the prefix.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from sim.demand import Basis
-from sim.engine import supports as heap_supports
+from sim.engine import has_ties
 from sim.model import day_night, simulate
 from sim.plan import (
+    PHONE,
     PURPOSES,
+    CalloutSpec,
+    ClassPlan,
     IncidentPlan,
     Outcome,
     draw,
@@ -37,16 +51,36 @@ from sim.plan import (
     replication_seed,
     shock_uniforms,
 )
-from sim.records import OUTCOMES, STAGES, ReplicationResult, Trace, assemble
+from sim.records import COUNT_KEYS, OUTCOMES, STAGES, ReplicationResult, Trace, assemble
 
 _CALLOUT_STEP = np.uint64(0x632BE59BD9B4E019)  # sim.plan.draw: stream("callout", k)
 _EN_ROUTE = int(Outcome.EN_ROUTE)
+#: Sure acceptances (by day and by night) drawn past a platform class's target, in batches:
+#: enough for nearly every replication (a response takes a few batch intervals); the rest
+#: run again with every candidate.
+PLATFORM_SLACK = 1
 
 
 def supports(plan: IncidentPlan) -> bool:
-    """Whether :func:`simulate_batch` runs ``plan`` (the heap engine's plans without
-    checkpoints; the others run on the heap engine or SimPy)."""
-    return heap_supports(plan) and not plan.checkpoints
+    """Whether :func:`simulate_batch` runs ``plan``: no checkpoints, no traffic or trip-spread
+    shock, no degenerate distribution (:func:`sim.engine.has_ties`), and every class on the
+    phone or on platforms of one call-out (:func:`class_callout`); the others run on the heap
+    engine or SimPy."""
+    shocks = plan.shocks
+    if plan.checkpoints or shocks.trip_time_spread is not None or shocks.traffic is not None:
+        return False
+    return not has_ties(plan) and all(class_callout(plan, cp) is not None for cp in plan.classes)
+
+
+def class_callout(plan: IncidentPlan, cp: ClassPlan) -> CalloutSpec | None:
+    """The one call-out of every candidate of class ``cp`` (:data:`sim.plan.PHONE` for
+    phone operators, or a platform's), ``None`` when they differ (phone and platform, or
+    platforms of different settings)."""
+    ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
+    specs = {s if s.mode == "platform" else PHONE for s in map(plan.callout, ops)}
+    if len(specs) > 1:
+        return None
+    return specs.pop() if specs else PHONE
 
 
 def _words32(value: int) -> list[int]:
@@ -88,8 +122,9 @@ def seed_words(seed: int, key: int, reps: Sequence[int], n_words: int) -> np.nda
 
 def _salts(plan: IncidentPlan, seed: int, reps: Sequence[int]) -> tuple[np.ndarray, list]:
     """Per replication, the salts of the purposes' streams, in columns alert, availability,
-    reach, accept, call, mobilisation, travel, staging service (the ``mix64`` of the stream
-    keys of :func:`sim.plan.draw`), and the shock uniforms (``None`` without shocks)."""
+    reach, accept, call, mobilisation, travel, staging service, platform response and
+    confirmation (the ``mix64`` of the stream keys of :func:`sim.plan.draw`), and the shock
+    uniforms (``None`` without shocks)."""
     words = seed_words(seed, name_key(plan.stream), reps, len(PURPOSES) + 2)
     callout = words[:, PURPOSES["callout"]]
     streams = np.stack(
@@ -102,6 +137,8 @@ def _salts(plan: IncidentPlan, seed: int, reps: Sequence[int]) -> tuple[np.ndarr
             words[:, PURPOSES["mobilisation"]],
             words[:, PURPOSES["travel"]],
             words[:, PURPOSES["service"]],
+            words[:, PURPOSES["platform"]],
+            words[:, PURPOSES["platform"]] + _CALLOUT_STEP,
         ],
         axis=1,
     )
@@ -134,13 +171,35 @@ def simulate_batch(
     ValueError
         If the plan is not supported.
     """
-    from sim import kernels  # numba: imported only when a batch runs
-
     if not supports(plan):
         raise ValueError(f"plan {plan.name!r} needs the heap engine or SimPy")
     reps = list(reps)
+    # The results are many small objects without cycles: the cyclic garbage collector would
+    # only walk the whole heap (the network, the plans) again and again while they are made.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        out, short = _simulate(plan, seed, reps, log_vehicles, widen=False)
+        if short:  # platforms that pushed past the prefix: again with every candidate
+            again, _ = _simulate(plan, seed, [reps[i] for i in short], log_vehicles, widen=True)
+            for i, result in zip(short, again, strict=True):
+                out[i] = result
+    finally:
+        if collecting:
+            gc.enable()
+    return out
+
+
+def _simulate(
+    plan: IncidentPlan, seed: int, reps: list[int], log_vehicles: bool, widen: bool
+) -> tuple[list, list[int]]:
+    """:func:`simulate_batch` with the platform classes' candidates drawn to a prefix
+    (``widen``: all of them); returns the results and the indices of the replications whose
+    platforms would push past the prefix (their results are ``None``)."""
+    from sim import kernels  # numba: imported only when a batch runs
+
     if not reps:
-        return []
+        return [], []
     n_rep = len(reps)
     salts, shocks = _salts(plan, seed, reps)
     t0 = plan.warmup_min if plan.has_background else 0.0
@@ -150,10 +209,17 @@ def simulate_batch(
     classes = plan.classes
     clock = plan.clock_hour is not None
     keys = plan.keys
+    specs = [class_callout(plan, cp) for cp in classes]
+    platform = [spec is not None and spec.mode == "platform" for spec in specs]
     codes_day, codes_night, last, widths = [], [], [], []
-    for cp in classes:
+    for cp, spec, plat in zip(classes, specs, platform, strict=True):
+        assert spec is not None
         clocked = clock and cp.reach_day_night is not None
         rdn = cp.reach_day_night if clocked and cp.reach_day_night else (cp.reach, cp.reach)
+        need, block = cp.initial_calls, 1
+        if plat:
+            block = spec.batch_size
+            need = cp.candidates.size + 1 if widen else need + PLATFORM_SLACK * block
         day, night, lst = kernels.callout_codes(
             keys[cp.candidates],
             np.ascontiguousarray(salts[:, 1:4]),
@@ -161,7 +227,8 @@ def simulate_batch(
             rdn[0],
             rdn[1],
             cp.accept,
-            cp.initial_calls,
+            need,
+            block,
         )
         if cp.candidates.size == 0 or cp.initial_calls <= 0:
             lst[:] = 0
@@ -182,12 +249,24 @@ def simulate_batch(
         pre = np.arange(day.shape[1])[None, :] < lst[:, None]
         placeable.append(pre)
         accepting.append(pre & ((day == _EN_ROUTE) | (night == _EN_ROUTE)))
-    calls, mob_day, mob_night = [], [], []
-    for cp, w, a, pre, acc in zip(
-        classes, widths, col_off[:-1].tolist(), placeable, accepting, strict=True
+    calls, resp, conf, mob_day, mob_night = [], [], [], [], []
+    for cp, spec, plat, w, a, pre, acc in zip(
+        classes, specs, platform, widths, col_off[:-1].tolist(), placeable, accepting, strict=True
     ):
         cand_keys = ck[a : a + w]
-        calls.append(_on(kernels.uniforms(cand_keys, salts[:, 4]), pre, cp.call.from_uniform))
+        zeros = np.zeros((n_rep, w))
+        if plat:
+            calls.append(zeros)
+            resp.append(
+                _on(kernels.uniforms(cand_keys, salts[:, 8]), acc, spec.response.from_uniform)
+            )
+            conf.append(
+                _on(kernels.uniforms(cand_keys, salts[:, 9]), acc, spec.confirm.from_uniform)
+            )
+        else:
+            calls.append(_on(kernels.uniforms(cand_keys, salts[:, 4]), pre, cp.call.from_uniform))
+            resp.append(zeros)
+            conf.append(zeros)
         u = kernels.uniforms(cand_keys, salts[:, 5])
         day = np.zeros(u.shape)
         night = np.zeros(u.shape)
@@ -225,6 +304,12 @@ def simulate_batch(
         np.concatenate([[0], np.cumsum(plan.operator_dispatchers, dtype=np.int64)]).astype(
             np.int64
         ),
+        np.array(platform, dtype=np.bool_),
+        np.array([s.batch_size if s is not None else 1 for s in specs], dtype=np.int64),
+        np.array([s.batch_interval_min if s is not None else 0.0 for s in specs]),
+        _up(plan, alert_end, shocks),
+        _hstack(resp, n_rep, np.float64),
+        _hstack(conf, n_rep, np.float64),
         plan.staging.lanes,
         np.array(
             [
@@ -239,18 +324,31 @@ def simulate_batch(
         np.array([cp.basis is Basis.COUNT for cp in classes], dtype=np.bool_),
         np.array([cp.requested for cp in classes], dtype=np.int64),
     )
-    past = per_class[-1].tolist()
+    past, short = per_class[-2].tolist(), per_class[-1].tolist()
     fast = None if log_vehicles else _results(plan, per_class)
     out = []
     for i, r in enumerate(reps):
-        if past[i]:
+        if short[i]:
+            out.append(None)
+        elif past[i]:
             d = draw(plan, replication_seed(seed, plan.stream, r))
             out.append(simulate(plan, d, log_vehicles=log_vehicles))
         elif fast is not None:
             out.append(fast[i])
         else:
             out.append(_traced(plan, cols, alert_end[i], t0, [a[i] for a in per_vehicle]))
-    return out
+    return out, [i for i, s in enumerate(short) if s]
+
+
+def _up(plan: IncidentPlan, alert_end: np.ndarray, shocks: list) -> np.ndarray:
+    """Per replication, when the platforms are up (:func:`sim.plan.outage_end`)."""
+    up = alert_end.copy()
+    p = plan.shocks.outage_probability
+    if p > 0:
+        for i, s in enumerate(shocks):
+            if s[2] <= p:
+                up[i] = alert_end[i] + float(plan.shocks.outage_min.from_uniform(s[3]))
+    return up
 
 
 def _speeds(plan: IncidentPlan, shocks: list) -> np.ndarray | None:
@@ -277,7 +375,7 @@ def _hstack(parts: list[np.ndarray], n_rep: int, dtype: type) -> np.ndarray:
 
 def _results(plan: IncidentPlan, per_class: tuple) -> list[ReplicationResult]:
     """Every replication's result from the kernel's per-class figures."""
-    comp, crit, stages, tally, arrived, registered, n_registered, _ = per_class
+    comp, crit, stages, tally, arrived, registered, n_registered = per_class[:7]
     names = [cp.vehicle_class for cp in plan.classes]
     comp_l, crit_l, tally_l, arrived_l = (
         comp.tolist(),
@@ -285,28 +383,39 @@ def _results(plan: IncidentPlan, per_class: tuple) -> list[ReplicationResult]:
         tally.tolist(),
         arrived.tolist(),
     )
-    stages_l, n_reg = stages.tolist(), n_registered.tolist()
+    stages_l, n_reg, totals = stages.tolist(), n_registered.tolist(), tally.sum(axis=1).tolist()
     out = []
     for i in range(len(comp_l)):
-        counts = [dict(zip(OUTCOMES, t[1:], strict=True)) for t in tally_l[i]]
-        for c, t in zip(counts, tally_l[i], strict=True):
+        counts = []
+        for t in tally_l[i]:
+            c = dict(zip(OUTCOMES, t[1:], strict=True))
             c["called"] = t[0]
-        found = {
-            name: dict(zip(STAGES, st, strict=True))
-            for name, v, st in zip(names, crit_l[i], stages_l[i], strict=True)
-            if v >= 0
-        }
+            counts.append(c)
         out.append(
             assemble(
                 dict(zip(names, comp_l[i], strict=True)),
-                found.get,
+                _Stages(names, crit_l[i], stages_l[i]).of,
                 dict(zip(names, counts, strict=True)),
                 dict(zip(names, arrived_l[i], strict=True)),
                 registered[i, : n_reg[i]].copy(),
                 None,
+                dict(zip(COUNT_KEYS, totals[i], strict=True)),
             )
         )
     return out
+
+
+class _Stages:
+    """The stage minutes of a replication's critical vehicles, made for the class asked."""
+
+    __slots__ = ("critical", "names", "stages")
+
+    def __init__(self, names: list[str], critical: list[int], stages: list[list[float]]):
+        self.names, self.critical, self.stages = names, critical, stages
+
+    def of(self, name: str) -> dict[str, float] | None:
+        k = self.names.index(name)
+        return dict(zip(STAGES, self.stages[k], strict=True)) if self.critical[k] >= 0 else None
 
 
 def _traced(

@@ -51,11 +51,21 @@ def supports(plan: IncidentPlan) -> bool:
     shocks = plan.shocks
     if plan.has_platform or shocks.trip_time_spread is not None or shocks.traffic is not None:
         return False
+    return not has_ties(plan)
+
+
+def has_ties(plan: IncidentPlan) -> bool:
+    """Whether a call, mobilisation, trip, service or platform distribution of ``plan`` is
+    degenerate (``fixed``, or a lognormal sigma, uniform spread or mean of 0): its exact ties
+    are ordered by SimPy's event queue, which the heap and batch engines do not imitate."""
     dists = [plan.trip_factor, plan.staging.service]
     dists += [c.call for c in plan.classes] + [c.mobilisation for c in plan.classes]
     dists += [c.service for c in plan.checkpoints]
     dists += [c.bg_service for c in plan.checkpoints if c.background_per_min > 0]
-    return not any(d.is_degenerate for d in dists)
+    dists += [
+        d for c in plan.operator_callout if c.mode == "platform" for d in (c.response, c.confirm)
+    ]
+    return any(d.is_degenerate for d in dists)
 
 
 class _Background:

@@ -54,9 +54,14 @@ ENGINES: tuple[str, ...] = ("auto", "simpy", "fast", "batch")
 #: saves, and the heap engine runs them.
 BATCH_MIN_WORK = 64
 
-_UNSUPPORTED = (
-    "a platform call-out, a common trip-spread shock, or a degenerate distribution: fixed, "
-    "or a lognormal sigma, uniform spread or mean of 0, whose exact ties only SimPy orders"
+_TIES = (
+    "a degenerate distribution: fixed, or a lognormal sigma, uniform spread or mean of 0, "
+    "whose exact ties only SimPy orders"
+)
+_UNSUPPORTED = f"a platform call-out, a common traffic or trip-spread shock, or {_TIES}"
+_UNSUPPORTED_BATCH = (
+    "checkpoints, a class on both phone and platform call-outs (or on platforms of different "
+    f"settings), a traffic or trip-spread shock, or {_TIES}"
 )
 
 
@@ -84,7 +89,7 @@ def _batched(plan: IncidentPlan, engine: str, large: bool) -> bool:
         if not supports_batch(plan):
             raise ValidationError(
                 f"incident {plan.name!r}: the batch engine does not support this plan "
-                f"(checkpoints, {_UNSUPPORTED}); use engine 'auto', 'fast' or 'simpy'"
+                f"({_UNSUPPORTED_BATCH}); use engine 'auto', 'fast' or 'simpy'"
             )
         return True
     return engine == "auto" and large and supports_batch(plan)

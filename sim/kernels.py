@@ -132,11 +132,12 @@ def _code(ua, ur, uc, availability, reach, accept):  # pragma: no cover - compil
 
 @jit
 def callout_codes(
-    keys, salts, availability, reach_day, reach_night, accept, need
+    keys, salts, availability, reach_day, reach_night, accept, need, block
 ):  # pragma: no cover
     """Outcome codes of the calls of one class, by day and by night, up to the longest prefix
     that can be placed (the heap engine's ``last``: through the ``need``-th candidate who
-    accepts by day and by night), per replication.
+    accepts by day and by night), rounded up to a multiple of ``block`` (a platform's batch
+    size; 1 on the phone), per replication.
 
     ``salts[r]`` holds the replication's availability, reach and accept salts. Returns
     ``(codes_day, codes_night, last)``; columns past ``last[r]`` are left unset.
@@ -148,7 +149,10 @@ def callout_codes(
     for r in range(n_rep):
         sa, sr, sc = salts[r, 0], salts[r, 1], salts[r, 2]
         hits = 0
+        end = n
         for j in range(n):
+            if j >= end:
+                break
             k = keys[j]
             ua, ur, uc = _uniform(k, sa), _uniform(k, sr), _uniform(k, sc)
             cd = _code(ua, ur, uc, availability, reach_day, accept)
@@ -158,8 +162,8 @@ def callout_codes(
             if cd == _EN_ROUTE and cn == _EN_ROUTE:
                 hits += 1
                 if hits == need:
-                    last[r] = j + 1
-                    break
+                    end = min(n, (j + block) // block * block)
+        last[r] = end
     return day, night, last
 
 
@@ -260,6 +264,18 @@ def _order(a, b, n, out, tmp):  # pragma: no cover - compiled
 
 
 @jit
+def _sort_arrivals(times, acc_t, n, out, tmp):  # pragma: no cover - compiled
+    """``out[:n]``: arrivals by ``(times, acc_t, index)`` (:func:`_order`); a stable sort by
+    time when no two arrivals tie (nearly always), so the merge of :func:`_order` only runs
+    on ties."""
+    out[:n] = np.argsort(times[:n], kind="mergesort")
+    for i in range(1, n):
+        if times[out[i]] == times[out[i - 1]]:
+            _order(times, acc_t, n, out, tmp)
+            return
+
+
+@jit
 def _is_night(minutes, clock_hour, start, end):  # pragma: no cover - compiled
     """:meth:`sim.plan.IncidentPlan.night_at` for a plan with a clock."""
     hour = clock_hour + minutes / 60.0
@@ -290,6 +306,12 @@ def replicate(
     trip,
     service,
     disp_off,
+    platform,
+    p_size,
+    p_interval,
+    up,
+    resp,
+    conf,
     staging_lanes,
     clock,
     deadline,
@@ -298,17 +320,22 @@ def replicate(
     by_count,
     requested,
 ):  # pragma: no cover - compiled
-    """Every replication of a plan without checkpoints: the heap engine's ``_callout`` and
-    ``_staging_only``, then :meth:`sim.records.Trace.result`'s per-class figures.
+    """Every replication of a plan without checkpoints: the heap engine's ``_callout`` (or
+    the platform push of :mod:`sim.model`, :func:`_push`) and ``_staging_only``, then
+    :meth:`sim.records.Trace.result`'s per-class figures.
 
     Classes occupy the columns ``col_off[k]:col_off[k + 1]`` of the per-vehicle arrays, in
-    rank order; ``clock`` is ``(has clock, clock hour, night start, night end)``.
+    rank order; ``clock`` is ``(has clock, clock hour, night start, night end)``. A class with
+    ``platform[k]`` is pushed in batches of ``p_size[k]`` every ``p_interval[k]`` minutes from
+    ``up[r]`` (``resp``, ``conf``: response and confirmation minutes); the others are called by
+    phone (``calls``).
 
     Returns per-vehicle times ``(called, accepted, rolling, registered, travel, staging
     wait)`` and outcome codes, and per class the completion, the critical column (-1: none),
     its stages, the outcome tallies (``called`` first) and the arrivals by the deadline, the
-    sorted registration times with their counts, and whether a replication ran past the
-    horizon (it must run on SimPy).
+    sorted registration times with their counts, whether a replication ran past the horizon
+    (it must run on SimPy), and whether a platform would have pushed past the columns given
+    (``last``; it must run again with every candidate).
     """
     n_rep, width = calls.shape
     n_cls = col_off.size - 1
@@ -329,6 +356,11 @@ def replicate(
     registered = np.empty((n_rep, width))
     n_registered = np.zeros(n_rep, dtype=np.int64)
     past = np.zeros(n_rep, dtype=np.bool_)
+    short = np.zeros(n_rep, dtype=np.bool_)
+    op_now = np.empty(disp_off.size - 1)
+    op_batch = np.empty(disp_off.size - 1, dtype=np.int64)
+    resp_t = np.empty(width)
+    resp_col = np.empty(width, dtype=np.int64)
     lanes = np.empty(disp_off[-1])
     stage = np.empty(staging_lanes)
     failures = np.empty(width)
@@ -348,6 +380,15 @@ def replicate(
         for k in range(n_cls):
             off = col_off[k]
             if n_cand[k] == 0 or need[k] <= 0:
+                continue
+            if platform[k]:
+                n_acc, last_call_end = _push(
+                    r, off, last[r, k], n_cand[k], need[k], p_size[k], p_interval[k],
+                    a_end, up[r], t0, clocked[k], has_clock, clock,
+                    ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
+                    v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_call_end,
+                    short, op_now, op_batch, failures, resp_t, resp_col, idx, tmp_idx,
+                )  # fmt: skip
                 continue
             n_fail = 0
             placed = 0
@@ -398,7 +439,7 @@ def replicate(
             v_roll[r, c] = roll
             v_travel[r, c] = 0.0 + dt
             times[i] = roll + dt
-        _order(times, acc_t, n_acc, idx, tmp_idx)
+        _sort_arrivals(times, acc_t, n_acc, idx, tmp_idx)
         stage[:] = -inf
         for i in range(n_acc):
             j = idx[i]
@@ -471,5 +512,85 @@ def replicate(
         n_registered[r] = n_reg
     return (
         (v_called, v_acc, v_roll, v_reg, v_travel, v_wait, v_out),
-        (comp, crit, stages, tally, arrived, registered, n_registered, past),
+        (comp, crit, stages, tally, arrived, registered, n_registered, past, short),
     )
+
+
+@jit
+def _push(
+    r, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, has_clock, clock,
+    ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
+    v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_end,
+    short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
+):  # fmt: skip  # pragma: no cover - compiled
+    """The platforms of one class push its first ``width`` candidates (``_Caller._push`` and
+    ``_respond`` of :mod:`sim.model`); returns the acceptances so far and the latest push or
+    response time.
+
+    Every platform operator of the class pushes batch ``pos // size`` at its own clock
+    (``now + (leave - now)``, as SimPy's timeouts add up), unless the class has ``target``
+    responses by then; a pushed driver who would accept responds ``resp`` minutes later, and
+    the first ``target`` responses are confirmed ``conf`` minutes after theirs.
+    """
+    hour, night0, night1 = clock[1], clock[2], clock[3]
+    for pos in range(width):
+        op_batch[ops[off + pos]] = -1
+        op_now[ops[off + pos]] = a_end
+    n_heap = 0
+    got = 0
+    n_resp = 0
+    stopped = False
+    for pos in range(width):
+        c = off + pos
+        o = ops[c]
+        b = pos // size
+        if op_batch[o] != b:  # this operator's next batch leaves
+            op_batch[o] = b
+            leave = up + b * interval
+            now = op_now[o]
+            if now < leave:
+                now = now + (leave - now)
+            op_now[o] = now
+            while n_heap > 0 and heap[0] < now:
+                _, n_heap = _heappop(heap, n_heap)
+                got += 1
+            if got >= target:
+                stopped = True
+                break
+            if now > last_end:
+                last_end = now
+        t = op_now[o]
+        v_called[r, c] = t
+        if clocked and _is_night(t - t0, hour, night0, night1):
+            code = codes_night[r, c]
+        else:
+            code = codes_day[r, c]
+        v_out[r, c] = code
+        if code == _EN_ROUTE:
+            tr = t + resp[r, c]
+            n_heap = _heappush(heap, n_heap, tr)
+            resp_t[n_resp] = tr
+            resp_col[n_resp] = c
+            n_resp += 1
+            if tr > last_end:
+                last_end = tr
+    if not stopped and width < n_cand:
+        short[r] = True
+    idx[:n_resp] = np.argsort(resp_t[:n_resp], kind="mergesort")  # by time, ties by push
+    for i in range(n_resp):
+        j = idx[i]
+        c = resp_col[j]
+        if i < target:
+            ta = resp_t[j] + conf[r, c]
+            v_acc[r, c] = ta
+            acc_t[n_acc] = ta
+            acc_col[n_acc] = c
+            if has_clock and _is_night(ta - t0, hour, night0, night1):
+                acc_mob[n_acc] = mob_night[r, c]
+            else:
+                acc_mob[n_acc] = mob_day[r, c]
+            n_acc += 1
+        else:  # turned away: not counted as called
+            v_out[r, c] = -1
+            v_called[r, c] = np.nan
+    return n_acc, last_end

@@ -218,6 +218,7 @@ def assemble(
     class_arrived: dict[str, int],
     registered: np.ndarray,
     rows: list[VehicleRow] | None,
+    counts: dict[str, int] | None = None,
 ) -> ReplicationResult:
     """A replication's result from its per-class figures (both the trace of one replication,
     :meth:`Trace.result`, and the batch engine, :mod:`sim.batch`, end here).
@@ -234,8 +235,12 @@ def assemble(
         Sorted registration minutes of every assembled vehicle.
     rows
         The vehicle log, when kept.
+    counts
+        The tallies of ``class_counts`` summed over the classes, in :data:`COUNT_KEYS` order
+        (summed here when ``None``).
     """
-    counts = {key: sum(c[key] for c in class_counts.values()) for key in COUNT_KEYS}
+    if counts is None:
+        counts = {key: sum(c[key] for c in class_counts.values()) for key in COUNT_KEYS}
     completion = max(class_completion.values(), default=0.0)
     critical_class = None
     breakdown = dict.fromkeys(STAGES, math.nan)

@@ -11,11 +11,19 @@ import pytest
 
 from sim.batch import seed_words, simulate_batch, supports
 from sim.dists import Dist
+from sim.engine import has_ties as heap_ties
 from sim.engine import simulate_fast
 from sim.errors import ValidationError
 from sim.experiment import BATCH_MIN_WORK, run_plans, run_replications
 from sim.model import simulate
-from sim.plan import CheckpointSpec, ShockSpec, draw, name_key, replication_seed
+from sim.plan import (
+    CalloutSpec,
+    CheckpointSpec,
+    ShockSpec,
+    draw,
+    name_key,
+    replication_seed,
+)
 
 from .test_engine import _random_dist, _random_plan, continuous, rows
 from .test_model import make_plan
@@ -120,6 +128,121 @@ def test_random_plans_by_the_clock_agree_with_simpy_vehicle_by_vehicle():
             assert_batch_same(plan, range(2))
             checked += 1
     assert checked >= 50
+
+
+def _with_platforms(rng: np.random.Generator, plan, mixed: bool = False):
+    """The plan with the operators of about two classes in three on one platform each class
+    (random batch size, interval, possibly 0, response and confirmation); ``mixed``: one
+    class's first operator back on the phone."""
+    callout = [CalloutSpec()] * len(plan.operator_dispatchers)
+    for cp in plan.classes:
+        if rng.random() < 0.35:
+            continue
+        spec = CalloutSpec(
+            "platform",
+            int(rng.integers(1, 12)),
+            float(rng.choice([0.0, rng.uniform(0.1, 6.0)])),
+            _random_dist(rng),
+            _random_dist(rng),
+        )
+        for o in np.unique(plan.vehicle_operator[cp.candidates]).tolist():
+            callout[o] = spec
+    if mixed:
+        for cp in plan.classes:
+            ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
+            if len(ops) > 1:
+                callout[ops[0]] = CalloutSpec()
+                break
+    return dataclasses.replace(plan, operator_callout=tuple(callout))
+
+
+def test_random_platform_plans_agree_with_simpy_vehicle_by_vehicle():
+    """220 randomised plans (as above) whose classes are pushed by platforms (several
+    operators of one class on one platform setting, batches of 1-11, intervals of 0 to 6 min),
+    a third with a platform outage, a third by the clock around 22:00 or 06:00 with different
+    day and night reach and mobilisation: every per-vehicle time to 1e-9."""
+    checked = platforms = 0
+    for s in range(240):
+        rng = np.random.default_rng(13000 + s)
+        plan = _with_platforms(rng, _no_checkpoints(_random_plan(rng)))
+        pick = s % 3
+        if pick == 1:
+            plan = dataclasses.replace(
+                plan,
+                shocks=ShockSpec(
+                    outage_probability=float(rng.uniform(0.3, 1.0)),
+                    outage_min=Dist.fixed(float(rng.uniform(1, 40)))
+                    if rng.random() < 0.5
+                    else _random_dist(rng),
+                    speed_factor=_random_dist(rng) if rng.random() < 0.3 else None,
+                ),
+            )
+        elif pick == 2:
+            classes = tuple(
+                dataclasses.replace(
+                    c,
+                    reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
+                    mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
+                )
+                for c in plan.classes
+            )
+            hour = float(rng.choice([21.0, 5.0, 23.0])) + float(rng.uniform(0.7, 1.0))
+            plan = dataclasses.replace(plan, classes=classes, clock_hour=hour)
+        if supports(plan):
+            assert_batch_same(plan, range(s % 5, s % 5 + 3))
+            checked += 1
+            platforms += plan.has_platform
+    assert checked >= 200
+    assert platforms >= 150
+
+
+def test_mixed_phone_and_platform_classes_run_on_simpy():
+    """A class whose candidates are partly on the phone and partly on a platform is not the
+    batch engine's (nor the heap engine's): ``auto`` runs it on SimPy, ``batch`` refuses it."""
+    refused = 0
+    for s in range(40):
+        rng = np.random.default_rng(17000 + s)
+        plan = _with_platforms(rng, _no_checkpoints(_random_plan(rng)), mixed=True)
+        mixed = any(
+            len({plan.callout(o).mode for o in plan.vehicle_operator[cp.candidates].tolist()}) > 1
+            for cp in plan.classes
+        )
+        assert supports(plan) is (not mixed and not heap_ties(plan))
+        if mixed:
+            refused += 1
+            with pytest.raises(ValidationError, match="batch engine does not support"):
+                run_replications(plan, 1, range(2), engine="batch")
+            auto = run_replications(plan, 1, range(BATCH_MIN_WORK))
+            d = draw(plan, replication_seed(1, plan.stream, BATCH_MIN_WORK - 1))
+            assert auto[-1].counts == simulate(plan, d).counts
+    assert refused >= 10
+
+
+def test_platform_prefix_is_widened_when_responses_are_slow():
+    """Responses far slower than the batch interval: the platforms push far past the
+    target-th sure acceptance, the replications run again on every candidate, and still equal
+    SimPy."""
+    plan = continuous(make_plan(120, requested=10, over=10, availability=0.9, dispatchers=2))
+    spec = CalloutSpec("platform", 2, 0.5, Dist.lognormal(30.0, 0.5), Dist.lognormal(1.0, 0.3))
+    plan = dataclasses.replace(plan, operator_callout=(spec,) * len(plan.operator_dispatchers))
+    assert supports(plan)
+    assert_batch_same(plan, range(4))
+    (r,) = simulate_batch(plan, SEED, [0], log_vehicles=True)
+    assert max(row[0] for row in r.vehicles) > 40  # pushed far past the 16th sure acceptance
+
+
+def test_shipped_scenario_platforms_agree_with_simpy():
+    """ordos-123 as shipped (taxis and freight on their platforms): the batch engine equals
+    SimPy per vehicle."""
+    from sim.builtin import ordos_123
+    from sim.planning import prepare, scenario_network
+
+    scenario = ordos_123()
+    plans = prepare(scenario_network(scenario), scenario)
+    assert any(p.has_platform for p in plans)
+    for plan in plans:
+        assert supports(plan)
+        assert_batch_same(plan, range(3), scenario.seed)
 
 
 def test_shipped_scenario_bit_for_bit_with_the_heap_engine():
