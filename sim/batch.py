@@ -31,7 +31,7 @@ runs again with every candidate: results never depend on the prefix.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -243,45 +243,47 @@ def _simulate(
     ck = keys[cols]
     first_leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
     # Durations only where a replication can use them: calls for the placeable prefix,
-    # mobilisation, trip and registration for the candidates who may accept.
-    placeable, accepting = [], []
-    for day, night, lst in zip(codes_day, codes_night, last, strict=True):
-        pre = np.arange(day.shape[1])[None, :] < lst[:, None]
-        placeable.append(pre)
-        accepting.append(pre & ((day == _EN_ROUTE) | (night == _EN_ROUTE)))
-    calls, resp, conf, mob_day, mob_night = [], [], [], [], []
-    for cp, spec, plat, w, a, pre, acc in zip(
-        classes, specs, platform, widths, col_off[:-1].tolist(), placeable, accepting, strict=True
+    # response, confirmation, mobilisation, trip and registration for the candidates who may
+    # accept; uniforms hashed at those (replication, column) pairs only (flat indices ``at``
+    # into the (replication, column) arrays).
+    width = int(col_off[-1])
+    calls, resp, conf, mob_day, mob_night, trip, service = (
+        np.zeros((n_rep, width)) for _ in range(7)
+    )
+
+    def draws(purpose: int, at: np.ndarray) -> np.ndarray:
+        return kernels.uniforms_at(ck, salts[:, purpose], at, width)
+
+    accepting = []
+    for cp, spec, plat, w, a, day, night, lst in zip(
+        classes,
+        specs,
+        platform,
+        widths,
+        col_off[:-1].tolist(),
+        codes_day,
+        codes_night,
+        last,
+        strict=True,
     ):
-        cand_keys = ck[a : a + w]
-        zeros = np.zeros((n_rep, w))
+        assert spec is not None
+        pre = np.arange(w)[None, :] < lst[:, None]
+        where = np.flatnonzero(pre & ((day == _EN_ROUTE) | (night == _EN_ROUTE)))
+        at = where // w * width + a + where % w
+        accepting.append(at)
         if plat:
-            calls.append(zeros)
-            resp.append(
-                _on(kernels.uniforms(cand_keys, salts[:, 8]), acc, spec.response.from_uniform)
-            )
-            conf.append(
-                _on(kernels.uniforms(cand_keys, salts[:, 9]), acc, spec.confirm.from_uniform)
-            )
+            resp.ravel()[at] = spec.response.from_uniform(draws(8, at))
+            conf.ravel()[at] = spec.confirm.from_uniform(draws(9, at))
         else:
-            calls.append(_on(kernels.uniforms(cand_keys, salts[:, 4]), pre, cp.call.from_uniform))
-            resp.append(zeros)
-            conf.append(zeros)
-        u = kernels.uniforms(cand_keys, salts[:, 5])
-        day = np.zeros(u.shape)
-        night = np.zeros(u.shape)
-        day[acc], night[acc] = day_night(plan, cp, u[acc])
-        mob_day.append(day)
-        mob_night.append(night)
-    acc = _hstack(accepting, n_rep, np.bool_)
-    trip = np.zeros(acc.shape)
-    factor = plan.trip_factor.from_uniform(kernels.uniforms(ck, salts[:, 6])[acc])
+            where = np.flatnonzero(pre)
+            placed = where // w * width + a + where % w
+            calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
+        mob_day.ravel()[at], mob_night.ravel()[at] = day_night(plan, cp, draws(5, at))
+    at = np.concatenate(accepting) if accepting else np.zeros(0, dtype=np.int64)
+    factor = plan.trip_factor.from_uniform(draws(6, at))
     speeds = _speeds(plan, shocks)
-    if speeds is None:
-        trip[acc] = factor / plan.speed_factor
-    else:
-        trip[acc] = factor / np.broadcast_to(speeds[:, None], acc.shape)[acc]
-    service = _on(kernels.uniforms(ck, salts[:, 7]), acc, plan.staging.service.from_uniform)
+    trip.ravel()[at] = factor / (plan.speed_factor if speeds is None else speeds[at // width])
+    service.ravel()[at] = plan.staging.service.from_uniform(draws(7, at))
     n_cls = len(classes)
     (per_vehicle, per_class) = kernels.replicate(
         alert_end,
@@ -296,9 +298,9 @@ def _simulate(
         _hstack(codes_night, n_rep, np.int8),
         plan.vehicle_operator[cols].astype(np.int64),
         first_leg[plan.vehicle_depot[cols]],
-        _hstack(calls, n_rep, np.float64),
-        _hstack(mob_day, n_rep, np.float64),
-        _hstack(mob_night, n_rep, np.float64),
+        calls,
+        mob_day,
+        mob_night,
         trip,
         service,
         np.concatenate([[0], np.cumsum(plan.operator_dispatchers, dtype=np.int64)]).astype(
@@ -308,8 +310,8 @@ def _simulate(
         np.array([s.batch_size if s is not None else 1 for s in specs], dtype=np.int64),
         np.array([s.batch_interval_min if s is not None else 0.0 for s in specs]),
         _up(plan, alert_end, shocks),
-        _hstack(resp, n_rep, np.float64),
-        _hstack(conf, n_rep, np.float64),
+        resp,
+        conf,
         plan.staging.lanes,
         np.array(
             [
@@ -358,13 +360,6 @@ def _speeds(plan: IncidentPlan, shocks: list) -> np.ndarray | None:
     if shock is None:
         return None
     return np.array([plan.speed_factor * float(shock.from_uniform(s[0])) for s in shocks])
-
-
-def _on(u: np.ndarray, mask: np.ndarray, transform: Callable) -> np.ndarray:
-    """``transform(u)`` where ``mask`` holds (element by element, the same values), else 0."""
-    out = np.zeros(u.shape)
-    out[mask] = transform(u[mask])
-    return out
 
 
 def _hstack(parts: list[np.ndarray], n_rep: int, dtype: type) -> np.ndarray:

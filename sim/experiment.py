@@ -53,6 +53,8 @@ ENGINES: tuple[str, ...] = ("auto", "simpy", "fast", "batch")
 #: incident-replications: below, compiling or loading its kernels (numba) costs more than it
 #: saves, and the heap engine runs them.
 BATCH_MIN_WORK = 64
+#: Replications per serial chunk of a plan on the batch engine (at least).
+BATCH_CHUNK = 1000
 
 _TIES = (
     "a degenerate distribution: fixed, or a lognormal sigma, uniform spread or mean of 0, "
@@ -160,23 +162,27 @@ def _chunk(
     return run_replications(plan, seed, reps, log_vehicles=log, engine=engine, large=large)
 
 
-def _chunks(n_plans: int, replications: int, slots: int) -> list[tuple[int, range]]:
+def _chunks(
+    n_plans: int, replications: int, slots: int, batched: Sequence[bool] = ()
+) -> list[tuple[int, range]]:
     """Split the work into (plan index, replication range) chunks, plan by plan.
 
     Serially a chunk is a twentieth of a plan (progress granularity) but at least 100
-    replications (a batch-engine call has a fixed cost); in parallel, about eight
-    chunks per slot over all plans, never more than one plan per chunk, so a sweep of many
-    sites sends each site's plan once. Results never depend on the chunking.
+    replications, or :data:`BATCH_CHUNK` for a plan that runs on the batch engine
+    (``batched[i]``: a batch call has a fixed cost, and a thousand of its replications take
+    a fraction of a second); in parallel, about eight chunks per slot over all plans, never
+    more than one plan per chunk, so a sweep of many sites sends each site's plan once.
+    Results never depend on the chunking.
     """
-    if slots <= 1:
-        size = max(min(replications, 100), replications // 20)
-    else:
-        size = max(1, min(replications, math.ceil(n_plans * replications / (slots * 8))))
-    return [
-        (i, range(s, min(replications, s + size)))
-        for i in range(n_plans)
-        for s in range(0, replications, size)
-    ]
+    out = []
+    for i in range(n_plans):
+        if slots > 1:
+            size = max(1, min(replications, math.ceil(n_plans * replications / (slots * 8))))
+        else:
+            least = BATCH_CHUNK if i < len(batched) and batched[i] else 100
+            size = max(min(replications, least), replications // 20)
+        out += [(i, range(s, min(replications, s + size))) for s in range(0, replications, size)]
+    return out
 
 
 def run_plans(
@@ -242,11 +248,12 @@ def run_plans(
         raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     out: list[list[ReplicationResult]] = [[] for _ in plans]
     with make_executor(workers, scheduler) as executor:
-        jobs = _chunks(len(plans), replications, executor.slots)
+        large = len(plans) * replications >= BATCH_MIN_WORK
+        batched = [_batched(p, engine, large) for p in plans]
+        jobs = _chunks(len(plans), replications, executor.slots, batched)
         left = [0] * len(plans)
         for i, _ in jobs:
             left[i] += 1
-        large = len(plans) * replications >= BATCH_MIN_WORK
         tasks = [(plans[i], seed, r, log_vehicles, engine, large) for i, r in jobs]
         with closing(executor.map(_chunk, tasks)) as results:
             for (i, _), res in zip(jobs, results, strict=True):

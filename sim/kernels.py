@@ -59,6 +59,16 @@ def uniforms(keys, salts):  # pragma: no cover - compiled
     return out
 
 
+@jit
+def uniforms_at(keys, salts, at, width):  # pragma: no cover - compiled
+    """The uniforms of :func:`uniforms` at flat indices ``at`` of its ``(salts.size,
+    width)`` result only (``keys`` of every column)."""
+    out = np.empty(at.size)
+    for i in range(at.size):
+        out[i] = _uniform(keys[at[i] % width], salts[at[i] // width])
+    return out
+
+
 # numpy's SeedSequence (numpy/random/bit_generator.pyx): hash constants and multipliers.
 _INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
 _INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
