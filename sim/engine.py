@@ -13,9 +13,10 @@ times to 1e-9 on the same draws) for the plans it supports:
   Degenerate ones (``fixed``, or a lognormal sigma, uniform spread or mean of 0) create exact
   ties whose order SimPy settles through its event
   queue; rather than imitate that, such plans run on SimPy;
-* phone call-outs only: a plan with a ``platform`` operator runs on SimPy, and so does one
-  with a common trip-spread shock (a replication's spread may be 0: ties); a common speed
-  shock is supported.
+* phone call-outs only: a plan with a ``platform`` operator runs on SimPy (or, in a large
+  run, on the batch engine, :mod:`sim.batch`), and so does one with a common traffic or
+  trip-spread shock (a replication's spread may be 0: ties); a common speed shock is
+  supported.
 
 Why it is exact: a failed call is replaced while acceptances plus open calls fall short of
 the target, so the vehicles called are a prefix of the ranking and their outcomes are fixed

@@ -231,58 +231,44 @@ def _before(a, b, i, j):  # pragma: no cover - compiled
 
 
 @jit
-def _order(a, b, n, out, tmp):  # pragma: no cover - compiled
-    """``out[:n]``: the indices ``0..n-1`` sorted by ``(a, b, index)`` (a merge sort; the
-    same order as a stable sort by ``a`` of the items sorted stably by ``b``)."""
-    for i in range(n):
-        out[i] = i
-    run = 16
-    for lo in range(0, n, run):  # insertion sort of short runs
-        hi = min(lo + run, n)
-        for i in range(lo + 1, hi):
-            x = out[i]
-            j = i - 1
-            while j >= lo and _before(a, b, x, out[j]):
-                out[j + 1] = out[j]
-                j -= 1
-            out[j + 1] = x
-    src, dst = out, tmp
-    while run < n:
-        for lo in range(0, n, 2 * run):
-            mid, hi = min(lo + run, n), min(lo + 2 * run, n)
-            i, j, k = lo, mid, lo
-            while i < mid and j < hi:
-                if _before(a, b, src[j], src[i]):
-                    dst[k] = src[j]
-                    j += 1
-                else:
-                    dst[k] = src[i]
-                    i += 1
-                k += 1
-            while i < mid:
-                dst[k] = src[i]
-                i += 1
-                k += 1
-            while j < hi:
-                dst[k] = src[j]
-                j += 1
-                k += 1
-        src, dst = dst, src
-        run *= 2
-    if src is not out:
-        out[:n] = src[:n]
+def _order(a, b, n, out, count):  # pragma: no cover - compiled
+    """``out[:n]``: the indices ``0..n-1`` sorted by ``(a, b, index)``.
 
-
-@jit
-def _sort_arrivals(times, acc_t, n, out, tmp):  # pragma: no cover - compiled
-    """``out[:n]``: arrivals by ``(times, acc_t, index)`` (:func:`_order`); a stable sort by
-    time when no two arrivals tie (nearly always), so the merge of :func:`_order` only runs
-    on ties."""
-    out[:n] = np.argsort(times[:n], kind="mergesort")
+    A bucket pass by ``a`` (``n`` buckets over its range; ``count`` holds ``n`` integers)
+    leaves only the items of a bucket out of order, and an insertion sort by the full key
+    finishes: expected linear time for times spread over an interval, and the order is the
+    full key's whatever the buckets (they only make the insertion sort short).
+    """
+    if n == 0:
+        return
+    lo = a[0]
+    hi = a[0]
     for i in range(1, n):
-        if times[out[i]] == times[out[i - 1]]:
-            _order(times, acc_t, n, out, tmp)
-            return
+        if a[i] < lo:
+            lo = a[i]
+        if a[i] > hi:
+            hi = a[i]
+    scale = (n - 1) / (hi - lo) if hi > lo else 0.0
+    for k in range(n):
+        count[k] = 0
+    for i in range(n):
+        count[min(max(int((a[i] - lo) * scale), 0), n - 1)] += 1
+    start = 0
+    for k in range(n):
+        c = count[k]
+        count[k] = start
+        start += c
+    for i in range(n):
+        k = min(max(int((a[i] - lo) * scale), 0), n - 1)
+        out[count[k]] = i
+        count[k] += 1
+    for i in range(1, n):
+        x = out[i]
+        j = i - 1
+        while j >= 0 and _before(a, b, x, out[j]):
+            out[j + 1] = out[j]
+            j -= 1
+        out[j + 1] = x
 
 
 @jit
@@ -449,7 +435,7 @@ def replicate(
             v_roll[r, c] = roll
             v_travel[r, c] = 0.0 + dt
             times[i] = roll + dt
-        _sort_arrivals(times, acc_t, n_acc, idx, tmp_idx)
+        _order(times, acc_t, n_acc, idx, tmp_idx)
         stage[:] = -inf
         for i in range(n_acc):
             j = idx[i]
@@ -586,7 +572,7 @@ def _push(
                 last_end = tr
     if not stopped and width < n_cand:
         short[r] = True
-    idx[:n_resp] = np.argsort(resp_t[:n_resp], kind="mergesort")  # by time, ties by push
+    _order(resp_t, resp_t, n_resp, idx, tmp)  # by time, ties in push order
     for i in range(n_resp):
         j = idx[i]
         c = resp_col[j]
