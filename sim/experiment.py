@@ -167,19 +167,19 @@ def _chunks(
 ) -> list[tuple[int, range]]:
     """Split the work into (plan index, replication range) chunks, plan by plan.
 
-    Serially a chunk is a twentieth of a plan (progress granularity) but at least 100
-    replications, or :data:`BATCH_CHUNK` for a plan that runs on the batch engine
-    (``batched[i]``: a batch call has a fixed cost, and a thousand of its replications take
-    a fraction of a second); in parallel, about eight chunks per slot over all plans, never
-    more than one plan per chunk, so a sweep of many sites sends each site's plan once.
-    Results never depend on the chunking.
+    Serially a chunk is a twentieth of a plan (progress granularity), but at least
+    :data:`BATCH_CHUNK` replications for a plan that runs on the batch engine (``batched[i]``:
+    a batch call has a fixed cost, and a thousand of its replications take a fraction of a
+    second); in parallel, about eight chunks per slot over all plans, never more than one plan
+    per chunk, so a sweep of many sites sends each site's plan once. Results never depend on
+    the chunking.
     """
     out = []
     for i in range(n_plans):
         if slots > 1:
             size = max(1, min(replications, math.ceil(n_plans * replications / (slots * 8))))
         else:
-            least = BATCH_CHUNK if i < len(batched) and batched[i] else 100
+            least = BATCH_CHUNK if i < len(batched) and batched[i] else 1
             size = max(min(replications, least), replications // 20)
         out += [(i, range(s, min(replications, s + size))) for s in range(0, replications, size)]
     return out
