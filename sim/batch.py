@@ -44,7 +44,6 @@ from sim.plan import (
     CalloutSpec,
     ClassPlan,
     IncidentPlan,
-    Outcome,
     draw,
     mix64,
     name_key,
@@ -54,7 +53,6 @@ from sim.plan import (
 from sim.records import COUNT_KEYS, OUTCOMES, STAGES, ReplicationResult, Trace, assemble
 
 _CALLOUT_STEP = np.uint64(0x632BE59BD9B4E019)  # sim.plan.draw: stream("callout", k)
-_EN_ROUTE = int(Outcome.EN_ROUTE)
 #: Sure acceptances (by day and by night) drawn past a platform class's target, in batches:
 #: enough for nearly every replication (a response takes a few batch intervals); the rest
 #: run again with every candidate.
@@ -255,11 +253,10 @@ def _simulate(
         return kernels.uniforms_at(ck, salts[:, purpose], at, width)
 
     accepting = []
-    for cp, spec, plat, w, a, day, night, lst in zip(
+    for cp, spec, plat, a, day, night, lst in zip(
         classes,
         specs,
         platform,
-        widths,
         col_off[:-1].tolist(),
         codes_day,
         codes_night,
@@ -267,16 +264,13 @@ def _simulate(
         strict=True,
     ):
         assert spec is not None
-        pre = np.arange(w)[None, :] < lst[:, None]
-        where = np.flatnonzero(pre & ((day == _EN_ROUTE) | (night == _EN_ROUTE)))
-        at = where // w * width + a + where % w
+        at = kernels.positions(day, night, lst, width, a, True)
         accepting.append(at)
         if plat:
             resp.ravel()[at] = spec.response.from_uniform(draws(8, at))
             conf.ravel()[at] = spec.confirm.from_uniform(draws(9, at))
         else:
-            where = np.flatnonzero(pre)
-            placed = where // w * width + a + where % w
+            placed = kernels.positions(day, night, lst, width, a, False)
             calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
         mob_day.ravel()[at], mob_night.ravel()[at] = day_night(plan, cp, draws(5, at))
     at = np.concatenate(accepting) if accepting else np.zeros(0, dtype=np.int64)
@@ -325,6 +319,7 @@ def _simulate(
         np.array([cp.basis is Basis.ALL_ACCEPTED for cp in classes], dtype=np.bool_),
         np.array([cp.basis is Basis.COUNT for cp in classes], dtype=np.bool_),
         np.array([cp.requested for cp in classes], dtype=np.int64),
+        log_vehicles,
     )
     past, short = per_class[-2].tolist(), per_class[-1].tolist()
     fast = None if log_vehicles else _results(plan, per_class)

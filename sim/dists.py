@@ -116,13 +116,34 @@ class Dist:
             Draws of the same shape.
         """
         u = np.asarray(u, dtype=np.float64)
+        return self._from(u, ndtri(u) if self.kind == "lognormal" else None)
+
+    def from_uniform_pair(self, other: Dist, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(self.from_uniform(u), other.from_uniform(u))``, the same values, with the normal
+        quantiles of ``u`` taken once when both are lognormal (they are most of a lognormal
+        draw's time: the batch engine's day and night mobilisations share their uniforms).
+
+        Parameters
+        ----------
+        other
+            The second distribution.
+        u
+            Uniforms in the open interval (0, 1), any shape.
+        """
+        u = np.asarray(u, dtype=np.float64)
+        z = ndtri(u) if "lognormal" in (self.kind, other.kind) else None
+        return self._from(u, z), other._from(u, z)
+
+    def _from(self, u: np.ndarray, z: np.ndarray | None) -> np.ndarray:
+        """The inverse CDF at ``u``, with ``z = ndtri(u)`` given for a lognormal."""
         if self.kind == "fixed":
             return np.full(u.shape, self.value)
         if self.kind == "exponential":
             return -self.value * np.log1p(-u)
         if self.kind == "uniform":
             return self.value + self.spread * (2.0 * u - 1.0)
-        return self.value * np.exp(self.sigma * ndtri(u))
+        assert z is not None
+        return self.value * np.exp(self.sigma * z)
 
     def scaled(self, factor: float) -> Dist:
         """Return the same distribution with its location multiplied by ``factor``."""

@@ -178,6 +178,24 @@ def callout_codes(
 
 
 @jit
+def positions(day, night, last, width, offset, accepting):  # pragma: no cover - compiled
+    """Flat indices ``r * width + offset + j`` into a ``(replication, width)`` array of the
+    columns ``j < last[r]`` of one class (its placeable prefix), in row-major order; with
+    ``accepting``, only those whose call is accepted by day or by night (``day``, ``night``:
+    the codes of :func:`callout_codes`)."""
+    n_rep, w = day.shape
+    out = np.empty(n_rep * w, dtype=np.int64)
+    n = 0
+    for r in range(n_rep):
+        base = r * width + offset
+        for j in range(min(last[r], w)):
+            if not accepting or day[r, j] == _EN_ROUTE or night[r, j] == _EN_ROUTE:
+                out[n] = base + j
+                n += 1
+    return out[:n]
+
+
+@jit
 def _heapreplace(h, lo, hi, x):  # pragma: no cover - compiled
     """Replace the smallest of the min-heap ``h[lo:hi]`` by ``x`` (as ``heapq.heapreplace``:
     the heap holds the same multiset of values afterwards)."""
@@ -315,6 +333,7 @@ def replicate(
     all_accepted,
     by_count,
     requested,
+    log,
 ):  # pragma: no cover - compiled
     """Every replication of a plan without checkpoints: the heap engine's ``_callout`` (or
     the platform push of :mod:`sim.model`, :func:`_push`) and ``_staging_only``, then
@@ -327,23 +346,26 @@ def replicate(
     phone (``calls``).
 
     Returns per-vehicle times ``(called, accepted, rolling, registered, travel, staging
-    wait)`` and outcome codes, and per class the completion, the critical column (-1: none),
-    its stages, the outcome tallies (``called`` first) and the arrivals by the deadline, the
-    sorted registration times with their counts, whether a replication ran past the horizon
-    (it must run on SimPy), and whether a platform would have pushed past the columns given
-    (``last``; it must run again with every candidate).
+    wait)`` and outcome codes (every replication's with ``log``, else one row of scratch that
+    each replication reuses: the per-class figures need no more), and per class the
+    completion, the critical column (-1: none), its stages, the outcome tallies (``called``
+    first) and the arrivals by the deadline, the sorted registration times with their
+    counts, whether a replication ran past the horizon (it must run on SimPy), and whether a
+    platform would have pushed past the columns given (``last``; it must run again with
+    every candidate).
     """
     n_rep, width = calls.shape
     n_cls = col_off.size - 1
+    rows = n_rep if log else 1  # per-vehicle times: every replication's, or one row reused
     nan, inf = np.nan, np.inf
     has_clock, clock_hour, night0, night1 = clock[0] > 0, clock[1], clock[2], clock[3]
-    v_called = np.full((n_rep, width), nan)
-    v_acc = np.full((n_rep, width), nan)
-    v_roll = np.full((n_rep, width), nan)
-    v_reg = np.full((n_rep, width), nan)
-    v_travel = np.full((n_rep, width), nan)
-    v_wait = np.full((n_rep, width), nan)
-    v_out = np.full((n_rep, width), -1, dtype=np.int8)
+    v_called = np.full((rows, width), nan)
+    v_acc = np.full((rows, width), nan)
+    v_roll = np.full((rows, width), nan)
+    v_reg = np.full((rows, width), nan)
+    v_travel = np.full((rows, width), nan)
+    v_wait = np.full((rows, width), nan)
+    v_out = np.full((rows, width), -1, dtype=np.int8)
     comp = np.empty((n_rep, n_cls))
     crit = np.full((n_rep, n_cls), -1, dtype=np.int64)
     stages = np.full((n_rep, n_cls, _N_STAGES), nan)
@@ -369,6 +391,15 @@ def replicate(
     idx = np.empty(width, dtype=np.int64)
     tmp_idx = np.empty(width, dtype=np.int64)
     for r in range(n_rep):
+        w = r if log else 0
+        if not log and r > 0:
+            v_called[0, :] = nan
+            v_acc[0, :] = nan
+            v_roll[0, :] = nan
+            v_reg[0, :] = nan
+            v_travel[0, :] = nan
+            v_wait[0, :] = nan
+            v_out[0, :] = -1
         a_end = alert_end[r]
         lanes[:] = -inf
         last_call_end = -inf
@@ -379,7 +410,7 @@ def replicate(
                 continue
             if platform[k]:
                 n_acc, last_call_end = _push(
-                    r, off, last[r, k], n_cand[k], need[k], p_size[k], p_interval[k],
+                    r, w, off, last[r, k], n_cand[k], need[k], p_size[k], p_interval[k],
                     a_end, up[r], t0, clocked[k], has_clock, clock,
                     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
                     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_call_end,
@@ -407,7 +438,7 @@ def replicate(
                     code = codes_night[r, c]
                 else:
                     code = codes_day[r, c]
-                v_out[r, c] = code
+                v_out[w, c] = code
                 if code != _EN_ROUTE:
                     n_fail = _heappush(failures, n_fail, done)
                 placed = pos + 1
@@ -415,10 +446,10 @@ def replicate(
                 c = off + pos
                 if done_at[pos] > last_call_end:
                     last_call_end = done_at[pos]
-                v_called[r, c] = begin_at[pos]
-                if v_out[r, c] == _EN_ROUTE:
+                v_called[w, c] = begin_at[pos]
+                if v_out[w, c] == _EN_ROUTE:
                     ta = done_at[pos]
-                    v_acc[r, c] = ta
+                    v_acc[w, c] = ta
                     acc_t[n_acc] = ta
                     acc_col[n_acc] = c
                     if has_clock and _is_night(ta - t0, clock_hour, night0, night1):
@@ -432,8 +463,8 @@ def replicate(
             c = acc_col[i]
             roll = acc_t[i] + acc_mob[i]
             dt = leg[c] * trip[r, c]
-            v_roll[r, c] = roll
-            v_travel[r, c] = 0.0 + dt
+            v_roll[w, c] = roll
+            v_travel[w, c] = 0.0 + dt
             times[i] = roll + dt
         _order(times, acc_t, n_acc, idx, tmp_idx)
         stage[:] = -inf
@@ -444,15 +475,15 @@ def replicate(
             free = stage[0]
             end = (t if t >= free else free) + service[r, c]
             _heapreplace(stage, 0, staging_lanes, end)
-            v_reg[r, c] = end
-            v_wait[r, c] = end - t
-            v_out[r, c] = _ASSEMBLED
+            v_reg[w, c] = end
+            v_wait[w, c] = end - t
+            v_out[w, c] = _ASSEMBLED
         top = a_end
         for c in range(width):
-            if v_reg[r, c] > top:
-                top = v_reg[r, c]
-            if v_acc[r, c] > top:
-                top = v_acc[r, c]
+            if v_reg[w, c] > top:
+                top = v_reg[w, c]
+            if v_acc[w, c] > top:
+                top = v_acc[w, c]
         past[r] = last_call_end > horizon or top > horizon
         # Trace.result: per class, tallies, arrivals and the need-th registration.
         n_reg = 0
@@ -460,11 +491,11 @@ def replicate(
             off, end_c = col_off[k], col_off[k + 1]
             n_done = 0
             for c in range(off, end_c):
-                o = v_out[r, c]
+                o = v_out[w, c]
                 if o >= 0:
                     tally[r, k, 1 + o] += 1
                     tally[r, k, 0] += 1
-                reg = v_reg[r, c] - t0
+                reg = v_reg[w, c] - t0
                 if not math.isnan(reg):
                     if reg <= deadline:
                         arrived[r, k] += 1
@@ -496,14 +527,14 @@ def replicate(
                     if j == 0:
                         c = idx[i]
                         break
-            comp[r, k] = v_reg[r, c] - t0
+            comp[r, k] = v_reg[w, c] - t0
             crit[r, k] = c
             stages[r, k, 0] = a_end - t0
-            stages[r, k, 1] = v_acc[r, c] - a_end
-            stages[r, k, 2] = v_roll[r, c] - v_acc[r, c]
-            stages[r, k, 3] = v_travel[r, c]
+            stages[r, k, 1] = v_acc[w, c] - a_end
+            stages[r, k, 2] = v_roll[w, c] - v_acc[w, c]
+            stages[r, k, 3] = v_travel[w, c]
             stages[r, k, 4] = 0.0
-            stages[r, k, 5] = v_wait[r, c]
+            stages[r, k, 5] = v_wait[w, c]
         registered[r, :n_reg] = np.sort(registered[r, :n_reg])
         n_registered[r] = n_reg
     return (
@@ -514,7 +545,7 @@ def replicate(
 
 @jit
 def _push(
-    r, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, has_clock, clock,
+    r, w, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, has_clock, clock,
     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_end,
     short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
@@ -556,12 +587,12 @@ def _push(
             if now > last_end:
                 last_end = now
         t = op_now[o]
-        v_called[r, c] = t
+        v_called[w, c] = t
         if clocked and _is_night(t - t0, hour, night0, night1):
             code = codes_night[r, c]
         else:
             code = codes_day[r, c]
-        v_out[r, c] = code
+        v_out[w, c] = code
         if code == _EN_ROUTE:
             tr = t + resp[r, c]
             n_heap = _heappush(heap, n_heap, tr)
@@ -578,7 +609,7 @@ def _push(
         c = resp_col[j]
         if i < target:
             ta = resp_t[j] + conf[r, c]
-            v_acc[r, c] = ta
+            v_acc[w, c] = ta
             acc_t[n_acc] = ta
             acc_col[n_acc] = c
             if has_clock and _is_night(ta - t0, hour, night0, night1):
@@ -587,6 +618,6 @@ def _push(
                 acc_mob[n_acc] = mob_day[r, c]
             n_acc += 1
         else:  # turned away: not counted as called
-            v_out[r, c] = -1
-            v_called[r, c] = np.nan
+            v_out[w, c] = -1
+            v_called[w, c] = np.nan
     return n_acc, last_end

@@ -379,8 +379,10 @@ def day_night(plan: IncidentPlan, cp: ClassPlan, u: np.ndarray) -> tuple[np.ndar
     """Mobilisation delays from uniforms ``u``, for an acceptance by day and by night (both
     in the alarm's period when the plan has no clock)."""
     day, night = cp.mobilisations if plan.clock_hour is not None else (cp.mobilisation,) * 2
-    by_day = day.from_uniform(u)
-    return by_day, (by_day if night == day else night.from_uniform(u))
+    if night == day:
+        by_day = day.from_uniform(u)
+        return by_day, by_day
+    return day.from_uniform_pair(night, u)
 
 
 def simulate(plan: IncidentPlan, draws: Draws, *, log_vehicles: bool = False) -> ReplicationResult:
