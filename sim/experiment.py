@@ -197,6 +197,7 @@ def run_plans(
     scheduler: Any = None,
     on_plan_done: Callable[[int, list[ReplicationResult]], None] | None = None,
     vehicle_sink: Callable[[IncidentPlan, int, list[VehicleRow]], None] | None = None,
+    large: bool | None = None,
 ) -> list[list[ReplicationResult]]:
     """Run ``replications`` of every plan.
 
@@ -231,6 +232,12 @@ def run_plans(
     on_plan_done
         Called with ``(plan index, its results)`` as soon as every replication of a plan is
         in, in plan order (a sweep caches finished sites with it).
+    large
+        Whether the run is large enough for the batch engine under ``auto`` (its one-off cost,
+        loading the compiled kernels, about a second a process, pays off); by default when
+        the run has at least :data:`BATCH_MIN_WORK` incident-replications. A caller that makes
+        many small runs (``fleetsim plan``) says so: which engine runs a plan never changes
+        its results.
 
     Returns
     -------
@@ -248,7 +255,8 @@ def run_plans(
         raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     out: list[list[ReplicationResult]] = [[] for _ in plans]
     with make_executor(workers, scheduler) as executor:
-        large = len(plans) * replications >= BATCH_MIN_WORK
+        if large is None:
+            large = len(plans) * replications >= BATCH_MIN_WORK
         batched = [_batched(p, engine, large) for p in plans]
         jobs = _chunks(len(plans), replications, executor.slots, batched)
         left = [0] * len(plans)
@@ -457,6 +465,7 @@ def run(
     scheduler: Any = None,
     before: Callable[[Sequence[IncidentPlan], int], None] | None = None,
     vehicle_sink: Callable[[IncidentPlan, int, list[VehicleRow]], None] | None = None,
+    large: bool | None = None,
 ) -> RunResult:
     """Run every incident of ``scenario``.
 
@@ -487,6 +496,8 @@ def run(
     before
         Called with the prepared plans and the replication count before anything is
         simulated (the command line estimates the run time there and may stop a long run).
+    large
+        Whether the run counts as large for the batch engine (:func:`run_plans`).
     """
     reps, s = check_reps_seed(scenario, replications, seed)
     network = scenario_network(scenario, network)
@@ -520,5 +531,6 @@ def run(
         engine=engine,
         scheduler=scheduler,
         vehicle_sink=vehicle_sink,
+        large=large,
     )
     return RunResult(scenario, s, reps, network, plans, results, closures)

@@ -180,9 +180,17 @@ def evaluate(
         The evaluation, and the sweep (``None`` without sites).
     """
     network = cached_network(scenario.network)
+    # A plan search is many small evaluations (one site, 40 replications): large as a whole,
+    # so ``auto`` takes the batch engine where it runs a plan (its kernels load once a process).
     if sites is None:
         result = run(
-            scenario, network=network, replications=reps, seed=seed, engine=engine, workers=workers
+            scenario,
+            network=network,
+            replications=reps,
+            seed=seed,
+            engine=engine,
+            workers=workers,
+            large=True,
         )
         incs = result.summary["incidents"]
         return (
@@ -203,6 +211,7 @@ def evaluate(
         seed=seed,
         engine=engine,
         workers=workers,
+        large=True,
     )
     by_name = {r["site"]: r for r in swept.rows}
     rows = [by_name[s.name] for s in sites.sites]

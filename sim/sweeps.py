@@ -270,6 +270,7 @@ def sweep(
     scheduler: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
     before: Callable[[Sequence[Any], int], None] | None = None,
+    large: bool | None = None,
 ) -> SweepResult:
     """Place one incident's demand at every candidate site and simulate each.
 
@@ -308,6 +309,9 @@ def sweep(
     before
         Called with the plans of the sites to simulate and the replication count before
         anything is simulated (the command line estimates the run time there).
+    large
+        Whether the sweep counts as large for the batch engine
+        (:func:`sim.experiment.run_plans`).
 
     Returns
     -------
@@ -424,6 +428,7 @@ def sweep(
         engine=engine,
         scheduler=scheduler,
         on_plan_done=finished,
+        large=large,
     )
     return _result(
         scenario,
