@@ -58,7 +58,6 @@ from sim.cli_network import add_network_commands, add_no_cache_option
 from sim.cli_network import ascii_only as _ascii_only
 from sim.cli_network import json_text as _json_text
 from sim.cli_network import print_text as _print_text
-from sim.cli_plan import add_plan_command
 from sim.errors import FleetsimError
 
 
@@ -76,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 for bad input or a failed command.
     """
     _tolerate_unencodable_output()
-    parser = _build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = _build_parser(argv)
     args = parser.parse_args(argv)
     try:
         bypass = (
@@ -165,7 +166,25 @@ def _tolerate_unencodable_output() -> None:
                 reconfigure(errors="replace")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of every command but ``plan`` when ``argv`` names
+    another command: :mod:`sim.cli_plan` imports the optimiser (sim.optimise, sim.levers,
+    sim.coverage), a third of a second of start-up that only ``fleetsim plan`` uses.
+
+    Without ``plan`` the parser parses ``argv`` exactly as the full one does: ``argv`` starts
+    with one of its commands, and neither the usage line (``COMMAND``) nor that command's own
+    help and errors list the others. Anything else (no command, an option first, a name that
+    is no command) gets the full parser, so ``--help`` and "invalid choice" list every command.
+    """
+    command = argv[0] if argv else None
+    parser, commands = _parser(with_plan=False)
+    if command in commands.choices:
+        return parser
+    return _parser(with_plan=True)[0]
+
+
+def _parser(*, with_plan: bool) -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and its subcommands (with or without ``plan``, see :func:`_build_parser`)."""
     parser = argparse.ArgumentParser(
         prog="fleetsim",
         description="Emergency fleet assembly on real road graphs.",
@@ -231,10 +250,13 @@ def _build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
     _add_study_commands(commands)
     _add_sensitivity_command(commands)
-    add_plan_command(commands, _load_scenario)
+    if with_plan:
+        from sim.cli_plan import add_plan_command
+
+        add_plan_command(commands, _load_scenario)
     _add_file_commands(commands)
     _add_check_command(commands)
-    return parser
+    return parser, commands
 
 
 def _add_scheduler_option(parser: argparse.ArgumentParser) -> None:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import bootstrap, norm
 
 from sim.experiment import RunResult, check_reps_seed, incident_key, run
 from sim.netload import load_network
@@ -171,6 +170,8 @@ def paired_difference(
     ib = np.asarray(met_b, dtype=np.float64)
     ca = np.asarray(completion_a, dtype=np.float64)
     cb = np.asarray(completion_b, dtype=np.float64)
+    from scipy.stats import norm  # scipy.stats takes ~1 s to import: only when comparing
+
     n = ia.size
     z = float(norm.ppf(0.5 + confidence / 2))
     d = ib - ia
@@ -216,6 +217,8 @@ def _p90_interval(
     """
     if ca.size < 2:
         return [None, None]
+    from scipy.stats import bootstrap  # scipy.stats takes ~1 s to import: only when comparing
+
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(incident_key(name),)))
 
     def delta(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -47,12 +47,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim import __version__, folders
-from sim.comparison import Comparison
 from sim.errors import ValidationError
 from sim.experiment import RunResult
 from sim.limits import MAX_SLUG_CHARS
@@ -71,6 +70,9 @@ from sim.tables import (
     incident_rows,
     vehicle_rows,
 )
+
+if TYPE_CHECKING:  # sim.comparison imports scipy.stats (~1 s): not for a run's files
+    from sim.comparison import Comparison
 
 #: A file's content: text, bytes, or a function that writes the file at the path it is given.
 Content = str | bytes | Callable[[Path], None]

@@ -71,6 +71,13 @@ def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = _DPI) -> N
         Output file.
     dpi
         Resolution.
+
+    Notes
+    -----
+    The figure's layout (constrained) is computed once at ``dpi``, then the figure is saved
+    without its layout engine: ``savefig`` would otherwise draw the whole figure twice (once
+    without rendering, only to run the layout). The PNG has the same bytes either way; the
+    figure gets its layout engine and resolution back afterwards.
     """
     with warnings.catch_warnings():
         # Names in scripts the default font lacks (e.g. Chinese) render as boxes, not errors.
@@ -78,7 +85,17 @@ def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = _DPI) -> N
             "ignore", message=r"Glyph .* missing from font", category=UserWarning
         )
         warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
-        fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
+        engine, before = fig.get_layout_engine(), fig.dpi
+        try:
+            if engine is not None:
+                fig.set_dpi(dpi)
+                engine.execute(fig)
+                fig.set_layout_engine(None)
+            fig.savefig(path, dpi=dpi, format="png", metadata={"Software": None})
+        finally:
+            if engine is not None:
+                fig.set_layout_engine(engine)
+                fig.set_dpi(before)
 
 
 # ---------------------------------------------------------------------------------------------
