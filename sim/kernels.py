@@ -301,6 +301,22 @@ def _is_night(minutes, clock_hour, start, end):  # pragma: no cover - compiled
 
 
 @jit
+def _accepted(
+    r, w, c, ta, t0, clock, v_acc, acc_t, acc_col, acc_mob, mob_day, mob_night, n_acc
+):  # fmt: skip  # pragma: no cover - compiled
+    """Vehicle ``c`` of replication ``r`` accepts at ``ta``: its acceptance joins the list
+    (with the mobilisation of the period it falls in, by ``clock``); returns the new count."""
+    v_acc[w, c] = ta
+    acc_t[n_acc] = ta
+    acc_col[n_acc] = c
+    if clock[0] > 0 and _is_night(ta - t0, clock[1], clock[2], clock[3]):
+        acc_mob[n_acc] = mob_night[r, c]
+    else:
+        acc_mob[n_acc] = mob_day[r, c]
+    return n_acc + 1
+
+
+@jit
 def replicate(
     alert_end,
     t0,
@@ -358,7 +374,7 @@ def replicate(
     n_cls = col_off.size - 1
     rows = n_rep if log else 1  # per-vehicle times: every replication's, or one row reused
     nan, inf = np.nan, np.inf
-    has_clock, clock_hour, night0, night1 = clock[0] > 0, clock[1], clock[2], clock[3]
+    clock_hour, night0, night1 = clock[1], clock[2], clock[3]
     v_called = np.full((rows, width), nan)
     v_acc = np.full((rows, width), nan)
     v_roll = np.full((rows, width), nan)
@@ -411,7 +427,7 @@ def replicate(
             if platform[k]:
                 n_acc, last_call_end = _push(
                     r, w, off, last[r, k], n_cand[k], need[k], p_size[k], p_interval[k],
-                    a_end, up[r], t0, clocked[k], has_clock, clock,
+                    a_end, up[r], t0, clocked[k], clock,
                     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
                     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_call_end,
                     short, op_now, op_batch, failures, resp_t, resp_col, idx, tmp_idx,
@@ -448,15 +464,10 @@ def replicate(
                     last_call_end = done_at[pos]
                 v_called[w, c] = begin_at[pos]
                 if v_out[w, c] == _EN_ROUTE:
-                    ta = done_at[pos]
-                    v_acc[w, c] = ta
-                    acc_t[n_acc] = ta
-                    acc_col[n_acc] = c
-                    if has_clock and _is_night(ta - t0, clock_hour, night0, night1):
-                        acc_mob[n_acc] = mob_night[r, c]
-                    else:
-                        acc_mob[n_acc] = mob_day[r, c]
-                    n_acc += 1
+                    n_acc = _accepted(
+                        r, w, c, done_at[pos], t0, clock, v_acc, acc_t, acc_col, acc_mob,
+                        mob_day, mob_night, n_acc,
+                    )  # fmt: skip
         # Staging only: arrivals in time order, ties in acceptance order (acceptances in time
         # order, ties in the order accepted), each to the lane that frees first.
         for i in range(n_acc):
@@ -545,7 +556,7 @@ def replicate(
 
 @jit
 def _push(
-    r, w, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, has_clock, clock,
+    r, w, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, clock,
     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_end,
     short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
@@ -608,15 +619,10 @@ def _push(
         j = idx[i]
         c = resp_col[j]
         if i < target:
-            ta = resp_t[j] + conf[r, c]
-            v_acc[w, c] = ta
-            acc_t[n_acc] = ta
-            acc_col[n_acc] = c
-            if has_clock and _is_night(ta - t0, hour, night0, night1):
-                acc_mob[n_acc] = mob_night[r, c]
-            else:
-                acc_mob[n_acc] = mob_day[r, c]
-            n_acc += 1
+            n_acc = _accepted(
+                r, w, c, resp_t[j] + conf[r, c], t0, clock, v_acc, acc_t, acc_col, acc_mob,
+                mob_day, mob_night, n_acc,
+            )  # fmt: skip
         else:  # turned away: not counted as called
             v_out[w, c] = -1
             v_called[w, c] = np.nan
