@@ -41,7 +41,6 @@ from sim.model import day_night, simulate
 from sim.plan import (
     PHONE,
     PURPOSES,
-    CalloutSpec,
     ClassPlan,
     IncidentPlan,
     draw,
@@ -61,24 +60,23 @@ PLATFORM_SLACK = 1
 
 def supports(plan: IncidentPlan) -> bool:
     """Whether :func:`simulate_batch` runs ``plan``: no checkpoints, no traffic or trip-spread
-    shock, no degenerate distribution (:func:`sim.engine.has_ties`), and every class on the
-    phone or on platforms of one call-out (:func:`class_callout`); the others run on the heap
-    engine or SimPy."""
+    shock, no degenerate distribution (:func:`sim.engine.has_ties`), and every class all on
+    the phone or all on platforms (:func:`class_mode`; the platforms' settings may differ by
+    operator); the others run on the heap engine or SimPy."""
     shocks = plan.shocks
     if plan.checkpoints or shocks.trip_time_spread is not None or shocks.traffic is not None:
         return False
-    return not has_ties(plan) and all(class_callout(plan, cp) is not None for cp in plan.classes)
+    return not has_ties(plan) and all(class_mode(plan, cp) is not None for cp in plan.classes)
 
 
-def class_callout(plan: IncidentPlan, cp: ClassPlan) -> CalloutSpec | None:
-    """The one call-out of every candidate of class ``cp`` (:data:`sim.plan.PHONE` for
-    phone operators, or a platform's), ``None`` when they differ (phone and platform, or
-    platforms of different settings)."""
+def class_mode(plan: IncidentPlan, cp: ClassPlan) -> str | None:
+    """``"phone"`` or ``"platform"``: how every candidate of class ``cp`` is called, ``None``
+    when its operators mix the two."""
     ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
-    specs = {s if s.mode == "platform" else PHONE for s in map(plan.callout, ops)}
-    if len(specs) > 1:
+    modes = {plan.callout(o).mode for o in ops}
+    if len(modes) > 1:
         return None
-    return specs.pop() if specs else PHONE
+    return modes.pop() if modes else PHONE.mode
 
 
 def _words32(value: int) -> list[int]:
@@ -207,16 +205,16 @@ def _simulate(
     classes = plan.classes
     clock = plan.clock_hour is not None
     keys = plan.keys
-    specs = [class_callout(plan, cp) for cp in classes]
-    platform = [spec is not None and spec.mode == "platform" for spec in specs]
+    platform = [class_mode(plan, cp) == "platform" for cp in classes]
+    callouts = [plan.callout(o) for o in range(len(plan.operator_dispatchers))]
     codes_day, codes_night, last, widths = [], [], [], []
-    for cp, spec, plat in zip(classes, specs, platform, strict=True):
-        assert spec is not None
+    for cp, plat in zip(classes, platform, strict=True):
         clocked = clock and cp.reach_day_night is not None
         rdn = cp.reach_day_night if clocked and cp.reach_day_night else (cp.reach, cp.reach)
         need, block = cp.initial_calls, 1
-        if plat:
-            block = spec.batch_size
+        if plat:  # the prefix in batches of the class's largest
+            ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
+            block = max(callouts[o].batch_size for o in ops)
             need = cp.candidates.size + 1 if widen else need + PLATFORM_SLACK * block
         day, night, lst = kernels.callout_codes(
             keys[cp.candidates],
@@ -253,9 +251,9 @@ def _simulate(
         return kernels.uniforms_at(ck, salts[:, purpose], at, width)
 
     accepting = []
-    for cp, spec, plat, a, day, night, lst in zip(
+    col_op = plan.vehicle_operator[cols]
+    for cp, plat, a, day, night, lst in zip(
         classes,
-        specs,
         platform,
         col_off[:-1].tolist(),
         codes_day,
@@ -263,12 +261,15 @@ def _simulate(
         last,
         strict=True,
     ):
-        assert spec is not None
         at = kernels.positions(day, night, lst, width, a, True)
         accepting.append(at)
-        if plat:
-            resp.ravel()[at] = spec.response.from_uniform(draws(8, at))
-            conf.ravel()[at] = spec.confirm.from_uniform(draws(9, at))
+        if plat:  # each operator's platform draws by its own distributions
+            u_resp, u_conf, op = draws(8, at), draws(9, at), col_op[at % width]
+            for o in np.unique(op).tolist():
+                mine = op == o
+                spec = callouts[o]
+                resp.ravel()[at[mine]] = spec.response.from_uniform(u_resp[mine])
+                conf.ravel()[at[mine]] = spec.confirm.from_uniform(u_conf[mine])
         else:
             placed = kernels.positions(day, night, lst, width, a, False)
             calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
@@ -290,7 +291,7 @@ def _simulate(
         np.array([clock and cp.reach_day_night is not None for cp in classes], dtype=np.bool_),
         _hstack(codes_day, n_rep, np.int8),
         _hstack(codes_night, n_rep, np.int8),
-        plan.vehicle_operator[cols].astype(np.int64),
+        col_op.astype(np.int64),
         first_leg[plan.vehicle_depot[cols]],
         calls,
         mob_day,
@@ -301,8 +302,12 @@ def _simulate(
             np.int64
         ),
         np.array(platform, dtype=np.bool_),
-        np.array([s.batch_size if s is not None else 1 for s in specs], dtype=np.int64),
-        np.array([s.batch_interval_min if s is not None else 0.0 for s in specs]),
+        np.array([c.batch_size if c.mode == "platform" else 1 for c in callouts], dtype=np.int64),
+        np.array([c.batch_interval_min if c.mode == "platform" else 0.0 for c in callouts]),
+        np.concatenate(
+            [plan.vehicle_operator[cp.candidates] for cp in classes] or [np.zeros(0)]
+        ).astype(np.int64),
+        np.concatenate([[0], np.cumsum([cp.candidates.size for cp in classes])]).astype(np.int64),
         _up(plan, alert_end, shocks),
         resp,
         conf,

@@ -339,6 +339,8 @@ def replicate(
     platform,
     p_size,
     p_interval,
+    cand_ops,
+    cand_off,
     up,
     resp,
     conf,
@@ -357,9 +359,11 @@ def replicate(
 
     Classes occupy the columns ``col_off[k]:col_off[k + 1]`` of the per-vehicle arrays, in
     rank order; ``clock`` is ``(has clock, clock hour, night start, night end)``. A class with
-    ``platform[k]`` is pushed in batches of ``p_size[k]`` every ``p_interval[k]`` minutes from
-    ``up[r]`` (``resp``, ``conf``: response and confirmation minutes); the others are called by
-    phone (``calls``).
+    ``platform[k]`` is pushed by the platform of each of its operators ``o``, in batches of
+    ``p_size[o]`` every ``p_interval[o]`` minutes from ``up[r]`` (``cand_ops[cand_off[k]:
+    cand_off[k + 1]]``: the operators of all the class's candidates, in rank order;
+    ``resp``, ``conf``: response and confirmation minutes); the others are called by phone
+    (``calls``).
 
     Returns per-vehicle times ``(called, accepted, rolling, registered, travel, staging
     wait)`` and outcome codes (every replication's with ``log``, else one row of scratch that
@@ -391,8 +395,18 @@ def replicate(
     n_registered = np.zeros(n_rep, dtype=np.int64)
     past = np.zeros(n_rep, dtype=np.bool_)
     short = np.zeros(n_rep, dtype=np.bool_)
-    op_now = np.empty(disp_off.size - 1)
-    op_batch = np.empty(disp_off.size - 1, dtype=np.int64)
+    n_ops = disp_off.size - 1
+    op_now = np.empty(n_ops)
+    op_batch = np.empty(n_ops, dtype=np.int64)
+    op_ev = np.empty(n_ops, dtype=np.int64)
+    op_out = np.empty(n_ops, dtype=np.bool_)
+    ev_t = np.empty(width + n_ops)
+    ev_beyond = np.empty(width + n_ops, dtype=np.bool_)
+    ev_start = np.empty(width + n_ops + 1, dtype=np.int64)
+    ev_idx = np.empty(width + n_ops, dtype=np.int64)
+    ev_tmp = np.empty(width + n_ops, dtype=np.int64)
+    ev_of = np.empty(width, dtype=np.int64)
+    ev_pos = np.empty(width, dtype=np.int64)
     resp_t = np.empty(width)
     resp_col = np.empty(width, dtype=np.int64)
     lanes = np.empty(disp_off[-1])
@@ -426,11 +440,13 @@ def replicate(
                 continue
             if platform[k]:
                 n_acc, last_call_end = _push(
-                    r, w, off, last[r, k], n_cand[k], need[k], p_size[k], p_interval[k],
+                    r, w, off, last[r, k], n_cand[k], need[k], p_size, p_interval,
+                    cand_ops[cand_off[k]:cand_off[k + 1]],
                     a_end, up[r], t0, clocked[k], clock,
                     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
                     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_call_end,
                     short, op_now, op_batch, failures, resp_t, resp_col, idx, tmp_idx,
+                    op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
                 )  # fmt: skip
                 continue
             n_fail = 0
@@ -556,62 +572,120 @@ def replicate(
 
 @jit
 def _push(
-    r, w, off, width, n_cand, target, size, interval, a_end, up, t0, clocked, clock,
+    r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
     v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_end,
     short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
+    op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
 ):  # fmt: skip  # pragma: no cover - compiled
     """The platforms of one class push its first ``width`` candidates (``_Caller._push`` and
     ``_respond`` of :mod:`sim.model`); returns the acceptances so far and the latest push or
     response time.
 
-    Every platform operator of the class pushes batch ``pos // size`` at its own clock
-    (``now + (leave - now)``, as SimPy's timeouts add up), unless the class has ``target``
-    responses by then; a pushed driver who would accept responds ``resp`` minutes later, and
-    the first ``target`` responses are confirmed ``conf`` minutes after theirs.
+    The platform of each operator ``o`` pushes batch ``pos // sizes[o]`` (``pos``: the rank
+    among the class's candidates) at its own clock (``now + (leave - now)``, as SimPy's
+    timeouts add up), unless the class has ``target`` responses by then; a pushed driver who
+    would accept responds ``resp`` minutes later, and the first ``target`` responses are
+    confirmed ``conf`` minutes after theirs. The batches leave in time order (ties in the
+    order of their first candidate, which no response can tell apart); a batch with
+    candidates past the ``width`` given, or the first batch past it, leaving before the class
+    has its responses marks the replication ``short`` (it must run again with every
+    candidate). ``cops``: the operators of all ``n_cand`` candidates.
     """
     hour, night0, night1 = clock[1], clock[2], clock[3]
+    for pos in range(n_cand):
+        o = cops[pos]
+        op_batch[o] = -1
+        op_now[o] = a_end
+        op_out[o] = False
+    # The batches of the prefix, each leaving by its operator's own clock.
+    n_ev = 0
     for pos in range(width):
-        op_batch[ops[off + pos]] = -1
-        op_now[ops[off + pos]] = a_end
-    n_heap = 0
-    got = 0
-    n_resp = 0
-    stopped = False
-    for pos in range(width):
-        c = off + pos
-        o = ops[c]
-        b = pos // size
-        if op_batch[o] != b:  # this operator's next batch leaves
+        o = ops[off + pos]
+        b = pos // sizes[o]
+        if op_batch[o] != b:
             op_batch[o] = b
-            leave = up + b * interval
+            leave = up + b * intervals[o]
             now = op_now[o]
             if now < leave:
                 now = now + (leave - now)
             op_now[o] = now
-            while n_heap > 0 and heap[0] < now:
-                _, n_heap = _heappop(heap, n_heap)
-                got += 1
-            if got >= target:
-                stopped = True
-                break
-            if now > last_end:
-                last_end = now
-        t = op_now[o]
-        v_called[w, c] = t
-        if clocked and _is_night(t - t0, hour, night0, night1):
-            code = codes_night[r, c]
-        else:
-            code = codes_day[r, c]
-        v_out[w, c] = code
-        if code == _EN_ROUTE:
-            tr = t + resp[r, c]
-            n_heap = _heappush(heap, n_heap, tr)
-            resp_t[n_resp] = tr
-            resp_col[n_resp] = c
-            n_resp += 1
-            if tr > last_end:
-                last_end = tr
+            ev_t[n_ev] = now
+            ev_beyond[n_ev] = False
+            ev_start[n_ev] = 0
+            op_ev[o] = n_ev
+            n_ev += 1
+        ev_of[pos] = op_ev[o]
+    # Candidates past the prefix: the batch they would leave in is a straddling one of the
+    # prefix, or the operator's next batch (a sentinel; later ones leave later still).
+    for pos in range(width, n_cand):
+        o = cops[pos]
+        if op_out[o]:
+            continue
+        op_out[o] = True
+        b = pos // sizes[o]
+        if op_batch[o] == b:
+            ev_beyond[op_ev[o]] = True
+            continue
+        leave = up + b * intervals[o]
+        now = op_now[o]
+        if now < leave:
+            now = now + (leave - now)
+        ev_t[n_ev] = now
+        ev_beyond[n_ev] = True
+        ev_start[n_ev] = 0
+        n_ev += 1
+    # Each batch's candidates, in rank order (counting sort by batch).
+    for pos in range(width):
+        ev_start[ev_of[pos]] += 1
+    start = 0
+    for e in range(n_ev):
+        c = ev_start[e]
+        ev_start[e] = start
+        start += c
+    ev_start[n_ev] = start
+    for pos in range(width):
+        e = ev_of[pos]
+        ev_pos[ev_start[e]] = pos
+        ev_start[e] += 1
+    for e in range(n_ev - 1, 0, -1):
+        ev_start[e] = ev_start[e - 1]
+    ev_start[0] = 0
+    _order(ev_t, ev_t, n_ev, ev_idx, ev_tmp)
+    n_heap = 0
+    got = 0
+    n_resp = 0
+    stopped = False
+    for i in range(n_ev):
+        e = ev_idx[i]
+        now = ev_t[e]
+        while n_heap > 0 and heap[0] < now:
+            _, n_heap = _heappop(heap, n_heap)
+            got += 1
+        if got >= target:
+            stopped = True
+            break
+        if ev_beyond[e]:
+            short[r] = True  # a batch with candidates past the prefix would leave now
+            break
+        if now > last_end:
+            last_end = now
+        for j in range(ev_start[e], ev_start[e + 1]):
+            c = off + ev_pos[j]
+            v_called[w, c] = now
+            if clocked and _is_night(now - t0, hour, night0, night1):
+                code = codes_night[r, c]
+            else:
+                code = codes_day[r, c]
+            v_out[w, c] = code
+            if code == _EN_ROUTE:
+                tr = now + resp[r, c]
+                n_heap = _heappush(heap, n_heap, tr)
+                resp_t[n_resp] = tr
+                resp_col[n_resp] = c
+                n_resp += 1
+                if tr > last_end:
+                    last_end = tr
     if not stopped and width < n_cand:
         short[r] = True
     _order(resp_t, resp_t, n_resp, idx, tmp)  # by time, ties in push order

@@ -130,23 +130,30 @@ def test_random_plans_by_the_clock_agree_with_simpy_vehicle_by_vehicle():
     assert checked >= 50
 
 
-def _with_platforms(rng: np.random.Generator, plan, mixed: bool = False):
+def _random_platform(rng: np.random.Generator) -> CalloutSpec:
+    return CalloutSpec(
+        "platform",
+        int(rng.integers(1, 12)),
+        float(rng.choice([0.0, rng.uniform(0.1, 6.0)])),
+        _random_dist(rng),
+        _random_dist(rng),
+    )
+
+
+def _with_platforms(
+    rng: np.random.Generator, plan, mixed: bool = False, per_operator: bool = False
+):
     """The plan with the operators of about two classes in three on one platform each class
-    (random batch size, interval, possibly 0, response and confirmation); ``mixed``: one
-    class's first operator back on the phone."""
+    (random batch size, interval, possibly 0, response and confirmation); ``per_operator``:
+    each operator of such a class on a platform of its own settings; ``mixed``: one class's
+    first operator back on the phone."""
     callout = [CalloutSpec()] * len(plan.operator_dispatchers)
     for cp in plan.classes:
         if rng.random() < 0.35:
             continue
-        spec = CalloutSpec(
-            "platform",
-            int(rng.integers(1, 12)),
-            float(rng.choice([0.0, rng.uniform(0.1, 6.0)])),
-            _random_dist(rng),
-            _random_dist(rng),
-        )
+        spec = _random_platform(rng)
         for o in np.unique(plan.vehicle_operator[cp.candidates]).tolist():
-            callout[o] = spec
+            callout[o] = _random_platform(rng) if per_operator else spec
     if mixed:
         for cp in plan.classes:
             ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
@@ -161,10 +168,26 @@ def test_random_platform_plans_agree_with_simpy_vehicle_by_vehicle():
     operators of one class on one platform setting, batches of 1-11, intervals of 0 to 6 min),
     a third with a platform outage, a third by the clock around 22:00 or 06:00 with different
     day and night reach and mobilisation: every per-vehicle time to 1e-9."""
+    checked, platforms = _check_platform_plans(range(240), per_operator=False)
+    assert checked >= 200
+    assert platforms >= 150
+
+
+def test_platforms_of_different_settings_in_one_class_agree_with_simpy():
+    """120 randomised plans as above whose operators of one class each have a platform of
+    their own settings (batch size, interval, response, confirmation): the batches leave in
+    time order across the platforms, and a batch past the drawn prefix runs again with every
+    candidate; every per-vehicle time to 1e-9."""
+    checked, platforms = _check_platform_plans(range(240, 360), per_operator=True)
+    assert checked >= 100
+    assert platforms >= 75
+
+
+def _check_platform_plans(seeds: range, per_operator: bool) -> tuple[int, int]:
     checked = platforms = 0
-    for s in range(240):
+    for s in seeds:
         rng = np.random.default_rng(13000 + s)
-        plan = _with_platforms(rng, _no_checkpoints(_random_plan(rng)))
+        plan = _with_platforms(rng, _no_checkpoints(_random_plan(rng)), per_operator=per_operator)
         pick = s % 3
         if pick == 1:
             plan = dataclasses.replace(
@@ -192,8 +215,7 @@ def test_random_platform_plans_agree_with_simpy_vehicle_by_vehicle():
             assert_batch_same(plan, range(s % 5, s % 5 + 3))
             checked += 1
             platforms += plan.has_platform
-    assert checked >= 200
-    assert platforms >= 150
+    return checked, platforms
 
 
 def test_mixed_phone_and_platform_classes_run_on_simpy():
