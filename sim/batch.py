@@ -16,16 +16,17 @@ replications at once:
   figures of :meth:`sim.records.Trace.result`.
 
 It covers the plans without checkpoints that the heap engine covers, and platform call-outs
-too, with the platform-outage shock, when every candidate of a class is on one kind of
-call-out (:func:`supports`); a replication that runs past the horizon runs on SimPy, as in
-the heap engine.
+too, with the platform-outage shock, when every candidate of a class is on the phone or every
+one on a platform (each operator's platform with its own settings; :func:`supports`); a
+replication that runs past the horizon runs on SimPy, as in the heap engine.
 
 **Platforms, exactly.** A pushed driver's response and the batches leaving are continuous in
-time, so they never tie; the batches of a class are pushed in rank order until it has its
-target of responses, so only the candidates of the first batches are ever pushed. The batch
-engine draws a prefix of them (the batches through the target-th sure acceptance and
-:data:`PLATFORM_SLACK` more), and a replication whose platforms would push past that prefix
-runs again with every candidate: results never depend on the prefix.
+time, so a response never ties with a batch; the batches of a class leave in time order
+(each operator's by its own clock) until it has its target of responses, so only the
+candidates of the first batches are ever pushed. The batch engine draws a prefix of them (the
+batches through the target-th sure acceptance and :data:`PLATFORM_SLACK` more of the class's
+largest), and a replication whose platforms would push past that prefix runs again with every
+candidate: results never depend on the prefix.
 """
 
 from __future__ import annotations
