@@ -354,9 +354,10 @@ def _run_sample(scenario: Scenario, reps: int, seed: int, engine: str) -> list[t
     network = scenario_network(scenario, cached_network(scenario.network))
     out = []
     for plan in prepare(network, scenario):
-        done = np.array(
-            [r.completion_min for r in run_replications(plan, seed, range(reps), engine=engine)]
-        )
+        # A design is many samples: large as a whole for ``auto`` (the batch engine where it
+        # runs the plan), whatever the replications of one sample.
+        runs = run_replications(plan, seed, range(reps), engine=engine, large=True)
+        done = np.array([r.completion_min for r in runs])
         p_met = float(np.mean(done <= plan.deadline_min))
         p90 = float(np.percentile(np.minimum(done, HORIZON_MIN), 90))
         out.append((p_met, p90))
