@@ -571,6 +571,14 @@ def replicate(
 
 
 @jit
+def _departure(now, up, b, interval):  # pragma: no cover - compiled
+    """When a platform whose clock reads ``now`` pushes batch ``b`` (due ``up + b *
+    interval``): SimPy's ``now + (leave - now)`` when it has to wait, else ``now``."""
+    leave = up + b * interval
+    return now + (leave - now) if now < leave else now
+
+
+@jit
 def _push(
     r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
     ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
@@ -605,10 +613,7 @@ def _push(
         b = pos // sizes[o]
         if op_batch[o] != b:
             op_batch[o] = b
-            leave = up + b * intervals[o]
-            now = op_now[o]
-            if now < leave:
-                now = now + (leave - now)
+            now = _departure(op_now[o], up, b, intervals[o])
             op_now[o] = now
             ev_t[n_ev] = now
             ev_beyond[n_ev] = False
@@ -627,11 +632,7 @@ def _push(
         if op_batch[o] == b:
             ev_beyond[op_ev[o]] = True
             continue
-        leave = up + b * intervals[o]
-        now = op_now[o]
-        if now < leave:
-            now = now + (leave - now)
-        ev_t[n_ev] = now
+        ev_t[n_ev] = _departure(op_now[o], up, b, intervals[o])
         ev_beyond[n_ev] = True
         ev_start[n_ev] = 0
         n_ev += 1

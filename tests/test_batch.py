@@ -113,21 +113,26 @@ def test_random_plans_by_the_clock_agree_with_simpy_vehicle_by_vehicle():
     checked = 0
     for s in range(60):
         rng = np.random.default_rng(9000 + s)
-        plan = _no_checkpoints(_random_plan(rng))
-        classes = tuple(
-            dataclasses.replace(
-                c,
-                reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
-                mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
-            )
-            for c in plan.classes
-        )
-        hour = float(rng.choice([21.0, 5.0, 23.0])) + float(rng.uniform(0.5, 1.0))
-        plan = dataclasses.replace(plan, classes=classes, clock_hour=hour)
+        plan = _by_the_clock(rng, _no_checkpoints(_random_plan(rng)), 0.5)
         if supports(plan):
             assert_batch_same(plan, range(2))
             checked += 1
     assert checked >= 50
+
+
+def _by_the_clock(rng: np.random.Generator, plan, late: float):
+    """The plan with random night reach and mobilisation per class and an alarm between
+    ``late`` and 1 hour after 21:00, 05:00 or 23:00 (calls on both sides of a boundary)."""
+    classes = tuple(
+        dataclasses.replace(
+            c,
+            reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
+            mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
+        )
+        for c in plan.classes
+    )
+    hour = float(rng.choice([21.0, 5.0, 23.0])) + float(rng.uniform(late, 1.0))
+    return dataclasses.replace(plan, classes=classes, clock_hour=hour)
 
 
 def _random_platform(rng: np.random.Generator) -> CalloutSpec:
@@ -201,16 +206,7 @@ def _check_platform_plans(seeds: range, per_operator: bool) -> tuple[int, int]:
                 ),
             )
         elif pick == 2:
-            classes = tuple(
-                dataclasses.replace(
-                    c,
-                    reach_day_night=(c.reach, float(rng.uniform(0.2, 1.0))),
-                    mobilisation_day_night=(c.mobilisation, _random_dist(rng)),
-                )
-                for c in plan.classes
-            )
-            hour = float(rng.choice([21.0, 5.0, 23.0])) + float(rng.uniform(0.7, 1.0))
-            plan = dataclasses.replace(plan, classes=classes, clock_hour=hour)
+            plan = _by_the_clock(rng, plan, 0.7)
         if supports(plan):
             assert_batch_same(plan, range(s % 5, s % 5 + 3))
             checked += 1
