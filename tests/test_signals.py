@@ -19,11 +19,24 @@ import pytest
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 
-#: A sweep long enough to be interrupted while both workers compute (91 sites within 2 km of
-#: the roads, about a minute of work), in chunks of one site (100 replications, about a second).
+#: ordos-123 with a traffic shock, which keeps its runs on SimPy: the batch engine ran the
+#: timeout test's sweep in under 15 s and the sweep ended before ``timeout`` fired.
+SLOW = (
+    "extends: " + str(Path(__file__).parents[1] / "scenarios" / "ordos-123.yaml") + "\n"
+    "shocks: {traffic: {central: {peak: 0.5, offpeak: 0.5}}}\n"
+)
+
+
+def _sweep(tmp_path: Path) -> list[str]:
+    """A sweep long enough to be interrupted while both workers compute (91 sites within 2 km
+    of the roads, about a minute of work on SimPy), in chunks of one site (100 replications,
+    about a second)."""
+    f = tmp_path / "slow.yaml"
+    f.write_text(SLOW, encoding="utf-8")
+    return ["sweep", str(f), *SWEEP]
+
+
 SWEEP = [
-    "sweep",
-    "ordos-123",
     "--sites",
     "grid:8",
     "--workers",
@@ -110,7 +123,7 @@ def _leftovers(parent: Path, name: str) -> list[str]:
 def test_a_signal_ends_the_sweep_and_its_workers(tmp_path, sig, group, status):
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", *SWEEP, *REPS, "--out", str(out)],
+        [sys.executable, "-m", "sim.cli", *_sweep(tmp_path), *REPS, "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=_env(),
@@ -144,8 +157,8 @@ def test_timeout_ends_the_sweep_and_its_workers(tmp_path):
     """``timeout`` sends SIGTERM to fleetsim and its process group; its status is 124."""
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        ["timeout", "-k", "120", "-s", "TERM", "15", sys.executable, "-m", "sim.cli", *SWEEP,
-         "--reps", "300", "--out", str(out)],
+        ["timeout", "-k", "120", "-s", "TERM", "15", sys.executable, "-m", "sim.cli",
+         *_sweep(tmp_path), "--reps", "300", "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=_env(),
