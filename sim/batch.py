@@ -32,7 +32,9 @@ candidate: results never depend on the prefix.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +59,30 @@ _CALLOUT_STEP = np.uint64(0x632BE59BD9B4E019)  # sim.plan.draw: stream("callout"
 #: enough for nearly every replication (a response takes a few batch intervals); the rest
 #: run again with every candidate.
 PLATFORM_SLACK = 1
+
+
+def kernels_compiled() -> bool:
+    """Whether this machine has the batch engine's compiled kernels for this source.
+
+    numba keeps the machine code of :mod:`sim.kernels` (``cache=True``) in its
+    ``__pycache__`` (or under ``NUMBA_CACHE_DIR``) and compiles again, for about a minute,
+    when the source is newer than its index. This looks at the files only, without importing
+    numba, so the command line can say why the first run on a fresh checkout sits at 0 %.
+    """
+    source = Path(__file__).with_name("kernels.py")
+    pattern = "kernels.replicate-*.nbi"
+    beside = source.parent / "__pycache__"
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        found = Path(os.environ["NUMBA_CACHE_DIR"]).rglob(pattern)
+    elif os.access(beside if beside.is_dir() else source.parent, os.W_OK):
+        found = beside.glob(pattern)
+    else:  # numba's fallback for a read-only install: the user's cache folder
+        found = (Path.home() / ".cache" / "numba").rglob(pattern)
+    try:
+        mtime = source.stat().st_mtime
+        return any(index.stat().st_mtime >= mtime for index in found)
+    except OSError:
+        return False
 
 
 def supports(plan: IncidentPlan) -> bool:

@@ -312,7 +312,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             from sim.outputs import VehicleLog
 
             log = stack.enter_context(VehicleLog([d.name for d in scenario.fleet.depots]))
-        with _progress(len(scenario.incidents) * reps, "run", args.quiet) as bar:
+        with _progress(len(scenario.incidents) * reps, "run", args.quiet, args.engine) as bar:
             result = run(
                 scenario,
                 network=base,
@@ -403,10 +403,23 @@ def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(total: int, label: str, quiet: bool) -> Any:
-    """The progress bar on stderr (silent with ``--quiet`` or for short runs)."""
+def _progress(total: int, label: str, quiet: bool, engine: str = "auto") -> Any:
+    """The progress bar on stderr (silent with ``--quiet`` or for short runs).
+
+    Before a run large enough for the batch engine on a machine without its compiled
+    kernels, a note says why the bar will sit at 0 % for a while.
+    """
+    from sim.batch import kernels_compiled
+    from sim.experiment import BATCH_MIN_WORK
     from sim.progress import ProgressBar
 
+    if not quiet and engine in ("auto", "batch") and total >= BATCH_MIN_WORK:
+        if not kernels_compiled():
+            print(
+                "compiling the batch engine's kernels (once per machine and version, "
+                "about a minute)",
+                file=sys.stderr,
+            )
     return ProgressBar(total, label, enabled=not quiet)
 
 

@@ -88,3 +88,36 @@ def test_save_png_gives_the_bytes_of_savefig_and_leaves_the_figure_as_it_was(res
         plots.save_png(fig, buf)
         assert fig.get_layout_engine() is engine and fig.dpi == dpi
         assert buf.getvalue() == _savefig(make())
+
+
+def test_a_machine_without_the_compiled_kernels_is_told_why_the_first_run_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fresh checkout sat at "run: 0%" for about a minute while numba compiled the batch
+    kernels, without a word. The note is shown when the cache has no index for the current
+    source (absent, or older than kernels.py), and only for runs the batch engine may take."""
+    import os
+
+    import sim.batch
+    from sim.cli import _progress
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert not sim.batch.kernels_compiled()
+    with _progress(600, "run", quiet=False):
+        pass
+    assert "compiling the batch engine" in capsys.readouterr().err
+    for total, quiet, engine in ((600, True, "auto"), (600, False, "simpy"), (10, False, "auto")):
+        with _progress(total, "run", quiet, engine):
+            pass
+        assert "compiling" not in capsys.readouterr().err, (total, quiet, engine)
+
+    index = tmp_path / "sim" / "kernels.replicate-320.py311.nbi"
+    index.parent.mkdir()
+    index.write_bytes(b"")
+    assert sim.batch.kernels_compiled()
+    with _progress(600, "run", quiet=False):
+        pass
+    assert "compiling" not in capsys.readouterr().err
+    source = Path(sim.batch.__file__).with_name("kernels.py").stat().st_mtime
+    os.utime(index, (source - 10, source - 10))  # kernels.py edited since: compiled again
+    assert not sim.batch.kernels_compiled()
