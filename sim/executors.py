@@ -15,6 +15,7 @@ main process cancels would hang Python 3.11's pool shutdown.)
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -42,9 +43,14 @@ class Executor:
     ----------
     slots : int
         Tasks that run at the same time (used to size chunks; results do not depend on it).
+    inherits_state : bool
+        Whether the tasks of a :meth:`map` run in this process or in processes forked from it
+        when :meth:`map` starts, so they see this process's objects (a loaded road network)
+        without a copy per task.
     """
 
     slots: int = 1
+    inherits_state: bool = False
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
         """Yield ``fn(*task)`` for every task, in the order of ``tasks``.
@@ -67,6 +73,8 @@ class Executor:
 class SerialExecutor(Executor):
     """Runs every task in this process, one after the other."""
 
+    inherits_state = True
+
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
         """Yield ``fn(*task)`` for every task, computed lazily in order."""
         for task in tasks:
@@ -84,6 +92,9 @@ class ProcessExecutor(Executor):
 
     def __init__(self, workers: int) -> None:
         self.slots = check_workers(workers)
+        # The pool's processes start by fork (Linux' default) unless the program chose another
+        # start method: then they see nothing of this process but what each task carries.
+        self.inherits_state = multiprocessing.get_start_method() == "fork"
 
     def map(self, fn: Callable[..., Any], tasks: Sequence[tuple]) -> Iterator[Any]:
         """Submit every task at once and yield the results in submission order."""

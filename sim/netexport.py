@@ -6,8 +6,10 @@ travel times); this module only reads a :class:`sim.network.RoadNetwork`.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,11 @@ def save_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, source
     """Write a cleaned graph as OSMnx GraphML, which :func:`sim.netload.load_network` reloads.
 
     ``graph`` itself loses its ``None``-valued attributes and gains the graph attribute
-    ``fleetsim_source``; OSMnx writes a string copy of it (with lxml: incrementally).
+    ``fleetsim_source``. The file is byte for byte what ``osmnx.save_graphml`` writes (every
+    value as its ``str``, through networkx's lxml writer), written as text without the
+    string copy of the graph and the element tree that costs minutes on a regional network;
+    a graph that writer would treat differently (a graph ``id``, attribute defaults, text
+    that is not XML) is written by OSMnx itself.
 
     Parameters
     ----------
@@ -84,9 +90,7 @@ def save_graphml(graph: nx.MultiDiGraph, path: str | os.PathLike[str], *, source
     NetworkError
         When the file cannot be written.
     """
-    import osmnx as ox
-
-    return _save(graph, Path(path), source, ox.save_graphml)
+    return _save(graph, Path(path), source, _write_graphml)
 
 
 def _save(
@@ -109,3 +113,108 @@ def _drop_none(graph: nx.MultiDiGraph) -> None:
     for _, _, data in graph.edges(data=True):
         for key in [k for k, v in data.items() if v is None]:
             del data[key]
+
+
+# -- GraphML as OSMnx writes it ---------------------------------------------------------------
+
+_NS_GRAPHML = "http://graphml.graphdrawing.org/xmlns"
+_HEADER = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    f'<graphml xmlns="{_NS_GRAPHML}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    f'xsi:schemaLocation="{_NS_GRAPHML} {_NS_GRAPHML}/1.0/graphml.xsd">'
+)
+# Characters XML 1.0 does not allow (lxml refuses them): such a graph goes to OSMnx.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+_CHUNK = 4096  # elements per write
+
+
+def _write_graphml(graph: nx.MultiDiGraph, path: Path) -> None:
+    """Write ``graph`` exactly as ``osmnx.save_graphml`` (networkx's lxml writer) would."""
+    if {"id", "node_default", "edge_default"} & set(graph.graph) or not graph.is_multigraph():
+        import osmnx as ox
+
+        ox.save_graphml(graph, path)
+        return
+    keys: dict[tuple[str, str], str] = {}  # (scope, name) -> key id, in order of first use
+
+    def key_ids(scope: str, items: Iterable[dict[str, Any]]) -> None:
+        for data in items:
+            for k in data:
+                name = str(k)
+                if (scope, name) not in keys:
+                    keys[(scope, name)] = f"d{len(keys)}"
+
+    key_ids("graph", [graph.graph])
+    key_ids("node", (d for _, d in graph.nodes(data=True)))
+    key_ids("edge", (d for _, _, d in graph.edges(data=True)))
+    head = [_HEADER]
+    for (scope, name), kid in reversed(keys.items()):  # networkx inserts each key first
+        head.append(
+            f'<key id="{kid}" for="{scope}" attr.name="{name.translate(_ATTR_ESCAPES)}" '
+            'attr.type="string"/>\n'
+        )
+    head.append('<graph edgedefault="directed">')
+    head += [
+        f'<data key="{keys[("graph", str(k))]}">{str(v).translate(_TEXT_ESCAPES)}</data>\n'
+        for k, v in graph.graph.items()
+    ]
+    node_key = {name: kid for (scope, name), kid in keys.items() if scope == "node"}
+    edge_key = {name: kid for (scope, name), kid in keys.items() if scope == "edge"}
+    nodes = (
+        _element(f'<node id="{_attr(n)}"', "node", d, node_key) for n, d in graph.nodes(data=True)
+    )
+    edges = (
+        _element(
+            f'<edge source="{_attr(u)}" target="{_attr(v)}" id="{_attr(k)}"', "edge", d, edge_key
+        )
+        for u, v, k, d in graph.edges(keys=True, data=True)
+    )
+    chunks = _chunks(itertools.chain(["".join(head)], nodes, edges, ["</graph></graphml>"]))
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        for text in chunks:
+            if _NOT_XML.search(text):
+                break
+            f.write(text)
+        else:
+            return
+    import osmnx as ox  # text that is not XML: OSMnx (lxml) raises as it always did
+
+    ox.save_graphml(graph, path)
+
+
+def _attr(value: object) -> str:
+    return str(value).translate(_ATTR_ESCAPES)
+
+
+def _element(start: str, tag: str, data: dict[str, Any], key: dict[str, str]) -> str:
+    if not data:
+        return f"{start}/>\n"
+    rows = "".join(
+        f'  <data key="{key[str(k)]}">{str(v).translate(_TEXT_ESCAPES)}</data>\n'
+        for k, v in data.items()
+    )
+    return f"{start}>\n{rows}</{tag}>\n"
+
+
+def _chunks(parts: Iterable[str]) -> Iterator[str]:
+    """Join ``parts`` a few thousand at a time."""
+    batch: list[str] = []
+    for part in parts:
+        batch.append(part)
+        if len(batch) >= _CHUNK:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)

@@ -131,7 +131,18 @@ class RoadIndex:
         edge_keys: list[frozenset[str]] = []
         names: dict[str, dict[str, dict[str, None]]] = {}
         pair_km: dict[str, dict[tuple[int, int], float]] = {}
+        no_refs: tuple[str, ...] = ()
+        no_keys: frozenset[str] = frozenset()
         for j, data in enumerate(edge_attrs):
+            if not (
+                data.get("ref")
+                or data.get("name")
+                or data.get("name:zh")
+                or data.get("fleetsim:road")
+            ):  # most edges of a large network: no ref, no alias (the loop below adds nothing)
+                edge_refs.append(no_refs)
+                edge_keys.append(no_keys)
+                continue
             refs = tuple(r.strip() for r in str(data.get("ref") or "").split(";") if r.strip())
             edge_refs.append(refs)
             texts = [*refs]
@@ -221,14 +232,15 @@ class RoadIndex:
             Node index.
         """
         if self._node_ref is None:
-            counts: list[Counter[str]] = [Counter() for _ in range(self._lat.size)]
+            counts: dict[int, Counter[str]] = {}  # only the nodes with a ref
             for j, refs in enumerate(self._edge_refs):
                 for ref in refs:
-                    counts[int(self._u[j])][ref] += 1
-                    counts[int(self._v[j])][ref] += 1
-            self._node_ref = [
-                min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] if c else None for c in counts
-            ]
+                    for node in (int(self._u[j]), int(self._v[j])):
+                        counts.setdefault(node, Counter())[ref] += 1
+            node_ref: list[str | None] = [None] * self._lat.size
+            for node, c in counts.items():
+                node_ref[node] = min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            self._node_ref = node_ref
         return self._node_ref[int(index)]
 
     def label(self, index: int) -> str:

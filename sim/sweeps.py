@@ -39,6 +39,7 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,11 @@ import numpy as np
 from sim.contention import contention_summary
 from sim.demand import Basis, explicit
 from sim.errors import FleetsimError, ValidationError
+from sim.executors import make_executor
 from sim.experiment import check_reps_seed, check_shared_engine, run_plans
 from sim.folders import check_replaceable, disk_error
 from sim.network import RoadNetwork
+from sim.plan import IncidentPlan
 from sim.planning import (
     checkpoint_node,
     prepare,
@@ -356,36 +359,15 @@ def sweep(
     simulated: list[dict[str, Any]] = []
     cache = _SiteCache(cache_dir, scenario, reps, s, engine) if cache_dir is not None else None
     resumed = 0
-    for site in cands:
+    prepared = _prepare_sites(
+        network, scenario, template, cands, depots, cps, workers=workers, scheduler=scheduler
+    )
+    for site, (plan, note, tier, deadline) in zip(cands, prepared, strict=True):
         row = _base_row(network, site)
-        inc = Incident(
-            site.name, network.places.lat_lon(site.node), template.demand, scope=template.scope
-        )
-        note = None
-        try:
-            plan = prepare_incident(
-                network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps
-            )
-        except FleetsimError as exc:
-            plan, note = None, str(exc).replace(f"incident {site.name!r}: ", "")
-        if plan is not None:
-            plan = dataclasses.replace(plan, stream_name=template.name)
-            empty = [
-                f"{c.basis.value} {c.vehicle_class}"
-                for c in plan.classes
-                if c.basis is not Basis.COUNT and c.candidates.size == 0
-            ]
-            if empty:
-                note = f"demand {', '.join(empty)}: no such vehicle in scope"
         if note is not None:
-            try:
-                a = scenario.rules.classify(network, site.node)
-                tier, deadline = a.tier, a.deadline_min
-            except FleetsimError:
-                tier, deadline = None, None
             row.update(
-                tier=plan.tier if plan else tier,
-                deadline_min=plan.deadline_min if plan else deadline,
+                tier=tier,
+                deadline_min=deadline,
                 p_met=0.0,
                 p_met_ci95=[0.0, 0.0],
                 p50_min=None,
@@ -442,6 +424,92 @@ def sweep(
         resumed=resumed,
         notes=cache.notes if cache is not None else [],
     )
+
+
+#: A site's preparation: its plan (``None`` when it is not simulated), the note saying why
+#: not, and the tier and deadline of a site with a note (``None`` when unknown).
+_Prepared = tuple[IncidentPlan | None, str | None, str | None, float | None]
+
+
+def _site_plan(
+    network: RoadNetwork,
+    scenario: Scenario,
+    template: Incident,
+    site: Site,
+    depots: np.ndarray,
+    cps: Sequence[int],
+) -> _Prepared:
+    """Prepare the swept incident at one site (:data:`_Prepared`)."""
+    inc = Incident(
+        site.name, network.places.lat_lon(site.node), template.demand, scope=template.scope
+    )
+    note = None
+    try:
+        plan = prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps)
+    except FleetsimError as exc:
+        plan, note = None, str(exc).replace(f"incident {site.name!r}: ", "")
+    if plan is not None:
+        plan = dataclasses.replace(plan, stream_name=template.name)
+        empty = [
+            f"{c.basis.value} {c.vehicle_class}"
+            for c in plan.classes
+            if c.basis is not Basis.COUNT and c.candidates.size == 0
+        ]
+        if empty:
+            note = f"demand {', '.join(empty)}: no such vehicle in scope"
+    if note is None:
+        return plan, None, None, None
+    if plan is not None:
+        return None, note, plan.tier, plan.deadline_min
+    try:
+        a = scenario.rules.classify(network, site.node)
+    except FleetsimError:
+        return None, note, None, None
+    return None, note, a.tier, a.deadline_min
+
+
+#: The sweeps being prepared by forked workers, by token: (network, scenario, template, depot
+#: nodes, checkpoint nodes). Set just before the pool forks, removed when it is done.
+_PREPARING: dict[int, tuple[Any, ...]] = {}
+
+
+def _prepare_chunk(token: int, sites: Sequence[Site]) -> list[_Prepared]:
+    """Prepare some sites of a sweep in a worker forked from the process sweeping."""
+    network, scenario, template, depots, cps = _PREPARING[token]
+    return [_site_plan(network, scenario, template, site, depots, cps) for site in sites]
+
+
+def _prepare_sites(
+    network: RoadNetwork,
+    scenario: Scenario,
+    template: Incident,
+    cands: Sequence[Site],
+    depots: np.ndarray,
+    cps: Sequence[int],
+    *,
+    workers: int,
+    scheduler: Any,
+) -> list[_Prepared]:
+    """Prepare every site (:func:`_site_plan`), in site order.
+
+    A site's preparation (its path trees, ranking and routes) costs more than its
+    replications on a regional network, so local worker processes forked from this one
+    prepare the sites, reading the network this process loaded (no copy per task); serially,
+    on a Dask cluster or without ``fork``, this process does. The plans are the same.
+    """
+    if workers == 1 or scheduler not in (None, "") or len(cands) < 2:
+        return [_site_plan(network, scenario, template, s, depots, cps) for s in cands]
+    with make_executor(workers) as executor:
+        if not executor.inherits_state:
+            return [_site_plan(network, scenario, template, s, depots, cps) for s in cands]
+        size = max(1, math.ceil(len(cands) / (executor.slots * 8)))
+        tasks = [(id(network), cands[i : i + size]) for i in range(0, len(cands), size)]
+        _PREPARING[id(network)] = (network, scenario, template, depots, cps)
+        try:
+            with closing(executor.map(_prepare_chunk, tasks)) as results:
+                return [p for chunk in results for p in chunk]
+        finally:
+            _PREPARING.pop(id(network), None)
 
 
 def _result(

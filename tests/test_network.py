@@ -21,7 +21,7 @@ import osmnx as ox
 import pytest
 
 from sim.errors import FleetsimError, NetworkError, ValidationError
-from sim.netexport import export
+from sim.netexport import export, save_graphml
 from sim.netload import (
     DEFAULT_SPEED_KPH,
     FALLBACK_SPEED_KPH,
@@ -666,6 +666,42 @@ def test_graphml_export_of_tiny_osm_keeps_circuity_once(tiny_osm: Path, tmp_path
     for u, v, data in again.graph.edges(data=True):
         assert data["length"] == pytest.approx(lengths[(u, v)], rel=1e-12)
     assert again.places.locate("first") == again.index_of(1)  # alt_name survives
+
+
+def _osmnx_graphml(graph: nx.MultiDiGraph, path: Path, source: str) -> bytes:
+    """What ``osmnx.save_graphml`` writes of ``graph`` as :func:`save_graphml` prepares it."""
+    graph = graph.copy()
+    for _, data in [*graph.nodes(data=True), *((u, d) for u, _, d in graph.edges(data=True))]:
+        for key in [k for k, v in data.items() if v is None]:
+            del data[key]
+    graph.graph["fleetsim_source"] = source
+    ox.save_graphml(graph, path)
+    return path.read_bytes()
+
+
+def test_save_graphml_writes_the_bytes_osmnx_writes(
+    any_network: RoadNetwork, tmp_path: Path
+) -> None:
+    graph = any_network.graph.copy()
+    expected = _osmnx_graphml(graph, tmp_path / "osmnx.graphml", "src")
+    assert save_graphml(graph, tmp_path / "net.graphml", source="src").read_bytes() == expected
+
+
+def test_save_graphml_escapes_as_lxml_does(tmp_path: Path) -> None:
+    odd = 'a & b <c> "d" \n\t\r 康巴什'
+    graph = nx.MultiDiGraph(crs="epsg:4326", note=odd)
+    graph.add_node(1, y=39.5, x=109.75, name=odd, ref=None)
+    graph.add_node(odd, y=39.6, x=109.8, **{odd: 1})
+    graph.add_node(3)
+    graph.add_edge(1, odd, highway="primary", length=12.5, osmid=[1, 2], oneway=False)
+    graph.add_edge(1, odd, highway=odd, length=1e-7)
+    graph.add_edge(3, 1)
+    graph.add_edge(3, 1, key=odd, name="x")
+    expected = _osmnx_graphml(graph, tmp_path / "osmnx.graphml", odd)
+    assert save_graphml(graph, tmp_path / "net.graphml", source=odd).read_bytes() == expected
+    graph.nodes[3]["name"] = "bell \x07"  # not XML: refused as OSMnx (lxml) refuses it
+    with pytest.raises(ValueError, match="XML compatible"):
+        save_graphml(graph, tmp_path / "bad.graphml", source="src")
 
 
 def test_geopackage_export_is_readable(ordos: RoadNetwork, tmp_path: Path) -> None:
