@@ -35,8 +35,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -66,11 +67,13 @@ _TREE_CACHE_BYTES = 256 * 2**20  # budget for cached PathTrees (4 arrays x 8 byt
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
 class PathTree:
     """Fastest paths of one vehicle class from every node to one target.
 
     Arrays are indexed by node index (``0..n-1``) and read-only (trees are cached and shared).
+    ``length_m`` may be given as a function computing it: it is then computed on first use
+    (planning reads only times and paths; the lengths cost about half as much again as the
+    search on a large network).
 
     Attributes
     ----------
@@ -86,11 +89,43 @@ class PathTree:
         The next node index towards ``target``; ``-1`` at the target and for unreachable nodes.
     """
 
+    __slots__ = ("_length", "next_hop", "target", "time_s", "vehicle")
+
     target: int
     vehicle: str
     time_s: np.ndarray
-    length_m: np.ndarray
     next_hop: np.ndarray
+
+    def __init__(
+        self,
+        target: int,
+        vehicle: str,
+        time_s: np.ndarray,
+        length_m: np.ndarray | Callable[[], np.ndarray],
+        next_hop: np.ndarray,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "target", target)
+        set_(self, "vehicle", vehicle)
+        set_(self, "time_s", time_s)
+        set_(self, "_length", length_m)
+        set_(self, "next_hop", next_hop)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"PathTree is read-only: cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return PathTree, (self.target, self.vehicle, self.time_s, self.length_m, self.next_hop)
+
+    def __repr__(self) -> str:
+        return f"PathTree(target={self.target!r}, vehicle={self.vehicle!r}, n={self.time_s.size})"
+
+    @property
+    def length_m(self) -> np.ndarray:
+        """Road length in metres along each fastest path (``inf`` if unreachable)."""
+        if callable(self._length):
+            object.__setattr__(self, "_length", self._length())
+        return self._length  # type: ignore[return-value]
 
     def path(self, source: int) -> np.ndarray:
         """Return the node indices of the fastest path from ``source`` to the target.
@@ -394,7 +429,12 @@ class RoadNetwork:
             shared.roads.append(
                 RoadIndex(
                     data.source,
-                    (attrs for _, _, attrs in data.graph.edges(data=True)),
+                    (  # graph.edges(data=True) in its order, without its view per edge
+                        attrs
+                        for _, nbrs in data.graph.adjacency()
+                        for keyed in nbrs.values()
+                        for attrs in keyed.values()
+                    ),
                     data.edge_u,
                     data.edge_v,
                     data.lat,
@@ -537,16 +577,12 @@ class RoadNetwork:
         )
         next_hop = pred.astype(np.int64)
         next_hop[next_hop < 0] = -1
-        n = self.n_nodes
-        step = np.zeros(n)
-        has = next_hop >= 0
-        pos = np.searchsorted(self._shared.pair_keys, np.flatnonzero(has) * n + next_hop[has])
-        step[has] = arrays.pair_length[pos]
-        length_m = _sum_to_root(next_hop, step)
-        length_m[~np.isfinite(time_s)] = np.inf
-        for array in (time_s, length_m, next_hop):
+        for array in (time_s, next_hop):
             array.flags.writeable = False
-        return PathTree(target, vehicle, time_s, length_m, next_hop)
+        lengths = partial(
+            _tree_lengths, time_s, next_hop, self._shared.pair_keys, arrays.pair_length
+        )
+        return PathTree(target, vehicle, time_s, lengths, next_hop)
 
     def times_to(self, targets: Sequence[int], vehicle: str) -> np.ndarray:
         """Return travel times (s) from every node to each of ``targets``.
@@ -571,14 +607,23 @@ class RoadNetwork:
         times = dijkstra(self._classes[vehicle].reverse, directed=True, indices=idx)
         return np.asarray(times, dtype=np.float64).reshape(idx.size, self.n_nodes)
 
-    def road_distance_from(self, source: int) -> np.ndarray:
+    def road_distance_from(self, source: int, limit_m: float = math.inf) -> np.ndarray:
         """Return the shortest road distance (m) from ``source`` to every node.
 
         Distances follow the direction of travel (one-way streets respected) and are
         independent of vehicle class.
+
+        Parameters
+        ----------
+        source
+            Node index to start from.
+        limit_m
+            Search no farther: nodes beyond this distance get ``inf`` (the others their
+            distance, the same as without a limit); on a large network a short search is
+            much faster.
         """
         source = _check_index(source, self.n_nodes, "source")
-        return dijkstra(self._shared.length_csr, directed=True, indices=source)
+        return dijkstra(self._shared.length_csr, directed=True, indices=source, limit=limit_m)
 
     def edge_times(self, vehicle: str) -> sp.csr_matrix:
         """Return a copy of the class's edge-time matrix (s; row = from, column = to).
@@ -784,6 +829,21 @@ def _write_travel_times(graph: nx.MultiDiGraph, classes: Mapping[str, _ClassArra
     times = np.stack([arrays.edge_time for arrays in classes.values()], axis=1).tolist()
     for (_, _, data), row in zip(graph.edges(data=True), times, strict=True):
         data.update(zip(names, row, strict=True))
+
+
+def _tree_lengths(
+    time_s: np.ndarray, next_hop: np.ndarray, pair_keys: np.ndarray, pair_length: np.ndarray
+) -> np.ndarray:
+    """Road length along each fastest path of a tree (``inf`` where unreachable), read-only."""
+    n = next_hop.size
+    step = np.zeros(n)
+    has = next_hop >= 0
+    pos = np.searchsorted(pair_keys, np.flatnonzero(has) * n + next_hop[has])
+    step[has] = pair_length[pos]
+    length_m = _sum_to_root(next_hop, step)
+    length_m[~np.isfinite(time_s)] = np.inf
+    length_m.flags.writeable = False
+    return length_m
 
 
 def _sum_to_root(parent: np.ndarray, step: np.ndarray) -> np.ndarray:

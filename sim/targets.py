@@ -118,8 +118,10 @@ class RuleSet:
         seats = banner_seats(network)
         if seats.size == 0:
             return False
-        dist_m = network.road_distance_from(node)
-        return bool(np.min(dist_m[seats]) + off_road_km * 1000.0 <= self.banner_radius_km * 1000.0)
+        radius_m = self.banner_radius_km * 1000.0
+        # Seats beyond the radius cannot count: the search stops just past it.
+        dist_m = network.road_distance_from(node, limit_m=float(np.nextafter(radius_m, np.inf)))
+        return bool(np.min(dist_m[seats]) + off_road_km * 1000.0 <= radius_m)
 
 
 def banner_seats(network: RoadNetwork) -> np.ndarray:

@@ -118,6 +118,9 @@ def test_sites_the_fleet_in_scope_cannot_serve_get_a_note(ordos, scenario):
     assert "0 freight vehicles" in notes["Xini"]["note"]
     assert "hazmat" in notes["Shulinzhao"]["note"]
     assert "no such vehicle in scope" in sweep_table(res)
+    # Sites prepared by worker processes (forked from this one): the same rows and notes.
+    again = sweep(scenario, "seats", network=ordos, incident="Xuejiawan hazmat (banner)", workers=2)
+    assert again.rows == res.rows
 
 
 def test_unknown_incident_lists_the_incidents(ordos, scenario):
