@@ -32,6 +32,7 @@ says what is built, cached and checked.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -301,12 +302,29 @@ def _read(entry: Path, key: Mapping[str, Any], kind: type[T]) -> tuple[T | None,
     ):
         return None, "corrupted (its payload does not match its hash)"
     try:
-        value = pickle.loads(payload)
+        value = _unpickle(payload)
     except Exception as exc:  # a hash-correct payload of an incompatible build
         return None, f"unreadable ({type(exc).__name__}: {exc})"
     if not isinstance(value, kind):
         return None, f"of the wrong kind ({type(value).__name__})"
     return value, None
+
+
+def _unpickle(payload: bytes) -> Any:
+    """``pickle.loads`` with the cyclic garbage collector paused.
+
+    A network's graph unpickles into millions of dicts and tuples, and every 700 new
+    containers start a collection that walks the young ones: on a 188,000-node import that
+    was two thirds of the time (5.1 s, 1.5 s paused). Nothing unpickled is garbage yet, so
+    the pauses collect nothing.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(payload)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _write(entry: Path, key: Mapping[str, Any], value: Any) -> None:

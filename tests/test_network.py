@@ -203,6 +203,51 @@ def test_parallel_edges_keep_the_fastest(via: str, tmp_path: Path) -> None:
     assert net.tree_to(net.index_of(3), "taxi").time_s[a] == pytest.approx(45.0 + 60.0)
 
 
+@pytest.mark.parametrize("long_first", [False, True])
+def test_of_equally_fast_parallel_edges_the_shortest_gives_the_length(long_first: bool) -> None:
+    graph = _parallel_graph()
+    graph.remove_edges_from([(1, 2, 0), (1, 2, 1)])
+    edges = [dict(maxspeed="60", length=1000.0), dict(maxspeed="90", length=1500.0)]
+    for attrs in edges[::-1] if long_first else edges:
+        graph.add_edge(1, 2, highway="primary", **attrs)  # both 60 s for a taxi
+    net = from_graph(graph)
+    a, b = net.index_of(1), net.index_of(2)
+    times = {d["length"]: d["travel_time_taxi"] for _, _, d in net.graph.edges(1, data=True)}
+    assert times[1000.0] == times[1500.0] == pytest.approx(60.0)  # the tie this test is about
+    assert net.edge_times("taxi")[a, b] == times[1000.0]
+    assert net.tree_to(b, "taxi").length_m[a] == 1000.0
+
+
+def test_every_pair_routes_by_its_fastest_parallel_edge_on_a_random_multigraph() -> None:
+    """Against the definition, edge by edge: many parallel edges of random roads and speeds."""
+    rng = np.random.default_rng(7)
+    graph = nx.MultiDiGraph(crs="epsg:4326")
+    n = 30
+    for node in range(n):
+        graph.add_node(node, x=109.7 + 0.01 * (node % 6), y=39.6 + 0.01 * (node // 6))
+    for node in range(n):  # a ring both ways: strongly connected
+        for u, v in ((node, (node + 1) % n), ((node + 1) % n, node)):
+            graph.add_edge(u, v, highway="residential", length=800.0)
+    roads = ["motorway", "trunk", "primary", "secondary", "residential"]
+    for _ in range(300):
+        u, v = (int(x) for x in rng.integers(0, n, 2))
+        if u != v:
+            graph.add_edge(
+                u, v, highway=roads[rng.integers(5)], maxspeed=str(int(rng.choice([40, 60, 90]))),
+                length=float(rng.choice([500.0, 750.0, 1000.0, 1500.0])),
+            )  # fmt: skip
+    net = from_graph(graph)
+    for cls in net.classes:
+        best: dict[tuple[int, int], float] = {}
+        for u, v, d in net.graph.edges(data=True):
+            key = (net.index_of(u), net.index_of(v))
+            best[key] = min(best.get(key, math.inf), d[f"travel_time_{cls}"])
+        times = net.edge_times(cls).tocoo()
+        pairs = zip(times.row.tolist(), times.col.tolist(), strict=True)
+        got = dict(zip(pairs, times.data.tolist(), strict=True))
+        assert got == best, cls
+
+
 def test_zero_length_edges_route_at_zero_cost() -> None:
     graph = _parallel_graph()
     graph.add_node(4, x=109.78, y=39.62)  # same place as node 3
