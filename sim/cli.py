@@ -406,20 +406,15 @@ def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
 def _progress(total: int, label: str, quiet: bool, engine: str = "auto") -> Any:
     """The progress bar on stderr (silent with ``--quiet`` or for short runs).
 
-    Before a run large enough for the batch engine on a machine without its compiled
-    kernels, a note says why the bar will sit at 0 % for a while.
+    Before a run that will wait for the batch engine's kernels to compile, a note says why
+    the bar sits at 0 % (:func:`sim.experiment.compile_note`).
     """
-    from sim.batch import kernels_compiled
-    from sim.experiment import BATCH_MIN_WORK
+    from sim.experiment import compile_note
     from sim.progress import ProgressBar
 
-    if not quiet and engine in ("auto", "batch") and total >= BATCH_MIN_WORK:
-        if not kernels_compiled():
-            print(
-                "compiling the batch engine's kernels (once per machine and version, "
-                "about a minute)",
-                file=sys.stderr,
-            )
+    note = None if quiet else compile_note(total, engine)
+    if note:
+        print(note, file=sys.stderr)
     return ProgressBar(total, label, enabled=not quiet)
 
 

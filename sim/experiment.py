@@ -24,7 +24,7 @@ from typing import Any
 
 from sim import __version__, tables
 from sim import results as summaries
-from sim.batch import simulate_batch
+from sim.batch import kernels_compiled, simulate_batch
 from sim.batch import supports as supports_batch
 from sim.closures import ClosureEffect
 from sim.contention import Contention, contention_summary
@@ -183,6 +183,30 @@ def _chunks(
             size = max(min(replications, least), replications // 20)
         out += [(i, range(s, min(replications, s + size))) for s in range(0, replications, size)]
     return out
+
+
+def compile_note(work: int, engine: str = "auto") -> str | None:
+    """A line for the user before a run that will wait for the batch engine to compile.
+
+    numba compiles the batch kernels on their first use on a machine (and after an update of
+    fleetsim), for about a minute, during which a progress bar sits at 0 %.
+
+    Parameters
+    ----------
+    work
+        Incident-replications of the run.
+    engine
+        The engine asked for (:func:`run_plans`).
+
+    Returns
+    -------
+    str or None
+        The note, or ``None`` when the run is too small for the batch engine, another
+        engine was asked for, or the compiled kernels are on disk.
+    """
+    if engine not in ("auto", "batch") or work < BATCH_MIN_WORK or kernels_compiled():
+        return None
+    return "compiling the batch engine's kernels (once per machine and version, about a minute)"
 
 
 def run_plans(
