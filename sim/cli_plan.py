@@ -1,7 +1,8 @@
 """``fleetsim plan``: the command, its text table and its output folder.
 
-``fleetsim plan SCENARIO --levers FILE [--sites seats|nodes|grid:KM] [--target P]
-[--budget B] [--reps N] [--train-reps N] [--out DIR] [--json]`` runs
+``fleetsim plan SCENARIO --levers FILE [--sites seats|nodes|grid:KM [--share S]
+[--incident NAME]] [--target P] [--budget B] [--reps N] [--train-reps N] [--out DIR]
+[--json]`` runs
 :func:`sim.optimise.plan_levers` and prints the plan, its verification on held-out seeds and
 the coverage baseline. ``--out DIR`` writes, atomically (:func:`sim.outputs.write_outputs`,
 the folder contract of ``run``): ``plan.yaml`` (the scenario overlay: ``extends`` the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import os
 import sys
 import textwrap
@@ -50,11 +52,24 @@ def add_plan_command(commands: Any, load_scenario: Callable[[str], Any]) -> None
         "--sites",
         default=None,
         metavar="SITES",
-        help="plan for one incident's demand at every site: 'seats', 'nodes' or 'grid:KM' "
-        "(default: the scenario's incidents)",
+        help="plan for the demand placed at every site: 'seats', 'nodes' or 'grid:KM'; each "
+        "site takes the demand of the scenario's incident of its tier, or the first "
+        "incident's for a tier it has none of (default: the scenario's incidents)",
     )
     plan.add_argument(
-        "--incident", default=None, metavar="NAME", help="with --sites: the incident placed"
+        "--incident",
+        default=None,
+        metavar="NAME",
+        help="with --sites: this incident's demand at every site, whatever its tier",
+    )
+    plan.add_argument(
+        "--share",
+        type=_share,
+        default=None,
+        metavar="S",
+        help="with --sites: the share of each tier's sites that must reach the target, "
+        "0 < S <= 1 (default 1, every site); a tier of n sites is met when ceil(S*n) of them "
+        "hold, sites out of reach of every lever counting as sites that do not",
     )
     plan.add_argument(
         "--target",
@@ -94,14 +109,33 @@ def add_plan_command(commands: Any, load_scenario: Callable[[str], Any]) -> None
     plan.set_defaults(handler=lambda args: _cmd_plan(args, load_scenario))
 
 
+def _share(text: str) -> float:
+    """``--share``: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:  # also NaN
+        raise argparse.ArgumentTypeError(
+            f"must be a share of the sites in (0, 1] (0.6: 60 %), got {text!r}"
+        )
+    return value
+
+
 def _cmd_plan(args: argparse.Namespace, load_scenario: Callable[[str], Any]) -> int:
     from sim.cli_network import ascii_only, json_text
+    from sim.errors import ValidationError
     from sim.executors import default_workers
     from sim.levers import check_levers, load_levers
     from sim.netload import cached_network
     from sim.optimise import plan_levers
     from sim.outputs import check_out_dir, write_outputs
 
+    if args.share is not None and args.sites is None:
+        raise ValidationError(
+            f"--share {args.share:g} needs --sites (a share of the sites of each tier); "
+            "without --sites every incident of the scenario must hold"
+        )
     scenario = load_scenario(args.scenario)
     levers, file, text = load_levers(args.levers)
     checked = check_levers(scenario, cached_network(scenario.network), levers, file, text)
@@ -124,6 +158,7 @@ def _cmd_plan(args: argparse.Namespace, load_scenario: Callable[[str], Any]) -> 
         train_reps=args.train_reps,
         workers=workers,
         progress=tick,
+        share=1.0 if args.share is None else args.share,
     )
     if not args.quiet:
         print(
@@ -143,6 +178,18 @@ def _cmd_plan(args: argparse.Namespace, load_scenario: Callable[[str], Any]) -> 
     return 0
 
 
+def _where(result: PlanResult) -> str:
+    """Where the target must hold: every incident, every site, or a share of each tier's."""
+    if not result.sites:
+        return "at every incident"
+    if result.share == 1:
+        return f"at every site of {result.sites}"
+    return (
+        f"at a share {result.share:g} of the sites of each tier of {result.sites} "
+        f"(a tier of n sites needs ceil({result.share:g}*n) holding)"
+    )
+
+
 def _p(row: dict[str, Any]) -> str:
     lo, hi = row["p_met_ci95"]
     return f"{row['p_met']:.3f} [{lo:.2f}-{hi:.2f}]"
@@ -153,9 +200,10 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
     from sim.texttables import new_table, render, right
 
     data = result.to_json()
+    whole = result.share == 1
     changes = new_table("lever", "change", right("units"), right("cost"), right("gain"))
     for c in data["changes"]:
-        gain = c.get("gain_worst_p")
+        gain = c.get("gain_worst_p") if whole else c.get("gain_shortfall")
         changes.add_row(
             c["lever"],
             c["change"],
@@ -169,6 +217,25 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
     for b, a in zip(data["before"]["rows"], data["after"]["rows"], strict=True):
         sites.add_row(
             a["site"], a["tier"], _p(b), _p(a) + ("" if a["meets"] else " !"), _p(cov[a["site"]])
+        )
+    tiers = new_table(
+        "tier",
+        right(f"{what}s"),
+        right("needed"),
+        right("before"),
+        right("plan"),
+        right("coverage plan"),
+    )
+    for tier, a in data["after"]["tiers"].items():
+        b = data["before"]["tiers"][tier]
+        c = data["coverage_baseline"]["tiers"][tier]
+        tiers.add_row(
+            tier,
+            str(a["sites"]),
+            str(a["needed"]),
+            str(b["sites_meeting"]),
+            f"{a['sites_meeting']}" + ("" if a["met"] else " !"),
+            str(c["sites_meeting"]),
         )
     front = new_table(right("cost"), right("worst P (train)"), right("mean P (train)"), "plan")
     for f in data["frontier"]:
@@ -187,9 +254,20 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
         f"{', '.join(a['held_out_failing']) or 'none'}"
         for a in data["attempts"]
     ]
+    if result.incident is not None:
+        demand = [f"demand at every {what}: that of {result.incident!r} (--incident)"]
+    elif result.demand:
+        demand = [
+            f"demand at each {what}: its tier's incident's ("
+            + "; ".join(f"{t}: {name!r}" for t, name in result.demand.items())
+            + ")",
+            *(f"note: {n}" for n in result.notes),
+        ]
+    else:
+        demand = []
     return render(
-        f"{data['scenario']}: plan for P(holds) >= {result.target:g} at every {what}"
-        + (f" of {result.sites}" if result.sites else ""),
+        f"{data['scenario']}: plan for P(holds) >= {result.target:g} {_where(result)}",
+        *demand,
         f"verdict: {data['verdict']}",
         *(
             [f"out of reach of every lever ({len(far)} {what}s, left out of the search):", *far]
@@ -202,11 +280,19 @@ def plan_table(result: PlanResult, *, ascii_only: bool = False) -> str:
             else []
         ),
         "",
-        f"changes (cost {data['cost']:g}; gain: fall of the worst training P(holds) without it)",
+        f"changes (cost {data['cost']:g}; gain: "
+        + (
+            "fall of the worst training P(holds) without it)"
+            if whole
+            else "rise of the training shortfall without it)"
+        ),
         changes,
         "",
         f"held-out seeds (seed {result.seed}, {result.reps} replications; ! below target)",
         sites,
+        "",
+        f"{what}s holding per tier (held-out; needed: ceil({result.share:g}*n); ! short)",
+        tiers,
         "",
         f"coverage baseline ({cb['model']}): cost {cb['cost']:g}, "
         + ("; ".join(c["change"] for c in cb["changes"]) or "no change")
@@ -236,8 +322,15 @@ def plan_yaml(result: PlanResult, out_dir: Path) -> str:
             initial_indent="# ",
             subsequent_indent="#   ",
         ),
-        f"# Verified on seed {result.seed} with {result.reps} replications "
-        f"({'every site of ' + result.sites if result.sites else 'every incident'}).",
+        f"# Verified on seed {result.seed} with {result.reps} replications ({_where(result)}).",
+        *(
+            f"#   {tier}: {row['sites_meeting']} of {row['sites']} hold (needs {row['needed']})"
+            for tier, row in result.after.by_tier(result.target, result.share).items()
+        ),
+        *(
+            f"# Demand at the {tier} sites: {name!r}'s."
+            for tier, name in (result.demand if result.incident is None else {}).items()
+        ),
     ]
     body: dict[str, Any] = {}
     source = Path(sc.source) if sc.source else None
@@ -300,7 +393,15 @@ def plan_files(result: PlanResult, out_dir: Path, *, figures: bool = True) -> di
             result.levers.scenario(result.plan),
             seed=result.seed,
             replications=result.reps,
-            extra={"plan": {"levers_file": result.levers.file, "sites": result.sites}},
+            extra={
+                "plan": {
+                    "levers_file": result.levers.file,
+                    "sites": result.sites,
+                    "share": result.share,
+                    "incident": result.incident,
+                    "demand_per_tier": dict(result.demand),
+                }
+            },
         ),
     }
     if figures:

@@ -17,8 +17,9 @@ from sim.errors import ScenarioError, ValidationError
 from sim.levers import Levers
 from sim.network import RoadNetwork
 from sim.planning import prepare, prepare_incident, resolve_depots, scenario_network
-from sim.scenario import Incident, Scenario
+from sim.scenario import Scenario
 from sim.sites import SiteChoice
+from sim.sweeps import templates
 
 #: Slack on the budget constraint (a plan costing exactly the budget is affordable).
 _EPS = 1e-9
@@ -39,7 +40,9 @@ def coverage_plan(
     the site's deadline (no alert, call-out, mobilisation, queues or scope: the model of
     location-allocation tools). Only the levers that place vehicles (``vehicles``,
     ``move_vehicles``) exist for it. Maximise the sites covered, then minimise the cost,
-    within the budget and the levers' limits (:func:`scipy.optimize.milp`).
+    within the budget and the levers' limits (:func:`scipy.optimize.milp`). With ``sites``,
+    each site's demand is that of ``incident``, or, for ``None``, of the scenario's incident of
+    the site's tier, as :func:`sim.sweeps.sweep` places it (:func:`sim.sweeps.templates`).
 
     Returns
     -------
@@ -57,19 +60,15 @@ def coverage_plan(
             demand = {k: v for k, v in inc.demand.items() if isinstance(v, int)}
             targets.append((p.name, p.node, p.deadline_min, demand))
     else:
-        template = next(
-            (i for i in scenario.incidents if i.name == incident), scenario.incidents[0]
-        )
-        demand = {k: v for k, v in template.demand.items() if isinstance(v, int)}
+        tmpl = templates(scenario, incident, network=net, per_tier=incident is None)
         depots = resolve_depots(net, scenario.fleet)
         for s in sites.sites:
-            inc = Incident(
-                s.name, net.places.lat_lon(s.node), template.demand, scope=template.scope
-            )
+            inc, _ = tmpl.place(scenario, net, s)
             try:
                 p = prepare_incident(net, scenario, inc, depot_nodes=depots, checkpoint_nodes=[])
             except (ValidationError, ScenarioError):
                 continue
+            demand = {k: v for k, v in inc.demand.items() if isinstance(v, int)}
             targets.append((s.name, s.node, p.deadline_min, demand))
     depots = resolve_depots(net, scenario.fleet)
     classes = sorted({k for *_, d in targets for k in d})

@@ -4,13 +4,19 @@
 file (:mod:`sim.levers`):
 
 1. **Target.** P(holds) >= ``target`` (default 0.95) for every incident of the scenario, or,
-   with ``sites``, at every site of a site set (``seats``, ``nodes``, ``grid:KM``: the demand
-   of one incident placed at each site, exactly as ``fleetsim sweep`` places it).
+   with ``sites``, at a ``share`` (default 1: every site) of the sites of each tier of a site
+   set (``seats``, ``nodes``, ``grid:KM``): a tier of n sites is met when ``ceil(share × n)``
+   of them hold (:func:`share_needed`). Each site takes the demand of the scenario's incident
+   of its tier (the first incident's for a tier the scenario has none of, with a note), or of
+   ``incident`` at every site, exactly as ``fleetsim sweep`` places it
+   (:func:`sim.sweeps.templates`).
 2. **Training** on the *training seed* (the scenario's seed + :data:`TRAIN_SEED_OFFSET`) with
    ``train_reps`` replications: every candidate plan is simulated with the same seed, so plans
    see the same draws for the same vehicles (common random numbers) and differences between
-   plans are the plans' own. The measure minimised is the *shortfall*, the sum over sites of
-   ``max(0, target - P(holds))``.
+   plans are the plans' own. The measure minimised is the *shortfall* (:class:`Goal`): per
+   tier, the sum of ``max(0, target - P(holds))`` over the sites its share needs, the ones
+   closest to the target (with a share of 1, every site): the hardest sites beyond the share
+   do not count.
 3. **Greedy search.** From the scenario as it is, repeatedly buy the step of one option (one
    operator's dispatchers, one place's vehicles, ...) with the largest fall in shortfall per
    unit of cost, until the target holds at every site on training, the budget is spent, or no
@@ -26,8 +32,10 @@ file (:mod:`sim.levers`):
    swap).
 5. **Verification** on the held-out seed, the scenario's own, with ``reps`` replications
    (default the scenario's): P(holds) and its 95 % Wilson interval at every site, before and
-   after. The plan *meets the target* only if it holds at every site on held-out seeds; the
-   sites that fail are named. When a plan met the target on training but fails on held-out
+   after. The plan *meets the target* only if every tier has its share of sites holding on
+   the held-out seeds (:meth:`Evaluation.meets`, the count the training goal asks for); the
+   sites that fail in a tier short of its share are named, and each tier's count is given.
+   When a plan met the target on training but fails on held-out
    seeds, the search is run again from it with a margin (:data:`RETRIES` times at most: a
    training target halfway to 1, then also twice the training replications), and every
    search is reported (:attr:`PlanResult.attempts`).
@@ -36,8 +44,11 @@ Sites that already meet the target as they are, and sites *out of reach of every
 (:func:`out_of_reach`: their demand cannot be met in time by free-flow travel, or they never
 hold with every lever at its maximum), are not simulated in the search: a site's result does
 not depend on the other sites (:mod:`sim.sweeps`). The sites met are checked again at the end
-of a search, and a site a change made fail joins it (the search then goes on). Out-of-reach
-sites are verified like the others and named, with the reason, in the verdict.
+of a search, and a site a change made fail joins it when its tier falls short of its share
+(the search then goes on). Out-of-reach sites count as sites that do not hold: they stay in
+their tier's n, and when the share needs more sites than a tier has within reach, the search
+makes all of those hold (:func:`goal_for`). They are verified like the others and named,
+with the reason, in the verdict.
 6. **Coverage baseline.** The plan a maximal-covering model would buy with the same money
    (:func:`sim.coverage.coverage_plan`: travel time only, no call-out, no queues, solved with
    :func:`scipy.optimize.milp`), verified on the same held-out seeds.
@@ -69,7 +80,7 @@ from sim.planning import prepare_incident, scenario_network
 from sim.results import wilson_interval
 from sim.scenario import Incident, Scenario
 from sim.sites import SiteChoice, choose_sites
-from sim.sweeps import SweepResult, sweep
+from sim.sweeps import SweepResult, sweep, templates
 
 #: The training seed is the scenario's seed plus this (the held-out seed is the scenario's).
 TRAIN_SEED_OFFSET = 1
@@ -110,9 +121,21 @@ class Evaluation:
         """Sum over sites of ``max(0, target - P(holds))``."""
         return float(np.maximum(0.0, target - self.p).sum())
 
+    def holding(self, target: float) -> np.ndarray:
+        """Whether P(holds) >= target, per site."""
+        return self.p >= target - _EPS
+
     def failing(self, target: float) -> list[str]:
         """The sites where P(holds) < target."""
-        return [s for s, p in zip(self.names, self.p, strict=True) if p < target - _EPS]
+        return [s for s, ok in zip(self.names, self.holding(target), strict=True) if not ok]
+
+    def short_tiers(self, target: float, share: float = 1.0) -> list[str]:
+        """The tiers where fewer than ``share_needed(n, share)`` of the n sites hold."""
+        return [t for t, row in self.by_tier(target, share).items() if not row["met"]]
+
+    def meets(self, target: float, share: float = 1.0) -> bool:
+        """Whether every tier has its share of sites holding (:func:`share_needed`)."""
+        return not self.short_tiers(target, share)
 
     def rows(self, target: float) -> list[dict[str, Any]]:
         """Per site: name, tier, P(holds), its 95 % Wilson interval and whether it meets."""
@@ -130,10 +153,12 @@ class Evaluation:
             )
         return out
 
-    def by_tier(self, target: float) -> dict[str, dict[str, Any]]:
-        """Per tier: sites, the worst P(holds), the mean, and the sites meeting the target."""
+    def by_tier(self, target: float, share: float = 1.0) -> dict[str, dict[str, Any]]:
+        """Per tier: sites, the worst P(holds), the mean, the sites meeting the target, how
+        many must (:func:`share_needed`) and whether they do."""
         out: dict[str, dict[str, Any]] = {}
         p = self.p
+        holds = self.holding(target)
         for tier in dict.fromkeys(self.tiers):
             idx = [i for i, t in enumerate(self.tiers) if t == tier]
             worst = min(idx, key=lambda i: (p[i], self.names[i]))
@@ -144,9 +169,110 @@ class Evaluation:
                 "worst_p_met": round(float(p[worst]), 4),
                 "worst_p_met_ci95": [round(lo, 4), round(hi, 4)],
                 "mean_p_met": round(float(p[idx].mean()), 4),
-                "sites_meeting": int(sum(p[i] >= target - _EPS for i in idx)),
+                "sites_meeting": int(holds[idx].sum()),
+                "needed": share_needed(len(idx), share),
             }
+            out[tier]["met"] = out[tier]["sites_meeting"] >= out[tier]["needed"]
         return out
+
+
+def share_needed(n: int, share: float = 1.0) -> int:
+    """How many of a tier's ``n`` sites must hold at a ``share`` of them: ceil(share × n).
+
+    The product is rounded to 9 decimals first, so that a share written in decimals takes
+    the ceiling of the exact product (0.6 × 5 is 3, not the float 3.0000000000000004).
+    """
+    return math.ceil(round(share * n, 9))
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a search must reach: P(holds) >= ``target`` at a share of each tier's sites.
+
+    Built by :func:`goal_for`. The *shortfall* of an evaluation is, per tier, the sum of
+    ``max(0, target - P(holds))`` over the ``required[tier]`` evaluated sites closest to the
+    target (every evaluated site of a tier not in ``required``), out-of-reach sites
+    (``far``) left out. It is 0 exactly when the tier's share is met (as far as it can be);
+    the hardest sites beyond the share do not count, so the greedy stops caring for them once
+    the share is met. With a share of 1 it is the sum over every site within reach.
+
+    Attributes
+    ----------
+    target
+        P(holds) a site must reach.
+    required
+        Per tier, how many of the evaluated sites within reach must hold.
+    far
+        Sites (names) out of reach of every lever: never counted as holding.
+    """
+
+    target: float
+    required: Mapping[str, int] = field(default_factory=dict)
+    far: frozenset[str] = frozenset()
+
+    def _kept(self, ev: Evaluation) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        gap = np.maximum(0.0, self.target - ev.p)
+        keep = np.array([name not in self.far for name in ev.names], dtype=bool)
+        missing: dict[str, int] = {}
+        for tier in dict.fromkeys(ev.tiers):
+            if tier not in self.required:
+                continue
+            idx = [i for i, t in enumerate(ev.tiers) if t == tier and keep[i]]
+            k = self.required[tier]
+            keep[sorted(idx, key=lambda i: (gap[i], i))[k:]] = False
+            missing[tier] = max(0, k - len(idx))
+        return gap, keep, missing
+
+    def shortfall(self, ev: Evaluation) -> float:
+        """The training measure the search brings to 0 (see the class)."""
+        gap, keep, missing = self._kept(ev)
+        return float(gap[keep].sum()) + self.target * sum(missing.values())
+
+    def short(self, ev: Evaluation) -> list[str]:
+        """The tiers whose share is not met in ``ev`` (a positive shortfall)."""
+        gap, keep, missing = self._kept(ev)
+        tiers = np.asarray(ev.tiers, dtype=object)
+        return [
+            t
+            for t in dict.fromkeys(ev.tiers)
+            if missing.get(t, 0) or gap[keep & (tiers == t)].sum() > _EPS
+        ]
+
+
+def goal_for(
+    target: float,
+    share: float,
+    whole: Evaluation,
+    use: Sequence[int],
+    far: Mapping[int, str],
+) -> Goal:
+    """The goal of a search that evaluates the sites ``use`` of the whole site set.
+
+    A tier of n sites needs ``share_needed(n, share)`` sites holding. Out-of-reach sites count
+    as sites that do not hold (they stay in n); when the share needs more sites than the tier
+    has within reach, the search asks for all of those. Sites not in ``use`` (not simulated
+    in the search) count as holding when they hold in ``whole``.
+
+    Parameters
+    ----------
+    target, share
+        P(holds) per site; the share of each tier's sites (0 < share <= 1).
+    whole
+        One plan's evaluation at every site (in site order).
+    use
+        The sites (indices) the search evaluates.
+    far
+        The sites (indices) out of reach of every lever.
+    """
+    inside = set(use)
+    holds = whole.holding(target)
+    required: dict[str, int] = {}
+    for tier in dict.fromkeys(whole.tiers):
+        idx = [i for i, t in enumerate(whole.tiers) if t == tier]
+        within = [i for i in idx if i not in far]
+        held = sum(1 for i in within if i not in inside and holds[i])
+        required[tier] = max(0, min(share_needed(len(idx), share), len(within)) - held)
+    return Goal(target, required, frozenset(whole.names[i] for i in far))
 
 
 def evaluate(
@@ -168,7 +294,8 @@ def evaluate(
         The site set (:func:`sim.sites.choose_sites`), or ``None`` for the scenario's own
         incidents.
     incident
-        The incident swept over the sites (default: the first).
+        The incident whose demand every site takes; ``None``: each site that of the
+        scenario's incident of its tier (:func:`sim.sweeps.templates`).
     reps, seed
         Replications and root seed.
     engine, workers
@@ -212,6 +339,7 @@ def evaluate(
         engine=engine,
         workers=workers,
         large=True,
+        per_tier=incident is None,
     )
     by_name = {r["site"]: r for r in swept.rows}
     rows = [by_name[s.name] for s in sites.sites]
@@ -394,7 +522,7 @@ def _with(plan: Plan, i: int, n: int) -> dict[int, int]:
 
 
 def greedy(
-    trainer: Trainer, target: float, budget: float | None, start: Plan | None = None
+    trainer: Trainer, target: Goal | float, budget: float | None, start: Plan | None = None
 ) -> tuple[list[Step], str]:
     """Buy, step by step, the option with the largest fall in shortfall per unit of cost.
 
@@ -403,7 +531,8 @@ def greedy(
     trainer
         Evaluates plans (at its active sites).
     target, budget
-        P(holds) to reach at every active site; the most the plan may cost.
+        The goal (:func:`goal_for`; a number: P(holds) to reach at every active site); the
+        most the plan may cost.
     start
         The plan to grow (default: the scenario as it is).
 
@@ -414,12 +543,13 @@ def greedy(
         ``met``, ``budget``, ``exhausted`` (no option left) or ``no_gain``.
     """
     levers = trainer.levers
+    goal = target if isinstance(target, Goal) else Goal(target)
     plan: dict[int, int] = dict(start or {})
     ev = trainer.one(plan)
     if ev is None:
         raise ValidationError("the scenario itself cannot be evaluated")
     first = "as it is" if not plan else "the plan so far"
-    steps = [Step(first, dict(plan), levers.cost(plan), ev.shortfall(target), ev)]
+    steps = [Step(first, dict(plan), levers.cost(plan), goal.shortfall(ev), ev)]
     size = {i: o.step for i, o in enumerate(levers.options)}
     screened: dict[int, int] = {}
     bound: dict[int, float] = {}  # the last gain per unit of cost measured, per option
@@ -427,7 +557,7 @@ def greedy(
         # Screening: an option that does not help even at its full range is left out.
         full = [_with(plan, i, _room(levers, plan, i)) for i in size]
         for i, e in zip(list(size), trainer.many(full), strict=True):
-            if e is None or steps[-1].shortfall - e.shortfall(target) <= _EPS:
+            if e is None or steps[-1].shortfall - goal.shortfall(e) <= _EPS:
                 screened[i] = size.pop(i)
                 trainer.useless.add(i)
     while steps[-1].shortfall > _EPS:
@@ -463,7 +593,7 @@ def greedy(
                 if e is None:
                     bound[i] = 0.0
                     continue
-                gain = steps[-1].shortfall - e.shortfall(target)
+                gain = steps[-1].shortfall - goal.shortfall(e)
                 cost = k * levers.options[i].unit_cost
                 bound[i] = max(gain, 0.0) / max(cost, 1e-9)
                 if gain <= _EPS:
@@ -496,7 +626,7 @@ def greedy(
                 f"+{k} {levers.options[i].name}",
                 plan,
                 levers.cost(plan),
-                e.shortfall(target),
+                goal.shortfall(e),
                 e,
                 gain,
             )
@@ -505,7 +635,7 @@ def greedy(
 
 
 def refine(
-    trainer: Trainer, plan: Mapping[int, int], target: float
+    trainer: Trainer, plan: Mapping[int, int], target: Goal | float
 ) -> tuple[dict[int, int], Evaluation, list[str]]:
     """Local search on a plan: remove, trim, swap, keeping its training shortfall.
 
@@ -518,15 +648,16 @@ def refine(
         The refined plan, its training evaluation, and one line per change made.
     """
     levers = trainer.levers
+    aim = target if isinstance(target, Goal) else Goal(target)
     plan = dict(plan)
     ev = trainer.one(plan)
     assert ev is not None
     notes: list[str] = []
 
-    goal = max(ev.shortfall(target), 0.0) + _EPS  # met: 0; else: no worse than the plan
+    goal = max(aim.shortfall(ev), 0.0) + _EPS  # met: 0; else: no worse than the plan
 
     def meets(e: Evaluation | None) -> bool:
-        return e is not None and e.shortfall(target) <= goal
+        return e is not None and aim.shortfall(e) <= goal
 
     # 1. Remove whole options, the most expensive first (every removal from the plan as it
     # is evaluated at once, in parallel).
@@ -649,13 +780,8 @@ def out_of_reach(
     if trainer.sites is None:
         incidents = list(full.incidents)
     else:
-        template = next(
-            (i for i in full.incidents if i.name == trainer.incident), full.incidents[0]
-        )
-        incidents = [
-            Incident(s.name, net.places.lat_lon(s.node), template.demand, scope=template.scope)
-            for s in trainer.sites.sites
-        ]
+        tmpl = templates(full, trainer.incident, network=net, per_tier=trainer.incident is None)
+        incidents = [tmpl.place(full, net, s)[0] for s in trainer.sites.sites]
     out: dict[int, str] = {}
     for s in failing:
         why = _travel_reason(net, full, incidents[s])
@@ -727,6 +853,14 @@ class PlanResult:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     #: Sites simulated in training (``site_runs × train_reps`` replications).
     site_runs: int = 0
+    #: The share of each tier's sites that must hold (with ``sites``; :func:`share_needed`).
+    share: float = 1.0
+    #: With ``sites``: per tier, the incident whose demand its sites took.
+    demand: dict[str, str] = field(default_factory=dict)
+    #: Notes on the demand: the tiers without an incident of their own, and whose they took.
+    notes: list[str] = field(default_factory=list)
+    #: The training goal the final measures use (:func:`goal_for`).
+    goal: Goal | None = None
 
     @property
     def cost(self) -> float:
@@ -735,8 +869,18 @@ class PlanResult:
 
     @property
     def meets(self) -> bool:
-        """Whether the plan holds at every site on the held-out seeds."""
-        return not self.after.failing(self.target)
+        """Whether the plan holds at its share of every tier's sites on the held-out seeds."""
+        return self.after.meets(self.target, self.share)
+
+    def _aim(self) -> Goal:
+        return self.goal if self.goal is not None else Goal(self.target)
+
+    def tier_line(self, ev: Evaluation) -> str:
+        """Per tier: how many sites hold in ``ev`` and how many must."""
+        return "; ".join(
+            f"{t} {row['sites_meeting']} of {row['sites']} hold (needs {row['needed']})"
+            for t, row in ev.by_tier(self.target, self.share).items()
+        )
 
     def overlay(self) -> dict[str, Any]:
         """The plan as a scenario-file fragment."""
@@ -744,20 +888,39 @@ class PlanResult:
 
     def verdict(self) -> str:
         """One sentence: met or not, on which seeds, the failing sites and why."""
-        fails = self.after.failing(self.target)
+        short = self.after.short_tiers(self.target, self.share)
+        fails = [
+            s
+            for s, t, ok in zip(
+                self.after.names, self.after.tiers, self.after.holding(self.target), strict=True
+            )
+            if not ok and t in short
+        ]
         what = "site" if self.sites else "incident"
-        if not fails:
+        where = (
+            f"at every {what}"
+            if self.share == 1
+            else f"at a share {self.share:g} of the {what}s of each tier"
+        )
+        per_tier = "" if self.share == 1 else f" ({self.tier_line(self.after)})"
+        if not short:
             return (
-                f"the plan meets the target (P(holds) >= {self.target:g} at every {what}) on "
-                f"the held-out seeds, at cost {self.cost:g}"
+                f"the plan meets the target (P(holds) >= {self.target:g} {where}) on the "
+                f"held-out seeds{per_tier}, at cost {self.cost:g}"
             )
         reachable = [s for s in fails if s not in self.out_of_reach]
         far = [s for s in fails if s in self.out_of_reach]
-        trained = self.train.shortfall(self.target) <= _EPS
+        trained = self._aim().shortfall(self.train) <= _EPS
         if not reachable:
+            rest = (
+                f"it holds at every other {what} on the held-out seeds"
+                if self.share == 1
+                else f"the tiers short of their share ({', '.join(short)}) have too few "
+                f"{what}s within reach"
+            )
             why = (
                 f"{len(far)} {what}{'s are' if len(far) > 1 else ' is'} out of reach of every "
-                f"lever; it holds at every other {what} on the held-out seeds"
+                f"lever; {rest}"
             )
         elif trained:
             n = len(self.attempts)
@@ -773,7 +936,7 @@ class PlanResult:
         worst = float(self.after.p.min())
         text = (
             f"the plan does NOT meet the target: {why}; best P(holds) reached (held-out, worst "
-            f"{what}) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}"
+            f"{what}) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}{per_tier}"
         )
         if far:
             text += "; out of reach: " + "; ".join(f"{s} ({self.out_of_reach[s]})" for s in far)
@@ -803,7 +966,10 @@ class PlanResult:
             "levers_file": lv.file,
             "sites": self.sites,
             "incident": self.incident,
+            "demand_per_tier": dict(self.demand),
+            "notes": list(self.notes),
             "target": self.target,
+            "share": self.share,
             "budget": self.budget,
             "training": {
                 "seed": self.train_seed,
@@ -831,19 +997,19 @@ class PlanResult:
             ],
             "before": {
                 "rows": self.before.rows(self.target),
-                "tiers": self.before.by_tier(self.target),
+                "tiers": self.before.by_tier(self.target, self.share),
             },
             "after": {
                 "rows": self.after.rows(self.target),
-                "tiers": self.after.by_tier(self.target),
+                "tiers": self.after.by_tier(self.target, self.share),
             },
             "coverage_baseline": {
                 **self.coverage_info,
                 "cost": lv.cost(self.coverage),
                 "changes": lv.changes(self.coverage),
-                "meets_target": not self.coverage_after.failing(self.target),
+                "meets_target": self.coverage_after.meets(self.target, self.share),
                 "rows": self.coverage_after.rows(self.target),
-                "tiers": self.coverage_after.by_tier(self.target),
+                "tiers": self.coverage_after.by_tier(self.target, self.share),
             },
             "out_of_reach": dict(self.out_of_reach),
             "attempts": [dict(a) for a in self.attempts],
@@ -853,7 +1019,7 @@ class PlanResult:
         }
 
     def _final_step(self) -> Step:
-        return Step("final", self.plan, self.cost, self.train.shortfall(self.target), self.train)
+        return Step("final", self.plan, self.cost, self._aim().shortfall(self.train), self.train)
 
     def _changes(self) -> list[dict[str, Any]]:
         return [dict(g) for g in self.gains] or self.levers.changes(self.plan)
@@ -873,6 +1039,7 @@ def plan_levers(
     scheduler: Any = None,
     engine: str = "auto",
     progress: Callable[[int], None] | None = None,
+    share: float = 1.0,
 ) -> PlanResult:
     """Choose the cheapest lever units that make the targets hold; verify on held-out seeds.
 
@@ -885,9 +1052,15 @@ def plan_levers(
     sites
         ``None`` (the scenario's incidents), ``seats``, ``nodes`` or ``grid:KM``.
     incident
-        With ``sites``: the incident whose demand is placed at every site (default: first).
+        With ``sites``: the incident whose demand is placed at every site (default: at each
+        site that of the scenario's incident of the site's tier, or the first incident's for
+        a tier the scenario has none of; :func:`sim.sweeps.templates`).
     target
         P(holds) to reach at every site, in (0, 1].
+    share
+        With ``sites``: the share of each tier's sites that must reach ``target``
+        (0 < share <= 1): a tier of n sites is met when ``ceil(share × n)`` of them hold
+        (:func:`share_needed`); out-of-reach sites count as sites that do not hold.
     budget
         The most the plan may cost (default: no limit).
     reps
@@ -906,7 +1079,7 @@ def plan_levers(
     Raises
     ------
     ValidationError
-        For a bad target, budget, replication count, engine or site set.
+        For a bad target, share, budget, replication count, engine, site set or incident.
     """
     import time
 
@@ -923,11 +1096,28 @@ def plan_levers(
     if engine not in ENGINES:
         raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     check_workers(workers)
+    if (
+        isinstance(share, bool)
+        or not isinstance(share, int | float)
+        or not 0 < share <= 1  # also refuses NaN
+    ):
+        raise ValidationError(f"`share` must be a share of the sites in (0, 1], got {share!r}")
+    if share != 1 and sites is None:
+        raise ValidationError(
+            f"`share` {share:g} needs `sites` (a share of the sites of each tier); without "
+            "sites every incident of the scenario must hold"
+        )
     reps, seed = check_reps_seed(scenario, reps, None)
     train_reps, _ = check_reps_seed(scenario, train_reps, None)
     train_seed = seed + TRAIN_SEED_OFFSET
     network = cached_network(scenario.network)
     choice = None
+    tmpl = templates(
+        scenario,
+        incident,
+        network=scenario_network(scenario, network),
+        per_tier=sites is not None and incident is None,
+    )
     if sites is not None:
         choice = choose_sites(
             scenario_network(scenario, network), sites, max_snap_km=scenario.max_snap_km
@@ -954,8 +1144,13 @@ def plan_levers(
     reach = out_of_reach(trainer, network, scenario, first, goal)
     held: dict[str, SweepResult] = {}
     before, sw = evaluate(scenario, choice, incident, reps, seed, engine, workers)
+    demand: dict[str, str] = {}
     if sw is not None:
         held["before"] = sw
+        tiers = [r["tier"] for r in sw.rows]
+        demand = {t: tmpl.for_tier(t).name for t in dict.fromkeys(tiers) if t is not None}
+    share = float(share)
+    everywhere = range(len(names))
     plan: dict[int, int] = {}
     runs: list[list[Step]] = []
     attempts: list[dict[str, Any]] = []
@@ -978,16 +1173,23 @@ def plan_levers(
             trainer.active = None
             whole = trainer.one(plan)
             assert whole is not None
-            failing = {s for s, p in enumerate(whole.p) if p < goal - _EPS and s not in reach}
-            if not failing:
+            aim = goal_for(goal, share, whole, everywhere, reach)
+            short = aim.short(whole)
+            if not short:
                 if not runs:
-                    runs.append([Step("as it is", {}, 0.0, whole.shortfall(goal), whole)])
+                    runs.append([Step("as it is", {}, 0.0, aim.shortfall(whole), whole)])
                 break
-            active |= failing
+            # The sites within reach that fail, in the tiers short of their share.
+            active |= {
+                s
+                for s, ok in enumerate(whole.holding(goal))
+                if not ok and s not in reach and whole.tiers[s] in short
+            }
             trainer.active = tuple(sorted(active))
-            steps, stop = greedy(trainer, goal, budget, plan)
+            aim = goal_for(goal, share, whole, trainer.sites_in_use(), reach)
+            steps, stop = greedy(trainer, aim, budget, plan)
             runs.append(steps)
-            plan, _, changed = refine(trainer, steps[-1].plan, goal)
+            plan, _, changed = refine(trainer, steps[-1].plan, aim)
             notes.extend(changed)
             if stop != "met":
                 break
@@ -998,7 +1200,14 @@ def plan_levers(
             if sw is not None:
                 held["after"] = sw
         last = dict(plan)
-        fails = [s for s in after.failing(float(target)) if names.index(s) not in reach]
+        # Failing on held-out seeds: the sites within reach that fail in the tiers short of
+        # their share (as far as the sites within reach can meet it).
+        short = goal_for(float(target), share, after, everywhere, reach).short(after)
+        fails = [
+            names[s]
+            for s, ok in enumerate(after.holding(float(target)))
+            if not ok and s not in reach and after.tiers[s] in short
+        ]
         attempts.append(
             {
                 "attempt": attempt + 1,
@@ -1014,19 +1223,26 @@ def plan_levers(
             break
     base.evaluations, base.site_runs = trainer.evaluations, trainer.site_runs
     trainer = base
-    # Every measure below is at the sites trained on (out-of-reach sites left out).
+    # Every measure below is at the sites trained on (out-of-reach sites left out); with a
+    # share, the sites not trained on count as the plan leaves them.
+    aim = Goal(float(target), far=frozenset(names[s] for s in reach))
+    if share != 1:
+        trainer.active = None
+        whole = trainer.one(plan)
+        assert whole is not None
     trainer.active = (
         tuple(sorted(active)) or tuple(s for s in range(len(names)) if s not in reach) or None
     )
+    if share != 1:
+        aim = goal_for(float(target), share, whole, trainer.sites_in_use(), reach)
     train = trainer.one(plan)
     assert train is not None
-    goal = float(target)
     seen: list[Step] = []
     for steps in runs:
         evs = trainer.many([s.plan for s in steps])
         for s, e in zip(steps, evs, strict=True):
             if e is not None:
-                seen.append(Step(s.action, s.plan, s.cost, e.shortfall(goal), e, s.gain))
+                seen.append(Step(s.action, s.plan, s.cost, aim.shortfall(e), e, s.gain))
     # Marginal gain of each change in the final plan (training): without it, how much worse.
     gains = []
     less = [{j: n for j, n in plan.items() if j != i} for i in sorted(plan)]
@@ -1036,7 +1252,7 @@ def plan_levers(
                 **levers.changes({i: plan[i]})[0],
                 "gain_shortfall": None
                 if e is None
-                else round(e.shortfall(goal) - train.shortfall(goal), 4),
+                else round(aim.shortfall(e) - aim.shortfall(train), 4),
                 "gain_worst_p": None if e is None else round(float(train.p.min() - e.p.min()), 4),
             }
         )
@@ -1081,6 +1297,10 @@ def plan_levers(
         out_of_reach={names[s]: why for s, why in reach.items()},
         attempts=attempts,
         site_runs=trainer.site_runs,
+        share=share,
+        demand=demand,
+        notes=tmpl.notes(demand) if sites is not None else [],
+        goal=aim,
     )
     result.seconds = time.perf_counter() - start
     return result

@@ -45,13 +45,17 @@ def checkpoint_node(network: RoadNetwork, site: CheckpointSite) -> int:
     return _locate(network, site.location, f"checkpoint {site.name!r}: location")
 
 
-def _placed(
-    network: RoadNetwork, scenario: Scenario, incident: Incident, depot_nodes: np.ndarray
-) -> tuple[int, TierAssignment, str, np.ndarray]:
-    """An incident's staging node, tier assignment, scope and depots in scope (a mask)."""
-    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
-    # The tier follows the true point (validation's demand check uses the same rule): an
-    # access leg's length counts towards the banner radius.
+def incident_tier(network: RoadNetwork, scenario: Scenario, incident: Incident) -> TierAssignment:
+    """The tier of ``incident`` in ``scenario``, as a run assigns it.
+
+    The tier follows the true point (validation's demand check uses the same rule): an
+    access leg's length counts towards the banner radius; an explicit ``tier`` wins.
+
+    Raises
+    ------
+    NetworkError, ValidationError
+        As :func:`sim.locations.point_tier`.
+    """
     assignment, _ = point_tier(
         network,
         scenario.rules,
@@ -60,6 +64,15 @@ def _placed(
         max_snap_km=scenario.max_snap_km,
         access_legs=scenario.access_legs,
     )
+    return assignment
+
+
+def _placed(
+    network: RoadNetwork, scenario: Scenario, incident: Incident, depot_nodes: np.ndarray
+) -> tuple[int, TierAssignment, str, np.ndarray]:
+    """An incident's staging node, tier assignment, scope and depots in scope (a mask)."""
+    where = _locate(network, incident.location, f"incident {incident.name!r}: location")
+    assignment = incident_tier(network, scenario, incident)
     node = where  # the staging point: the incident's node unless given
     if incident.staging_point is not None:
         node = _locate(

@@ -750,13 +750,20 @@ def sweep_map(result: Any) -> Figure:
         hold = sum(r["p_met"] >= 0.95 for r in mine)
         deadline = next((r["deadline_min"] for r in mine if r["deadline_min"] is not None), None)
         dl = f", {deadline:.0f} min" if deadline is not None else ""
-        ax.set_title(f"{tier}{dl}: {hold} of {len(mine)} sites hold", fontsize=10)
+        title = f"{tier}{dl}: {hold} of {len(mine)} sites hold"
+        if tier in result.tiers:  # a sweep per tier: whose demand
+            whose = _label(result.tiers[tier])
+            title = f"{tier}{dl}, demand of “{whose}”:\n{hold} of {len(mine)} sites hold"
+        ax.set_title(title, fontsize=10)
     if sc is not None:
         cb = fig.colorbar(sc, ax=list(axes), shrink=0.85, pad=0.01)
         cb.set_label("P(target holds)")
     demand = ", ".join(f"{v} {k}" for k, v in result.demand.items())
+    whose = f"demand of “{_label(result.incident)}” ({demand})"
+    if result.tiers:
+        whose = "the demand of each tier's incident"
     fig.suptitle(
-        f"{_label(result.scenario)}: demand of “{_label(result.incident)}” ({demand}) at "
+        f"{_label(result.scenario)}: {whose} at "
         f"{len(rows)} sites "
         f"({result.sites}), {result.replications} replications each"
         + ("; × = demand cannot be met in scope" if any(r["note"] for r in rows) else ""),

@@ -1,7 +1,8 @@
 """Sweeps: one scenario's demand placed at every candidate site, to map where the targets hold.
 
-A sweep takes the demand of one incident of a scenario (by default the first) and places it
-in turn at every candidate site:
+A sweep takes the demand of one incident of a scenario (by default the first; with
+``per_tier``, each site that of the scenario's incident of the site's tier, :func:`templates`)
+and places it in turn at every candidate site:
 
 * ``"seats"``: the banner/district seats (graph nodes of kind ``seat``);
 * ``"nodes"``: every node of the network not in zone ``outside``;
@@ -38,7 +39,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ from sim.network import RoadNetwork
 from sim.plan import IncidentPlan
 from sim.planning import (
     checkpoint_node,
+    incident_tier,
     prepare,
     prepare_incident,
     resolve_depots,
@@ -119,6 +121,10 @@ class SweepResult:
     cache_notes : list of str
         One note per entry of ``cache_dir`` that was invalid (edited, truncated, of another
         computation) and therefore recomputed.
+    tiers : dict
+        A sweep per tier (``per_tier``): tier to the incident whose demand its sites took
+        (``incident`` and ``demand`` are then those of the default, the first incident);
+        empty otherwise.
     """
 
     scenario: str
@@ -132,6 +138,7 @@ class SweepResult:
     skipped_far: int = 0
     resumed: int = field(default=0, compare=False)
     cache_notes: list[str] = field(default_factory=list, compare=False)
+    tiers: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready dict: the sweep's settings and its rows."""
@@ -147,6 +154,7 @@ class SweepResult:
             "network": self.network.source,
             "fleetsim_version": __version__,
             "skipped_far_grid_points": self.skipped_far,
+            **({"demand_per_tier": dict(self.tiers)} if self.tiers else {}),
             "rows": self.rows,
         }
 
@@ -233,16 +241,117 @@ def check_sites(network: RoadNetwork, sites: object) -> list[Site]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _template(scenario: Scenario, incident: str | None) -> Incident:
+@dataclass(frozen=True)
+class Templates:
+    """Whose demand a sweep places at each site (:func:`templates`).
+
+    Attributes
+    ----------
+    default
+        The incident named, or the scenario's first: its demand goes to every site, or, per
+        tier, to the sites of a tier the scenario has no incident of.
+    tiers
+        Per tier, the scenario's first incident of that tier (per tier only; else empty).
+    per_tier
+        Whether each site takes the demand of its tier's incident.
+    """
+
+    default: Incident
+    tiers: Mapping[str, Incident] = field(default_factory=dict)
+    per_tier: bool = False
+
+    def for_tier(self, tier: str | None) -> Incident:
+        """The incident whose demand a site of ``tier`` takes."""
+        if not self.per_tier or tier is None:
+            return self.default
+        return self.tiers.get(tier, self.default)
+
+    def at(self, scenario: Scenario, network: RoadNetwork, node: int) -> Incident:
+        """The incident whose demand the site at ``node`` takes (its tier's, per tier)."""
+        if not self.per_tier:
+            return self.default
+        try:
+            tier = scenario.rules.classify(network, node).tier
+        except FleetsimError:  # outside the region: the site gets a note, not a result
+            return self.default
+        return self.for_tier(tier)
+
+    def place(
+        self, scenario: Scenario, network: RoadNetwork, site: Site
+    ) -> tuple[Incident, Incident]:
+        """The incident a sweep places at ``site``, and its template (:meth:`at`).
+
+        The incident is named after the site, with the template's demand and scope; its tier
+        and deadline follow from the site's location.
+        """
+        t = self.at(scenario, network, site.node)
+        inc = Incident(site.name, network.places.lat_lon(site.node), t.demand, scope=t.scope)
+        return inc, t
+
+    def notes(self, tiers: Iterable[str | None]) -> list[str]:
+        """One line per tier among ``tiers`` without an incident of its own (per tier only)."""
+        if not self.per_tier:
+            return []
+        return [
+            f"the scenario has no {tier} incident: its {tier} sites take the demand of "
+            f"{self.default.name!r} (the first incident)"
+            for tier in dict.fromkeys(t for t in tiers if t is not None)
+            if tier not in self.tiers
+        ]
+
+
+def templates(
+    scenario: Scenario,
+    incident: str | None = None,
+    *,
+    network: RoadNetwork | None = None,
+    per_tier: bool = False,
+) -> Templates:
+    """Whose demand a sweep of ``scenario`` places at its sites.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    incident
+        The name of the incident whose demand every site takes; default: the first incident,
+        or, with ``per_tier``, each site's tier's incident.
+    network
+        The scenario's network (:func:`sim.planning.scenario_network`); needed per tier, for
+        the tiers of the incidents (default: loaded).
+    per_tier
+        Each site takes the demand of the scenario's first incident of the site's tier (an
+        incident's tier as a run assigns it, :func:`sim.planning.incident_tier`); a site of
+        a tier without an incident takes the first incident's (:meth:`Templates.notes`
+        names those tiers).
+
+    Raises
+    ------
+    ValidationError
+        For an unknown incident name, or a name with ``per_tier``.
+    """
+    if incident is not None and per_tier:
+        raise ValidationError(
+            f"--incident {incident!r} places one incident everywhere; it excludes the demand "
+            "per tier"
+        )
     if incident is None:
-        return scenario.incidents[0]
+        default = scenario.incidents[0]
+    else:
+        found = [inc for inc in scenario.incidents if inc.name == incident]
+        if not found:
+            names = ", ".join(repr(i.name) for i in scenario.incidents)
+            raise ValidationError(
+                f"--incident {incident!r}: not in scenario {scenario.name!r}; incidents: {names}"
+            )
+        default = found[0]
+    if not per_tier:
+        return Templates(default)
+    network = scenario_network(scenario, network)
+    tiers: dict[str, Incident] = {}
     for inc in scenario.incidents:
-        if inc.name == incident:
-            return inc
-    names = ", ".join(repr(i.name) for i in scenario.incidents)
-    raise ValidationError(
-        f"--incident {incident!r}: not in scenario {scenario.name!r}; incidents: {names}"
-    )
+        tiers.setdefault(incident_tier(network, scenario, inc).tier, inc)
+    return Templates(default, tiers, per_tier=True)
 
 
 def _base_row(network: RoadNetwork, site: Site) -> dict[str, Any]:
@@ -274,6 +383,7 @@ def sweep(
     cache_dir: str | os.PathLike[str] | None = None,
     before: Callable[[Sequence[Any], int], None] | None = None,
     large: bool | None = None,
+    per_tier: bool = False,
 ) -> SweepResult:
     """Place one incident's demand at every candidate site and simulate each.
 
@@ -315,6 +425,10 @@ def sweep(
     large
         Whether the sweep counts as large for the batch engine
         (:func:`sim.experiment.run_plans`).
+    per_tier
+        Place at each site the demand of the scenario's incident of the site's tier, not
+        one incident's (:func:`templates`; not with ``incident``). A site's random streams
+        are keyed by the name of the incident whose demand it takes.
 
     Returns
     -------
@@ -327,8 +441,8 @@ def sweep(
         For a bad site specification, an unknown incident, or bad replications / seed.
     """
     reps, s = check_reps_seed(scenario, replications, seed)
-    template = _template(scenario, incident)
     network = scenario_network(scenario, network)
+    tmpl = templates(scenario, incident, network=network, per_tier=per_tier)
     if isinstance(sites, str):
         sites = choose_sites(network, sites, max_snap_km=scenario.max_snap_km)
     if isinstance(sites, SiteChoice):
@@ -338,7 +452,7 @@ def sweep(
     if scenario.fleet_sharing == "shared":
         return _shared_sweep(
             scenario,
-            template,
+            tmpl,
             network,
             spec,
             cands,
@@ -360,10 +474,13 @@ def sweep(
     cache = _SiteCache(cache_dir, scenario, reps, s, engine) if cache_dir is not None else None
     resumed = 0
     prepared = _prepare_sites(
-        network, scenario, template, cands, depots, cps, workers=workers, scheduler=scheduler
+        network, scenario, tmpl, cands, depots, cps, workers=workers, scheduler=scheduler
     )
+    used: dict[str, str] = {}  # per tier: the incident whose demand its sites took
     for site, (plan, note, tier, deadline) in zip(cands, prepared, strict=True):
         row = _base_row(network, site)
+        if plan is not None:
+            used.setdefault(plan.tier, plan.stream)
         if note is not None:
             row.update(
                 tier=tier,
@@ -414,7 +531,7 @@ def sweep(
     )
     return _result(
         scenario,
-        template,
+        tmpl.default,
         network,
         spec,
         s,
@@ -423,6 +540,7 @@ def sweep(
         skipped_far=skipped,
         resumed=resumed,
         notes=cache.notes if cache is not None else [],
+        tiers=used if tmpl.per_tier else {},
     )
 
 
@@ -434,15 +552,13 @@ _Prepared = tuple[IncidentPlan | None, str | None, str | None, float | None]
 def _site_plan(
     network: RoadNetwork,
     scenario: Scenario,
-    template: Incident,
+    tmpl: Templates,
     site: Site,
     depots: np.ndarray,
     cps: Sequence[int],
 ) -> _Prepared:
     """Prepare the swept incident at one site (:data:`_Prepared`)."""
-    inc = Incident(
-        site.name, network.places.lat_lon(site.node), template.demand, scope=template.scope
-    )
+    inc, template = tmpl.place(scenario, network, site)
     note = None
     try:
         plan = prepare_incident(network, scenario, inc, depot_nodes=depots, checkpoint_nodes=cps)
@@ -468,21 +584,21 @@ def _site_plan(
     return None, note, a.tier, a.deadline_min
 
 
-#: The sweeps being prepared by forked workers, by token: (network, scenario, template, depot
+#: The sweeps being prepared by forked workers, by token: (network, scenario, templates, depot
 #: nodes, checkpoint nodes). Set just before the pool forks, removed when it is done.
 _PREPARING: dict[int, tuple[Any, ...]] = {}
 
 
 def _prepare_chunk(token: int, sites: Sequence[Site]) -> list[_Prepared]:
     """Prepare some sites of a sweep in a worker forked from the process sweeping."""
-    network, scenario, template, depots, cps = _PREPARING[token]
-    return [_site_plan(network, scenario, template, site, depots, cps) for site in sites]
+    network, scenario, tmpl, depots, cps = _PREPARING[token]
+    return [_site_plan(network, scenario, tmpl, site, depots, cps) for site in sites]
 
 
 def _prepare_sites(
     network: RoadNetwork,
     scenario: Scenario,
-    template: Incident,
+    tmpl: Templates,
     cands: Sequence[Site],
     depots: np.ndarray,
     cps: Sequence[int],
@@ -498,13 +614,13 @@ def _prepare_sites(
     on a Dask cluster or without ``fork``, this process does. The plans are the same.
     """
     if workers == 1 or scheduler not in (None, "") or len(cands) < 2:
-        return [_site_plan(network, scenario, template, s, depots, cps) for s in cands]
+        return [_site_plan(network, scenario, tmpl, s, depots, cps) for s in cands]
     with make_executor(workers) as executor:
         if not executor.inherits_state:
-            return [_site_plan(network, scenario, template, s, depots, cps) for s in cands]
+            return [_site_plan(network, scenario, tmpl, s, depots, cps) for s in cands]
         size = max(1, math.ceil(len(cands) / (executor.slots * 8)))
         tasks = [(id(network), cands[i : i + size]) for i in range(0, len(cands), size)]
-        _PREPARING[id(network)] = (network, scenario, template, depots, cps)
+        _PREPARING[id(network)] = (network, scenario, tmpl, depots, cps)
         try:
             with closing(executor.map(_prepare_chunk, tasks)) as results:
                 return [p for chunk in results for p in chunk]
@@ -524,6 +640,7 @@ def _result(
     skipped_far: int,
     resumed: int,
     notes: list[str],
+    tiers: Mapping[str, str] | None = None,
 ) -> SweepResult:
     """The sweep's result: its rows cut to :data:`SITE_FIELDS`, failing sites first."""
     rows = [{k: r[k] for k in SITE_FIELDS} for r in rows]
@@ -540,12 +657,13 @@ def _result(
         skipped_far=skipped_far,
         resumed=resumed,
         cache_notes=notes,
+        tiers=dict(tiers or {}),
     )
 
 
 def _shared_sweep(
     scenario: Scenario,
-    template: Incident,
+    tmpl: Templates,
     network: RoadNetwork,
     spec: str,
     cands: Sequence[Site],
@@ -567,15 +685,18 @@ def _shared_sweep(
     staging point) moved to the site; it keeps its name, alarm time and demand, so its random
     streams are those of the incident. A site's row is the swept incident's result there;
     its note gives the incident's P(holds) alone at the site (same draws), the vehicles it
-    lost to the others and the mean contention cost.
+    lost to the others and the mean contention cost. Per tier (:class:`Templates`), the
+    incident moved to a site is its tier's.
     """
     check_shared_engine(engine)
-    idx = next(j for j, inc in enumerate(scenario.incidents) if inc.name == template.name)
     classes = tuple(scenario.fleet.classes)
     variants = []
     rows: list[dict[str, Any]] = []
+    used: dict[str, str] = {}
     for site in cands:
         row = _base_row(network, site)
+        template = tmpl.at(scenario, network, site.node)
+        idx = next(j for j, inc in enumerate(scenario.incidents) if inc.name == template.name)
         moved = dataclasses.replace(
             template, location=network.places.lat_lon(site.node), staging_point=None
         )
@@ -601,10 +722,11 @@ def _shared_sweep(
                 progress(reps)
             continue
         rows.append(row)
-        variants.append((row, variant, plans))
+        used.setdefault(plans[idx].tier, template.name)
+        variants.append((row, variant, plans, idx))
     if before is not None:
-        before([plans[idx] for _, _, plans in variants], reps)
-    for row, variant, plans in variants:
+        before([plans[idx] for _, _, plans, idx in variants], reps)
+    for row, variant, plans, idx in variants:
         splan = prepare_shared(network, variant, plans)
         results, contention = run_shared(
             splan, seed=seed, replications=reps, workers=workers, scheduler=scheduler
@@ -620,13 +742,17 @@ def _shared_sweep(
         )
         if progress:
             progress(reps)
-    others = ", ".join(i.name for i in scenario.incidents if i.name != template.name)
-    notes = [f"shared fleet: {template.name!r} moved over the sites; staying: {others or 'none'}"]
+    if tmpl.per_tier:
+        notes = ["shared fleet: each site's tier's incident moved to it; the others staying"]
+    else:
+        name = tmpl.default.name
+        others = ", ".join(i.name for i in scenario.incidents if i.name != name)
+        notes = [f"shared fleet: {name!r} moved over the sites; staying: {others or 'none'}"]
     if cached:
         notes.append("a shared-fleet sweep does not cache finished sites (no --resume)")
     return _result(
         scenario,
-        template,
+        tmpl.default,
         network,
         spec,
         seed,
@@ -635,6 +761,7 @@ def _shared_sweep(
         skipped_far=skipped_far,
         resumed=0,
         notes=notes,
+        tiers=used if tmpl.per_tier else {},
     )
 
 
@@ -932,6 +1059,7 @@ __all__ = [
     "Site",
     "SiteChoice",
     "SweepResult",
+    "Templates",
     "candidate_sites",
     "check_cache_dir",
     "check_sites",
@@ -941,4 +1069,5 @@ __all__ = [
     "sweep",
     "sweep_cache_dir",
     "sweep_table",
+    "templates",
 ]
