@@ -111,7 +111,8 @@ def replicate(setup: Setup, scenario: Scenario, root: np.random.SeedSequence) ->
     """
     fleet = scenario.fleet
     n = fleet.total
-    d = draw(SimpleNamespace(n_vehicles=n, max_checkpoints=0, checkpoints=()), root)
+    keys = fleet.vehicle_keys()  # the model's draws are keyed by vehicle identity
+    d = draw(SimpleNamespace(n_vehicles=n, keys=keys, max_checkpoints=0, checkpoints=()), root)
     env = simpy.Environment()
     ops = {o.name: simpy.Resource(env, capacity=o.dispatchers) for o in fleet.operators}
     vehicle_op = []
