@@ -40,7 +40,7 @@ import numpy as np
 
 from sim.demand import Basis
 from sim.engine import has_ties
-from sim.model import day_night, simulate
+from sim.model import mobilisation_dists, simulate
 from sim.plan import (
     PHONE,
     PURPOSES,
@@ -265,19 +265,17 @@ def _simulate(
     cols = cols.astype(np.int64)
     ck = keys[cols]
     first_leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
-    # Durations only where a replication can use them: calls for the placeable prefix,
-    # response, confirmation, mobilisation, trip and registration for the candidates who may
-    # accept; uniforms hashed at those (replication, column) pairs only (flat indices ``at``
-    # into the (replication, column) arrays).
+    # The durations the call-outs read (calls for the placeable prefix, platform responses
+    # for the candidates who may accept), uniforms hashed at those (replication, column)
+    # pairs only (flat indices ``at`` into the (replication, column) arrays); the others are
+    # drawn after the call-outs, for the vehicles that accept only (their uniforms are keyed
+    # by vehicle, so which others are drawn changes no value).
     width = int(col_off[-1])
-    calls, resp, conf, mob_day, mob_night, trip, service = (
-        np.zeros((n_rep, width)) for _ in range(7)
-    )
+    calls, resp = np.zeros((n_rep, width)), np.zeros((n_rep, width))
 
     def draws(purpose: int, at: np.ndarray) -> np.ndarray:
         return kernels.uniforms_at(ck, salts[:, purpose], at, width)
 
-    accepting = []
     col_op = plan.vehicle_operator[cols]
     for cp, plat, a, day, night, lst in zip(
         classes,
@@ -288,29 +286,22 @@ def _simulate(
         last,
         strict=True,
     ):
-        at = kernels.positions(day, night, lst, width, a, True)
-        accepting.append(at)
         if plat:  # each operator's platform draws by its own distributions
-            u_resp, u_conf, op = draws(8, at), draws(9, at), col_op[at % width]
+            at = kernels.positions(day, night, lst, width, a, True)
+            u_resp, op = draws(8, at), col_op[at % width]
             for o in np.unique(op).tolist():
                 mine = op == o
-                spec = callouts[o]
-                resp.ravel()[at[mine]] = spec.response.from_uniform(u_resp[mine])
-                conf.ravel()[at[mine]] = spec.confirm.from_uniform(u_conf[mine])
+                resp.ravel()[at[mine]] = callouts[o].response.from_uniform(u_resp[mine])
         else:
             placed = kernels.positions(day, night, lst, width, a, False)
             calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
-        mob_day.ravel()[at], mob_night.ravel()[at] = day_night(plan, cp, draws(5, at))
-    at = np.concatenate(accepting) if accepting else np.zeros(0, dtype=np.int64)
-    factor = plan.trip_factor.from_uniform(draws(6, at))
-    speeds = _speeds(plan, shocks)
-    trip.ravel()[at] = factor / (plan.speed_factor if speeds is None else speeds[at // width])
-    service.ravel()[at] = plan.staging.service.from_uniform(draws(7, at))
     n_cls = len(classes)
-    (per_vehicle, per_class) = kernels.replicate(
+    clock_spec = np.array(
+        [1.0 if clock else 0.0, plan.clock_hour if clock else 0.0, *plan.night_hours]
+    )
+    e_t, e_at, e_plat, e_off, last_end, tally, short, v_called, v_out = kernels.callouts(
         alert_end,
         t0,
-        t0 + plan.horizon_min,
         col_off,
         np.array([cp.initial_calls for cp in classes], dtype=np.int64),
         np.array([cp.candidates.size for cp in classes], dtype=np.int64),
@@ -319,12 +310,7 @@ def _simulate(
         _hstack(codes_day, n_rep, np.int8),
         _hstack(codes_night, n_rep, np.int8),
         col_op.astype(np.int64),
-        first_leg[plan.vehicle_depot[cols]],
         calls,
-        mob_day,
-        mob_night,
-        trip,
-        service,
         np.concatenate([[0], np.cumsum(plan.operator_dispatchers, dtype=np.int64)]).astype(
             np.int64
         ),
@@ -337,15 +323,48 @@ def _simulate(
         np.concatenate([[0], np.cumsum([cp.candidates.size for cp in classes])]).astype(np.int64),
         _up(plan, alert_end, shocks),
         resp,
-        conf,
+        clock_spec,
+        log_vehicles,
+    )
+    # Each acceptance's confirmation (a platform's, by its operator's distribution: the
+    # acceptance is the response plus it), mobilisation (by day or by night, from the
+    # acceptance time), trip multiplier and registration, in the order of the acceptances.
+    e_col = e_at % width
+    plat_at = np.flatnonzero(e_plat)
+    if plat_at.size:
+        u_conf, op = draws(9, e_at[plat_at]), col_op[e_col[plat_at]]
+        for o in np.unique(op).tolist():
+            mine = plat_at[op == o]
+            e_t[mine] = e_t[mine] + callouts[o].confirm.from_uniform(u_conf[op == o])
+    night = kernels.night_flags(e_t, t0, clock_spec)
+    e_cls = np.repeat(np.arange(n_cls), widths)[e_col]
+    u_mob = draws(5, e_at)
+    mob = np.empty(e_at.size)
+    for k, cp in enumerate(classes):
+        day, by_night = mobilisation_dists(plan, cp)
+        for dist, mine in ((day, (e_cls == k) & ~night), (by_night, (e_cls == k) & night)):
+            if mine.any():
+                mob[mine] = dist.from_uniform(u_mob[mine])
+    factor = plan.trip_factor.from_uniform(draws(6, e_at))
+    speeds = _speeds(plan, shocks)
+    trip = factor / (plan.speed_factor if speeds is None else speeds[e_at // width])
+    service = plan.staging.service.from_uniform(draws(7, e_at))
+    per_vehicle, per_class = kernels.staging(
+        alert_end,
+        t0,
+        t0 + plan.horizon_min,
+        width,
+        col_off,
+        first_leg[plan.vehicle_depot[cols]],
+        e_t,
+        e_at,
+        e_off,
+        mob,
+        trip,
+        service,
+        last_end,
+        tally,
         plan.staging.lanes,
-        np.array(
-            [
-                1.0 if clock else 0.0,
-                plan.clock_hour if clock else 0.0,
-                *plan.night_hours,
-            ]
-        ),
         plan.deadline_min,
         plan.success_fraction,
         np.array([cp.basis is Basis.ALL_ACCEPTED for cp in classes], dtype=np.bool_),
@@ -353,6 +372,9 @@ def _simulate(
         np.array([cp.requested for cp in classes], dtype=np.int64),
         log_vehicles,
     )
+    comp, crit, stages, arrived, registered, n_registered, past = per_class
+    per_vehicle = (v_called, *per_vehicle, v_out)
+    per_class = (comp, crit, stages, tally, arrived, registered, n_registered, past, short)
     past, short = per_class[-2].tolist(), per_class[-1].tolist()
     fast = None if log_vehicles else _results(plan, per_class)
     out = []

@@ -301,26 +301,20 @@ def _is_night(minutes, clock_hour, start, end):  # pragma: no cover - compiled
 
 
 @jit
-def _accepted(
-    r, w, c, ta, t0, clock, v_acc, acc_t, acc_col, acc_mob, mob_day, mob_night, n_acc
-):  # fmt: skip  # pragma: no cover - compiled
-    """Vehicle ``c`` of replication ``r`` accepts at ``ta``: its acceptance joins the list
-    (with the mobilisation of the period it falls in, by ``clock``); returns the new count."""
-    v_acc[w, c] = ta
-    acc_t[n_acc] = ta
-    acc_col[n_acc] = c
-    if clock[0] > 0 and _is_night(ta - t0, clock[1], clock[2], clock[3]):
-        acc_mob[n_acc] = mob_night[r, c]
-    else:
-        acc_mob[n_acc] = mob_day[r, c]
-    return n_acc + 1
+def _accepted(r, c, ta, platform, e_t, e_at, e_plat, n_e, width):  # pragma: no cover
+    """Vehicle ``c`` of replication ``r`` accepts at ``ta`` (for a ``platform`` candidate:
+    responds at ``ta``, and accepts once confirmed): its acceptance joins the flat list of
+    acceptances (:func:`callouts`); returns the new length."""
+    e_t[n_e] = ta
+    e_at[n_e] = r * width + c
+    e_plat[n_e] = platform
+    return n_e + 1
 
 
 @jit
-def replicate(
+def callouts(
     alert_end,
     t0,
-    horizon,
     col_off,
     need,
     n_cand,
@@ -329,12 +323,7 @@ def replicate(
     codes_day,
     codes_night,
     ops,
-    leg,
     calls,
-    mob_day,
-    mob_night,
-    trip,
-    service,
     disp_off,
     platform,
     p_size,
@@ -343,58 +332,43 @@ def replicate(
     cand_off,
     up,
     resp,
-    conf,
-    staging_lanes,
     clock,
-    deadline,
-    success_fraction,
-    all_accepted,
-    by_count,
-    requested,
     log,
 ):  # pragma: no cover - compiled
-    """Every replication of a plan without checkpoints: the heap engine's ``_callout`` (or
-    the platform push of :mod:`sim.model`, :func:`_push`) and ``_staging_only``, then
-    :meth:`sim.records.Trace.result`'s per-class figures.
+    """The call-outs of every replication of a plan without checkpoints, up to the
+    acceptances: the heap engine's ``_callout`` (or the platform push of :mod:`sim.model`,
+    :func:`_push`); :func:`staging` continues.
 
     Classes occupy the columns ``col_off[k]:col_off[k + 1]`` of the per-vehicle arrays, in
     rank order; ``clock`` is ``(has clock, clock hour, night start, night end)``. A class with
     ``platform[k]`` is pushed by the platform of each of its operators ``o``, in batches of
     ``p_size[o]`` every ``p_interval[o]`` minutes from ``up[r]`` (``cand_ops[cand_off[k]:
     cand_off[k + 1]]``: the operators of all the class's candidates, in rank order;
-    ``resp``, ``conf``: response and confirmation minutes); the others are called by phone
-    (``calls``).
+    ``resp``: response minutes); the others are called by phone (``calls``).
 
-    Returns per-vehicle times ``(called, accepted, rolling, registered, travel, staging
-    wait)`` and outcome codes (every replication's with ``log``, else one row of scratch that
-    each replication reuses: the per-class figures need no more), and per class the
-    completion, the critical column (-1: none), its stages, the outcome tallies (``called``
-    first) and the arrivals by the deadline, the sorted registration times with their
-    counts, whether a replication ran past the horizon (it must run on SimPy), and whether a
-    platform would have pushed past the columns given (``last``; it must run again with
-    every candidate).
+    Returns the acceptances, replication by replication in the order accepted (the staging
+    order's tie-break): flat lists of their times ``e_t`` (for a platform, the response time:
+    the confirmation, drawn only for the vehicles that get one, is added after), their flat
+    indices ``e_at`` (``r * width + column``) and whether they came from a platform, with the
+    offsets ``e_off`` of each replication's; per replication, the latest call or response
+    time, the outcome tallies (``called`` first; an acceptance counts as assembled: every
+    acceptance registers at the staging point) and whether a platform would have pushed past
+    the columns given (``last``; it must run again with every candidate); and the per-vehicle
+    call times and outcome codes (every replication's with ``log``, else one row of scratch).
     """
     n_rep, width = calls.shape
     n_cls = col_off.size - 1
     rows = n_rep if log else 1  # per-vehicle times: every replication's, or one row reused
-    nan, inf = np.nan, np.inf
     clock_hour, night0, night1 = clock[1], clock[2], clock[3]
-    v_called = np.full((rows, width), nan)
-    v_acc = np.full((rows, width), nan)
-    v_roll = np.full((rows, width), nan)
-    v_reg = np.full((rows, width), nan)
-    v_travel = np.full((rows, width), nan)
-    v_wait = np.full((rows, width), nan)
+    v_called = np.full((rows, width), np.nan)
     v_out = np.full((rows, width), -1, dtype=np.int8)
-    comp = np.empty((n_rep, n_cls))
-    crit = np.full((n_rep, n_cls), -1, dtype=np.int64)
-    stages = np.full((n_rep, n_cls, _N_STAGES), nan)
     tally = np.zeros((n_rep, n_cls, _N_OUTCOMES + 1), dtype=np.int64)
-    arrived = np.zeros((n_rep, n_cls), dtype=np.int64)
-    registered = np.empty((n_rep, width))
-    n_registered = np.zeros(n_rep, dtype=np.int64)
-    past = np.zeros(n_rep, dtype=np.bool_)
+    last_end = np.empty(n_rep)
     short = np.zeros(n_rep, dtype=np.bool_)
+    e_t = np.empty(n_rep * width)
+    e_at = np.empty(n_rep * width, dtype=np.int64)
+    e_plat = np.empty(n_rep * width, dtype=np.bool_)
+    e_off = np.zeros(n_rep + 1, dtype=np.int64)
     n_ops = disp_off.size - 1
     op_now = np.empty(n_ops)
     op_batch = np.empty(n_ops, dtype=np.int64)
@@ -410,41 +384,30 @@ def replicate(
     resp_t = np.empty(width)
     resp_col = np.empty(width, dtype=np.int64)
     lanes = np.empty(disp_off[-1])
-    stage = np.empty(staging_lanes)
     failures = np.empty(width)
     begin_at = np.empty(width)
     done_at = np.empty(width)
-    acc_t = np.empty(width)
-    acc_col = np.empty(width, dtype=np.int64)
-    acc_mob = np.empty(width)
-    times = np.empty(width)
     idx = np.empty(width, dtype=np.int64)
     tmp_idx = np.empty(width, dtype=np.int64)
+    n_e = 0
     for r in range(n_rep):
         w = r if log else 0
         if not log and r > 0:
-            v_called[0, :] = nan
-            v_acc[0, :] = nan
-            v_roll[0, :] = nan
-            v_reg[0, :] = nan
-            v_travel[0, :] = nan
-            v_wait[0, :] = nan
-            v_out[0, :] = -1
+            v_out[0, :] = -1  # (the call times of the scratch row are never read)
         a_end = alert_end[r]
-        lanes[:] = -inf
-        last_call_end = -inf
-        n_acc = 0
+        lanes[:] = -np.inf
+        last_call_end = -np.inf
         for k in range(n_cls):
             off = col_off[k]
             if n_cand[k] == 0 or need[k] <= 0:
                 continue
             if platform[k]:
-                n_acc, last_call_end = _push(
+                n_e, last_call_end = _push(
                     r, w, off, last[r, k], n_cand[k], need[k], p_size, p_interval,
                     cand_ops[cand_off[k]:cand_off[k + 1]],
                     a_end, up[r], t0, clocked[k], clock,
-                    ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
-                    v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_call_end,
+                    ops, codes_day, codes_night, resp,
+                    v_called, v_out, e_t, e_at, e_plat, n_e, width, last_call_end,
                     short, op_now, op_batch, failures, resp_t, resp_col, idx, tmp_idx,
                     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
                 )  # fmt: skip
@@ -480,48 +443,129 @@ def replicate(
                     last_call_end = done_at[pos]
                 v_called[w, c] = begin_at[pos]
                 if v_out[w, c] == _EN_ROUTE:
-                    n_acc = _accepted(
-                        r, w, c, done_at[pos], t0, clock, v_acc, acc_t, acc_col, acc_mob,
-                        mob_day, mob_night, n_acc,
-                    )  # fmt: skip
+                    n_e = _accepted(r, c, done_at[pos], False, e_t, e_at, e_plat, n_e, width)
+        last_end[r] = last_call_end
+        e_off[r + 1] = n_e
+        # Trace.result's tallies: every acceptance registers (staging only), so en route
+        # here is assembled there.
+        for k in range(n_cls):
+            for c in range(col_off[k], col_off[k + 1]):
+                o = v_out[w, c]
+                if o >= 0:
+                    if o == _EN_ROUTE:
+                        o = _ASSEMBLED
+                        v_out[w, c] = o
+                    tally[r, k, 1 + o] += 1
+                    tally[r, k, 0] += 1
+    return e_t[:n_e], e_at[:n_e], e_plat[:n_e], e_off, last_end, tally, short, v_called, v_out
+
+
+@jit
+def night_flags(e_t, t0, clock):  # pragma: no cover - compiled
+    """Whether each acceptance time of ``e_t`` falls in the night (``clock``: as in
+    :func:`callouts`; never without a clock): it picks the mobilisation."""
+    out = np.zeros(e_t.size, dtype=np.bool_)
+    if clock[0] > 0:
+        for i in range(e_t.size):
+            out[i] = _is_night(e_t[i] - t0, clock[1], clock[2], clock[3])
+    return out
+
+
+@jit
+def staging(
+    alert_end,
+    t0,
+    horizon,
+    width,
+    col_off,
+    leg,
+    e_t,
+    e_at,
+    e_off,
+    mob,
+    trip,
+    service,
+    last_end,
+    tally,
+    staging_lanes,
+    deadline,
+    success_fraction,
+    all_accepted,
+    by_count,
+    requested,
+    log,
+):  # pragma: no cover - compiled
+    """Every replication's staging from the acceptances of :func:`callouts` (the heap
+    engine's ``_staging_only``), then :meth:`sim.records.Trace.result`'s per-class figures.
+
+    ``e_t``, ``e_at``, ``e_off``: the acceptances, their times (confirmations added) and flat
+    indices, by replication; ``mob``, ``trip``, ``service``: each acceptance's mobilisation,
+    trip multiplier and registration minutes; ``last_end``, ``tally``: of :func:`callouts`.
+
+    Returns per-vehicle times ``(accepted, rolling, registered, travel, staging wait)``
+    (every replication's with ``log``, else one row of scratch that each replication reuses:
+    the per-class figures need no more), and per class the completion, the critical column
+    (-1: none), its stages and the arrivals by the deadline, the sorted registration times
+    with their counts, and whether a replication ran past the horizon (it must run on SimPy).
+    """
+    n_rep = alert_end.size
+    n_cls = col_off.size - 1
+    rows = n_rep if log else 1
+    nan, inf = np.nan, np.inf
+    v_acc = np.full((rows, width), nan)
+    v_roll = np.full((rows, width), nan)
+    v_reg = np.full((rows, width), nan)
+    v_travel = np.full((rows, width), nan)
+    v_wait = np.full((rows, width), nan)
+    comp = np.empty((n_rep, n_cls))
+    crit = np.full((n_rep, n_cls), -1, dtype=np.int64)
+    stages = np.full((n_rep, n_cls, _N_STAGES), nan)
+    arrived = np.zeros((n_rep, n_cls), dtype=np.int64)
+    registered = np.empty((n_rep, width))
+    n_registered = np.zeros(n_rep, dtype=np.int64)
+    past = np.zeros(n_rep, dtype=np.bool_)
+    stage = np.empty(staging_lanes)
+    times = np.empty(width)
+    idx = np.empty(width, dtype=np.int64)
+    tmp_idx = np.empty(width, dtype=np.int64)
+    for r in range(n_rep):
+        w = r if log else 0
+        a_end = alert_end[r]
+        lo, hi = e_off[r], e_off[r + 1]
+        n_acc = hi - lo
+        acc_t = e_t[lo:hi]
         # Staging only: arrivals in time order, ties in acceptance order (acceptances in time
         # order, ties in the order accepted), each to the lane that frees first.
         for i in range(n_acc):
-            c = acc_col[i]
-            roll = acc_t[i] + acc_mob[i]
-            dt = leg[c] * trip[r, c]
+            c = e_at[lo + i] - r * width
+            roll = acc_t[i] + mob[lo + i]
+            dt = leg[c] * trip[lo + i]
+            v_acc[w, c] = acc_t[i]
             v_roll[w, c] = roll
             v_travel[w, c] = 0.0 + dt
             times[i] = roll + dt
         _order(times, acc_t, n_acc, idx, tmp_idx)
         stage[:] = -inf
+        top = a_end
         for i in range(n_acc):
             j = idx[i]
-            c = acc_col[j]
+            c = e_at[lo + j] - r * width
             t = times[j]
             free = stage[0]
-            end = (t if t >= free else free) + service[r, c]
+            end = (t if t >= free else free) + service[lo + j]
             _heapreplace(stage, 0, staging_lanes, end)
             v_reg[w, c] = end
             v_wait[w, c] = end - t
-            v_out[w, c] = _ASSEMBLED
-        top = a_end
-        for c in range(width):
-            if v_reg[w, c] > top:
-                top = v_reg[w, c]
-            if v_acc[w, c] > top:
-                top = v_acc[w, c]
-        past[r] = last_call_end > horizon or top > horizon
-        # Trace.result: per class, tallies, arrivals and the need-th registration.
+            if end > top:
+                top = end
+            if acc_t[j] > top:
+                top = acc_t[j]
+        past[r] = last_end[r] > horizon or top > horizon
+        # Trace.result: per class, arrivals and the need-th registration.
         n_reg = 0
         for k in range(n_cls):
-            off, end_c = col_off[k], col_off[k + 1]
             n_done = 0
-            for c in range(off, end_c):
-                o = v_out[w, c]
-                if o >= 0:
-                    tally[r, k, 1 + o] += 1
-                    tally[r, k, 0] += 1
+            for c in range(col_off[k], col_off[k + 1]):
                 reg = v_reg[w, c] - t0
                 if not math.isnan(reg):
                     if reg <= deadline:
@@ -529,9 +573,8 @@ def replicate(
                     times[n_done] = reg
                     idx[n_done] = c
                     n_done += 1
-                    if o == _ASSEMBLED:
-                        registered[r, n_reg] = reg
-                        n_reg += 1
+                    registered[r, n_reg] = reg  # every registered vehicle is assembled
+                    n_reg += 1
             n_accepted = tally[r, k, 1 + _ASSEMBLED] + tally[r, k, 1 + _EN_ROUTE]
             basis = n_accepted if all_accepted[k] else requested[k]
             want = math.ceil(success_fraction * basis - 1e-9)
@@ -564,9 +607,12 @@ def replicate(
             stages[r, k, 5] = v_wait[w, c]
         registered[r, :n_reg] = np.sort(registered[r, :n_reg])
         n_registered[r] = n_reg
+        if not log:  # the scratch row again as new: only the registrations are read
+            for i in range(n_acc):
+                v_reg[0, e_at[lo + i] - r * width] = nan
     return (
-        (v_called, v_acc, v_roll, v_reg, v_travel, v_wait, v_out),
-        (comp, crit, stages, tally, arrived, registered, n_registered, past, short),
+        (v_acc, v_roll, v_reg, v_travel, v_wait),
+        (comp, crit, stages, arrived, registered, n_registered, past),
     )
 
 
@@ -581,23 +627,23 @@ def _departure(now, up, b, interval):  # pragma: no cover - compiled
 @jit
 def _push(
     r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
-    ops, codes_day, codes_night, resp, conf, mob_day, mob_night,
-    v_called, v_out, v_acc, acc_t, acc_col, acc_mob, n_acc, last_end,
+    ops, codes_day, codes_night, resp,
+    v_called, v_out, e_t, e_at, e_plat, n_e, e_width, last_end,
     short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
 ):  # fmt: skip  # pragma: no cover - compiled
     """The platforms of one class push its first ``width`` candidates (``_Caller._push`` and
-    ``_respond`` of :mod:`sim.model`); returns the acceptances so far and the latest push or
-    response time.
+    ``_respond`` of :mod:`sim.model`); returns the length of the acceptance list and the
+    latest push or response time.
 
     The platform of each operator ``o`` pushes batch ``pos // sizes[o]`` (``pos``: the rank
     among the class's candidates) at its own clock (``now + (leave - now)``, as SimPy's
     timeouts add up), unless the class has ``target`` responses by then; a pushed driver who
-    would accept responds ``resp`` minutes later, and the first ``target`` responses are
-    confirmed ``conf`` minutes after theirs. The batches leave in time order (ties in the
-    order of their first candidate, which no response can tell apart); a batch with
-    candidates past the ``width`` given, or the first batch past it, leaving before the class
-    has its responses marks the replication ``short`` (it must run again with every
+    would accept responds ``resp`` minutes later, and the first ``target`` responses join the
+    acceptances (confirmed after them, :func:`callouts`). The batches leave in time order
+    (ties in the order of their first candidate, which no response can tell apart); a batch
+    with candidates past the ``width`` given, or the first batch past it, leaving before the
+    class has its responses marks the replication ``short`` (it must run again with every
     candidate). ``cops``: the operators of all ``n_cand`` candidates.
     """
     hour, night0, night1 = clock[1], clock[2], clock[3]
@@ -693,12 +739,9 @@ def _push(
     for i in range(n_resp):
         j = idx[i]
         c = resp_col[j]
-        if i < target:
-            n_acc = _accepted(
-                r, w, c, resp_t[j] + conf[r, c], t0, clock, v_acc, acc_t, acc_col, acc_mob,
-                mob_day, mob_night, n_acc,
-            )  # fmt: skip
+        if i < target:  # confirmed later (:func:`callouts`)
+            n_e = _accepted(r, c, resp_t[j], True, e_t, e_at, e_plat, n_e, e_width)
         else:  # turned away: not counted as called
             v_out[w, c] = -1
             v_called[w, c] = np.nan
-    return n_acc, last_end
+    return n_e, last_end

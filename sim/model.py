@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
+from sim.dists import Dist
 from sim.plan import (
     CalloutSpec,
     CheckpointSpec,
@@ -375,10 +376,16 @@ def push_batches(rank: np.ndarray, items: np.ndarray, size: int):
         yield int(batch[a]), items[a:b]
 
 
+def mobilisation_dists(plan: IncidentPlan, cp: ClassPlan) -> tuple[Dist, Dist]:
+    """The mobilisation delays of class ``cp`` for an acceptance by day and by night (both
+    the alarm period's when the plan has no clock)."""
+    return cp.mobilisations if plan.clock_hour is not None else (cp.mobilisation,) * 2
+
+
 def day_night(plan: IncidentPlan, cp: ClassPlan, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mobilisation delays from uniforms ``u``, for an acceptance by day and by night (both
     in the alarm's period when the plan has no clock)."""
-    day, night = cp.mobilisations if plan.clock_hour is not None else (cp.mobilisation,) * 2
+    day, night = mobilisation_dists(plan, cp)
     if night == day:
         by_day = day.from_uniform(u)
         return by_day, by_day
