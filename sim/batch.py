@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.demand import Basis
+from sim.dists import Dist
 from sim.engine import has_ties
 from sim.model import mobilisation_dists, simulate
 from sim.plan import (
@@ -99,11 +100,32 @@ def supports(plan: IncidentPlan) -> bool:
 def class_mode(plan: IncidentPlan, cp: ClassPlan) -> str | None:
     """``"phone"`` or ``"platform"``: how every candidate of class ``cp`` is called, ``None``
     when its operators mix the two."""
-    ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
-    modes = {plan.callout(o).mode for o in ops}
+    modes = {plan.callout(o).mode for o in _operators(plan, cp)}
     if len(modes) > 1:
         return None
     return modes.pop() if modes else PHONE.mode
+
+
+def _operators(plan: IncidentPlan, cp: ClassPlan) -> list[int]:
+    """The operators of class ``cp``'s candidates, in index order."""
+    return sorted(set(plan.vehicle_operator[cp.candidates].tolist()))
+
+
+def _by_dist(dists: Sequence[Dist], which: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Draws from uniforms ``u``, ``u[i]`` by the distribution ``dists[which[i]]``
+    (:meth:`sim.dists.Dist.from_uniform`, once per distinct distribution: the same values as
+    one by one)."""
+    distinct: dict[Dist, int] = {}
+    group = np.array([distinct.setdefault(d, len(distinct)) for d in dists], dtype=np.int64)
+    if len(distinct) == 1:
+        return dists[0].from_uniform(u)
+    of = group[which]
+    out = np.empty(u.shape)
+    for d, g in distinct.items():
+        mine = of == g
+        if mine.any():
+            out[mine] = d.from_uniform(u[mine])
+    return out
 
 
 def _words32(value: int) -> list[int]:
@@ -240,8 +262,7 @@ def _simulate(
         rdn = cp.reach_day_night if clocked and cp.reach_day_night else (cp.reach, cp.reach)
         need, block = cp.initial_calls, 1
         if plat:  # the prefix in batches of the class's largest
-            ops = np.unique(plan.vehicle_operator[cp.candidates]).tolist()
-            block = max(callouts[o].batch_size for o in ops)
+            block = max(callouts[o].batch_size for o in _operators(plan, cp))
             need = cp.candidates.size + 1 if widen else need + PLATFORM_SLACK * block
         day, night, lst = kernels.callout_codes(
             keys[cp.candidates],
@@ -277,6 +298,7 @@ def _simulate(
         return kernels.uniforms_at(ck, salts[:, purpose], at, width)
 
     col_op = plan.vehicle_operator[cols]
+    responses = [c.response for c in callouts]
     for cp, plat, a, day, night, lst in zip(
         classes,
         platform,
@@ -288,10 +310,7 @@ def _simulate(
     ):
         if plat:  # each operator's platform draws by its own distributions
             at = kernels.positions(day, night, lst, width, a, True)
-            u_resp, op = draws(8, at), col_op[at % width]
-            for o in np.unique(op).tolist():
-                mine = op == o
-                resp.ravel()[at[mine]] = callouts[o].response.from_uniform(u_resp[mine])
+            resp.ravel()[at] = _by_dist(responses, col_op[at % width], draws(8, at))
         else:
             placed = kernels.positions(day, night, lst, width, a, False)
             calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
@@ -332,19 +351,14 @@ def _simulate(
     e_col = e_at % width
     plat_at = np.flatnonzero(e_plat)
     if plat_at.size:
-        u_conf, op = draws(9, e_at[plat_at]), col_op[e_col[plat_at]]
-        for o in np.unique(op).tolist():
-            mine = plat_at[op == o]
-            e_t[mine] = e_t[mine] + callouts[o].confirm.from_uniform(u_conf[op == o])
+        conf = [c.confirm for c in callouts]
+        e_t[plat_at] = e_t[plat_at] + _by_dist(
+            conf, col_op[e_col[plat_at]], draws(9, e_at[plat_at])
+        )
     night = kernels.night_flags(e_t, t0, clock_spec)
     e_cls = np.repeat(np.arange(n_cls), widths)[e_col]
-    u_mob = draws(5, e_at)
-    mob = np.empty(e_at.size)
-    for k, cp in enumerate(classes):
-        day, by_night = mobilisation_dists(plan, cp)
-        for dist, mine in ((day, (e_cls == k) & ~night), (by_night, (e_cls == k) & night)):
-            if mine.any():
-                mob[mine] = dist.from_uniform(u_mob[mine])
+    mobs = [d for cp in classes for d in mobilisation_dists(plan, cp)]
+    mob = _by_dist(mobs, 2 * e_cls + night, draws(5, e_at))
     factor = plan.trip_factor.from_uniform(draws(6, e_at))
     speeds = _speeds(plan, shocks)
     trip = factor / (plan.speed_factor if speeds is None else speeds[e_at // width])
