@@ -408,7 +408,7 @@ def callouts(
                     a_end, up[r], t0, clocked[k], clock,
                     ops, codes_day, codes_night, resp,
                     v_called, v_out, e_t, e_at, e_plat, n_e, width, last_call_end,
-                    short, op_now, op_batch, failures, resp_t, resp_col, idx, tmp_idx,
+                    short, op_now, op_batch, resp_t, resp_col, idx, tmp_idx,
                     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
                 )  # fmt: skip
                 continue
@@ -634,7 +634,7 @@ def _push(
     r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
     ops, codes_day, codes_night, resp,
     v_called, v_out, e_t, e_at, e_plat, n_e, e_width, last_end,
-    short, op_now, op_batch, heap, resp_t, resp_col, idx, tmp,
+    short, op_now, op_batch, resp_t, resp_col, idx, tmp,
     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
 ):  # fmt: skip  # pragma: no cover - compiled
     """The platforms of one class push its first ``width`` candidates (``_Caller._push`` and
@@ -704,16 +704,19 @@ def _push(
         ev_start[e] = ev_start[e - 1]
     ev_start[0] = 0
     _order(ev_t, ev_t, n_ev, ev_idx, ev_tmp)
-    n_heap = 0
+    # The class stops pushing once it has ``target`` responses before a batch leaves. The
+    # batches leave in time order, so each response counts from the first batch that leaves
+    # after it (``arrivals[i]``: responses first counted at the ``i``-th): the counts of a
+    # heap of pending responses, without the heap.
+    arrivals = ev_tmp
+    arrivals[:n_ev] = 0
     got = 0
     n_resp = 0
     stopped = False
     for i in range(n_ev):
         e = ev_idx[i]
         now = ev_t[e]
-        while n_heap > 0 and heap[0] < now:
-            _, n_heap = _heappop(heap, n_heap)
-            got += 1
+        got += arrivals[i]
         if got >= target:
             stopped = True
             break
@@ -722,17 +725,19 @@ def _push(
             break
         if now > last_end:
             last_end = now
+        at_night = clocked and _is_night(now - t0, hour, night0, night1)
         for j in range(ev_start[e], ev_start[e + 1]):
             c = off + ev_pos[j]
             v_called[w, c] = now
-            if clocked and _is_night(now - t0, hour, night0, night1):
-                code = codes_night[r, c]
-            else:
-                code = codes_day[r, c]
+            code = codes_night[r, c] if at_night else codes_day[r, c]
             v_out[w, c] = code
             if code == _EN_ROUTE:
                 tr = now + resp[r, c]
-                n_heap = _heappush(heap, n_heap, tr)
+                p = i + 1
+                while p < n_ev and not ev_t[ev_idx[p]] > tr:
+                    p += 1
+                if p < n_ev:
+                    arrivals[p] += 1
                 resp_t[n_resp] = tr
                 resp_col[n_resp] = c
                 n_resp += 1
