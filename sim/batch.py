@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.demand import Basis
-from sim.dists import Dist
+from sim.dists import from_uniform_by
 from sim.engine import has_ties
 from sim.model import mobilisation_dists, simulate
 from sim.plan import (
@@ -109,23 +109,6 @@ def class_mode(plan: IncidentPlan, cp: ClassPlan) -> str | None:
 def _operators(plan: IncidentPlan, cp: ClassPlan) -> list[int]:
     """The operators of class ``cp``'s candidates, in index order."""
     return sorted(set(plan.vehicle_operator[cp.candidates].tolist()))
-
-
-def _by_dist(dists: Sequence[Dist], which: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Draws from uniforms ``u``, ``u[i]`` by the distribution ``dists[which[i]]``
-    (:meth:`sim.dists.Dist.from_uniform`, once per distinct distribution: the same values as
-    one by one)."""
-    distinct: dict[Dist, int] = {}
-    group = np.array([distinct.setdefault(d, len(distinct)) for d in dists], dtype=np.int64)
-    if len(distinct) == 1:
-        return dists[0].from_uniform(u)
-    of = group[which]
-    out = np.empty(u.shape)
-    for d, g in distinct.items():
-        mine = of == g
-        if mine.any():
-            out[mine] = d.from_uniform(u[mine])
-    return out
 
 
 def _words32(value: int) -> list[int]:
@@ -288,14 +271,14 @@ def _simulate(
     first_leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
     # The durations the call-outs read (calls for the placeable prefix, platform responses
     # for the candidates who may accept), uniforms hashed at those (replication, column)
-    # pairs only (flat indices ``at`` into the (replication, column) arrays); the others are
+    # pairs only; the others are
     # drawn after the call-outs, for the vehicles that accept only (their uniforms are keyed
     # by vehicle, so which others are drawn changes no value).
     width = int(col_off[-1])
     calls, resp = np.zeros((n_rep, width)), np.zeros((n_rep, width))
 
-    def draws(purpose: int, at: np.ndarray) -> np.ndarray:
-        return kernels.uniforms_at(ck, salts[:, purpose], at, width)
+    def draws(purpose: int, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return kernels.uniforms_at(ck, salts[:, purpose], rows, columns)
 
     col_op = plan.vehicle_operator[cols]
     responses = [c.response for c in callouts]
@@ -309,16 +292,16 @@ def _simulate(
         strict=True,
     ):
         if plat:  # each operator's platform draws by its own distributions
-            at = kernels.positions(day, night, lst, width, a, True)
-            resp.ravel()[at] = _by_dist(responses, col_op[at % width], draws(8, at))
+            at = kernels.positions(day, night, lst, a, True)
+            resp[at] = from_uniform_by(responses, col_op[at[1]], draws(8, *at))
         else:
-            placed = kernels.positions(day, night, lst, width, a, False)
-            calls.ravel()[placed] = cp.call.from_uniform(draws(4, placed))
+            placed = kernels.positions(day, night, lst, a, False)
+            calls[placed] = cp.call.from_uniform(draws(4, *placed))
     n_cls = len(classes)
     clock_spec = np.array(
         [1.0 if clock else 0.0, plan.clock_hour if clock else 0.0, *plan.night_hours]
     )
-    e_t, e_at, e_plat, e_off, last_end, tally, short, v_called, v_out = kernels.callouts(
+    (e_t, e_rep, e_col, e_plat, e_off), called = kernels.callouts(
         alert_end,
         t0,
         col_off,
@@ -348,21 +331,21 @@ def _simulate(
     # Each acceptance's confirmation (a platform's, by its operator's distribution: the
     # acceptance is the response plus it), mobilisation (by day or by night, from the
     # acceptance time), trip multiplier and registration, in the order of the acceptances.
-    e_col = e_at % width
+    last_end, tally, short, v_called, v_out = called
     plat_at = np.flatnonzero(e_plat)
     if plat_at.size:
         conf = [c.confirm for c in callouts]
-        e_t[plat_at] = e_t[plat_at] + _by_dist(
-            conf, col_op[e_col[plat_at]], draws(9, e_at[plat_at])
+        e_t[plat_at] = e_t[plat_at] + from_uniform_by(
+            conf, col_op[e_col[plat_at]], draws(9, e_rep[plat_at], e_col[plat_at])
         )
     night = kernels.night_flags(e_t, t0, clock_spec)
     e_cls = np.repeat(np.arange(n_cls), widths)[e_col]
     mobs = [d for cp in classes for d in mobilisation_dists(plan, cp)]
-    mob = _by_dist(mobs, 2 * e_cls + night, draws(5, e_at))
-    factor = plan.trip_factor.from_uniform(draws(6, e_at))
+    mob = from_uniform_by(mobs, 2 * e_cls + night, draws(5, e_rep, e_col))
+    factor = plan.trip_factor.from_uniform(draws(6, e_rep, e_col))
     speeds = _speeds(plan, shocks)
-    trip = factor / (plan.speed_factor if speeds is None else speeds[e_at // width])
-    service = plan.staging.service.from_uniform(draws(7, e_at))
+    trip = factor / (plan.speed_factor if speeds is None else speeds[e_rep])
+    service = plan.staging.service.from_uniform(draws(7, e_rep, e_col))
     per_vehicle, per_class = kernels.staging(
         alert_end,
         t0,
@@ -371,7 +354,7 @@ def _simulate(
         col_off,
         first_leg[plan.vehicle_depot[cols]],
         e_t,
-        e_at,
+        e_col,
         e_off,
         mob,
         trip,

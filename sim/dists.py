@@ -10,6 +10,7 @@ degenerate ``fixed`` case exact for oracle tests.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -148,3 +149,37 @@ class Dist:
     def scaled(self, factor: float) -> Dist:
         """Return the same distribution with its location multiplied by ``factor``."""
         return Dist(self.kind, self.value * factor, self.sigma, self.spread * factor)
+
+
+def from_uniform_by(dists: Sequence[Dist], which: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Draws from uniforms ``u`` by distributions that differ from draw to draw: the values of
+    ``dists[which[i]].from_uniform(u[i])``, for many draws at once.
+
+    When every distribution is lognormal, the normal quantiles are taken once for all the
+    draws and each draw scales by its own median and log-sd (the same operations as
+    :meth:`Dist.from_uniform`, element by element); otherwise each distinct distribution
+    draws its share.
+
+    Parameters
+    ----------
+    dists
+        The distributions.
+    which
+        Per draw, an index into ``dists``.
+    u
+        Uniforms in the open interval (0, 1), the shape of ``which``.
+    """
+    distinct = set(dists)
+    if len(distinct) == 1:
+        return dists[0].from_uniform(u)
+    u = np.asarray(u, dtype=np.float64)
+    if all(d.kind == "lognormal" for d in distinct):
+        value = np.array([d.value for d in dists])[which]
+        sigma = np.array([d.sigma for d in dists])[which]
+        return value * np.exp(sigma * ndtri(u))
+    out = np.empty(u.shape)
+    for dist in distinct:
+        mine = np.isin(which, [i for i, d in enumerate(dists) if d == dist])
+        if mine.any():
+            out[mine] = dist.from_uniform(u[mine])
+    return out

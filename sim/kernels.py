@@ -60,12 +60,11 @@ def uniforms(keys, salts):  # pragma: no cover - compiled
 
 
 @jit
-def uniforms_at(keys, salts, at, width):  # pragma: no cover - compiled
-    """The uniforms of :func:`uniforms` at flat indices ``at`` of its ``(salts.size,
-    width)`` result only (``keys`` of every column)."""
-    out = np.empty(at.size)
-    for i in range(at.size):
-        out[i] = _uniform(keys[at[i] % width], salts[at[i] // width])
+def uniforms_at(keys, salts, rows, cols):  # pragma: no cover - compiled
+    """The uniforms of :func:`uniforms` at ``(rows[i], cols[i])`` of its result only."""
+    out = np.empty(rows.size)
+    for i in range(rows.size):
+        out[i] = _uniform(keys[cols[i]], salts[rows[i]])
     return out
 
 
@@ -178,21 +177,22 @@ def callout_codes(
 
 
 @jit
-def positions(day, night, last, width, offset, accepting):  # pragma: no cover - compiled
-    """Flat indices ``r * width + offset + j`` into a ``(replication, width)`` array of the
-    columns ``j < last[r]`` of one class (its placeable prefix), in row-major order; with
+def positions(day, night, last, offset, accepting):  # pragma: no cover - compiled
+    """Rows and columns ``(r, offset + j)`` of the columns ``j < last[r]`` of one class (its
+    placeable prefix) in a ``(replication, column)`` array, in row-major order; with
     ``accepting``, only those whose call is accepted by day or by night (``day``, ``night``:
     the codes of :func:`callout_codes`)."""
     n_rep, w = day.shape
-    out = np.empty(n_rep * w, dtype=np.int64)
+    rows = np.empty(n_rep * w, dtype=np.int64)
+    cols = np.empty(n_rep * w, dtype=np.int64)
     n = 0
     for r in range(n_rep):
-        base = r * width + offset
         for j in range(min(last[r], w)):
             if not accepting or day[r, j] == _EN_ROUTE or night[r, j] == _EN_ROUTE:
-                out[n] = base + j
+                rows[n] = r
+                cols[n] = offset + j
                 n += 1
-    return out[:n]
+    return rows[:n], cols[:n]
 
 
 @jit
@@ -301,12 +301,13 @@ def _is_night(minutes, clock_hour, start, end):  # pragma: no cover - compiled
 
 
 @jit
-def _accepted(r, c, ta, platform, e_t, e_at, e_plat, n_e, width):  # pragma: no cover
+def _accepted(r, c, ta, platform, e_t, e_rep, e_col, e_plat, n_e):  # pragma: no cover
     """Vehicle ``c`` of replication ``r`` accepts at ``ta`` (for a ``platform`` candidate:
     responds at ``ta``, and accepts once confirmed): its acceptance joins the flat list of
     acceptances (:func:`callouts`); returns the new length."""
     e_t[n_e] = ta
-    e_at[n_e] = r * width + c
+    e_rep[n_e] = r
+    e_col[n_e] = c
     e_plat[n_e] = platform
     return n_e + 1
 
@@ -348,9 +349,9 @@ def callouts(
 
     Returns the acceptances, replication by replication in the order accepted (the staging
     order's tie-break): flat lists of their times ``e_t`` (for a platform, the response time:
-    the confirmation, drawn only for the vehicles that get one, is added after), their flat
-    indices ``e_at`` (``r * width + column``) and whether they came from a platform, with the
-    offsets ``e_off`` of each replication's; per replication, the latest call or response
+    the confirmation, drawn only for the vehicles that get one, is added after), their
+    replications ``e_rep`` and columns ``e_col``, and whether they came from a platform, with
+    the offsets ``e_off`` of each replication's; per replication, the latest call or response
     time, the outcome tallies (``called`` first; an acceptance counts as assembled: every
     acceptance registers at the staging point) and whether a platform would have pushed past
     the columns given (``last``; it must run again with every candidate); and the per-vehicle
@@ -366,7 +367,8 @@ def callouts(
     last_end = np.empty(n_rep)
     short = np.zeros(n_rep, dtype=np.bool_)
     e_t = np.empty(n_rep * width)
-    e_at = np.empty(n_rep * width, dtype=np.int64)
+    e_rep = np.empty(n_rep * width, dtype=np.int64)
+    e_col = np.empty(n_rep * width, dtype=np.int64)
     e_plat = np.empty(n_rep * width, dtype=np.bool_)
     e_off = np.zeros(n_rep + 1, dtype=np.int64)
     n_ops = disp_off.size - 1
@@ -407,7 +409,7 @@ def callouts(
                     cand_ops[cand_off[k]:cand_off[k + 1]],
                     a_end, up[r], t0, clocked[k], clock,
                     ops, codes_day, codes_night, resp,
-                    v_called, v_out, e_t, e_at, e_plat, n_e, width, last_call_end,
+                    v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_call_end,
                     short, op_now, op_batch, resp_t, resp_col, idx, tmp_idx,
                     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
                 )  # fmt: skip
@@ -443,7 +445,7 @@ def callouts(
                     last_call_end = done_at[pos]
                 v_called[w, c] = begin_at[pos]
                 if v_out[w, c] == _EN_ROUTE:
-                    n_e = _accepted(r, c, done_at[pos], False, e_t, e_at, e_plat, n_e, width)
+                    n_e = _accepted(r, c, done_at[pos], False, e_t, e_rep, e_col, e_plat, n_e)
         last_end[r] = last_call_end
         e_off[r + 1] = n_e
         # Trace.result's tallies: every acceptance registers (staging only), so en route
@@ -457,7 +459,10 @@ def callouts(
                         v_out[w, c] = o
                     tally[r, k, 1 + o] += 1
                     tally[r, k, 0] += 1
-    return e_t[:n_e], e_at[:n_e], e_plat[:n_e], e_off, last_end, tally, short, v_called, v_out
+    return (
+        (e_t[:n_e], e_rep[:n_e], e_col[:n_e], e_plat[:n_e], e_off),
+        (last_end, tally, short, v_called, v_out),
+    )
 
 
 @jit
@@ -480,7 +485,7 @@ def staging(
     col_off,
     leg,
     e_t,
-    e_at,
+    e_col,
     e_off,
     mob,
     trip,
@@ -498,8 +503,8 @@ def staging(
     """Every replication's staging from the acceptances of :func:`callouts` (the heap
     engine's ``_staging_only``), then :meth:`sim.records.Trace.result`'s per-class figures.
 
-    ``e_t``, ``e_at``, ``e_off``: the acceptances, their times (confirmations added) and flat
-    indices, by replication; ``mob``, ``trip``, ``service``: each acceptance's mobilisation,
+    ``e_t``, ``e_col``, ``e_off``: the acceptances, their times (confirmations added) and
+    columns, by replication; ``mob``, ``trip``, ``service``: each acceptance's mobilisation,
     trip multiplier and registration minutes; ``last_end``, ``tally``: of :func:`callouts`.
 
     Returns per-vehicle times ``(accepted, rolling, registered, travel, staging wait)``
@@ -537,7 +542,7 @@ def staging(
         # Staging only: arrivals in time order, ties in acceptance order (acceptances in time
         # order, ties in the order accepted), each to the lane that frees first.
         for i in range(n_acc):
-            c = e_at[lo + i] - r * width
+            c = e_col[lo + i]
             roll = acc_t[i] + mob[lo + i]
             dt = leg[c] * trip[lo + i]
             v_acc[w, c] = acc_t[i]
@@ -549,7 +554,7 @@ def staging(
         top = a_end
         for i in range(n_acc):
             j = idx[i]
-            c = e_at[lo + j] - r * width
+            c = e_col[lo + j]
             t = times[j]
             free = stage[0]
             end = (t if t >= free else free) + service[lo + j]
@@ -614,7 +619,7 @@ def staging(
             stages[r, k, 5] = v_wait[w, c]
         if not log:  # the scratch row again as new: only the registrations are read
             for i in range(n_acc):
-                v_reg[0, e_at[lo + i] - r * width] = nan
+                v_reg[0, e_col[lo + i]] = nan
     return (
         (v_acc, v_roll, v_reg, v_travel, v_wait),
         (comp, crit, stages, arrived, registered, n_registered, past),
@@ -633,7 +638,7 @@ def _departure(now, up, b, interval):  # pragma: no cover - compiled
 def _push(
     r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
     ops, codes_day, codes_night, resp,
-    v_called, v_out, e_t, e_at, e_plat, n_e, e_width, last_end,
+    v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_end,
     short, op_now, op_batch, resp_t, resp_col, idx, tmp,
     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
 ):  # fmt: skip  # pragma: no cover - compiled
@@ -750,7 +755,7 @@ def _push(
         j = idx[i]
         c = resp_col[j]
         if i < target:  # confirmed later (:func:`callouts`)
-            n_e = _accepted(r, c, resp_t[j], True, e_t, e_at, e_plat, n_e, e_width)
+            n_e = _accepted(r, c, resp_t[j], True, e_t, e_rep, e_col, e_plat, n_e)
         else:  # turned away: not counted as called
             v_out[w, c] = -1
             v_called[w, c] = np.nan
