@@ -418,32 +418,35 @@ def _results(plan: IncidentPlan, per_class: tuple) -> list[ReplicationResult]:
     """Every replication's result from the kernel's per-class figures."""
     comp, crit, stages, tally, arrived, registered, n_registered = per_class[:7]
     names = [cp.vehicle_class for cp in plan.classes]
-    comp_l, crit_l, tally_l, arrived_l = (
-        comp.tolist(),
-        crit.tolist(),
-        tally.tolist(),
-        arrived.tolist(),
-    )
-    stages_l, n_reg, totals = stages.tolist(), n_registered.tolist(), tally.sum(axis=1).tolist()
-    out = []
-    for i in range(len(comp_l)):
-        counts = []
-        for t in tally_l[i]:
-            c = dict(zip(OUTCOMES, t[1:], strict=True))
-            c["called"] = t[0]
-            counts.append(c)
-        out.append(
-            assemble(
-                dict(zip(names, comp_l[i], strict=True)),
-                _Stages(names, crit_l[i], stages_l[i]).of,
-                dict(zip(names, counts, strict=True)),
-                dict(zip(names, arrived_l[i], strict=True)),
-                registered[i, : n_reg[i]].copy(),
-                None,
-                dict(zip(COUNT_KEYS, totals[i], strict=True)),
+    # Per class, the outcome tallies keyed as Trace.result keys them, ``called`` last.
+    keys = (*OUTCOMES, "called")
+    counts = np.concatenate([tally[:, :, 1:], tally[:, :, :1]], axis=2).tolist()
+    totals = tally.sum(axis=1).tolist()
+    n_reg = n_registered.tolist()
+    return [
+        assemble(
+            dict(zip(names, comp_i, strict=True)),
+            _Stages(names, crit_i, stages_i).of,
+            {
+                name: dict(zip(keys, c, strict=True))
+                for name, c in zip(names, counts_i, strict=True)
+            },
+            dict(zip(names, arrived_i, strict=True)),
+            registered[i, : n_reg[i]].copy(),
+            None,
+            dict(zip(COUNT_KEYS, totals[i], strict=True)),
+        )
+        for i, (comp_i, crit_i, stages_i, counts_i, arrived_i) in enumerate(
+            zip(
+                comp.tolist(),
+                crit.tolist(),
+                stages.tolist(),
+                counts,
+                arrived.tolist(),
+                strict=True,
             )
         )
-    return out
+    ]
 
 
 class _Stages:
