@@ -60,6 +60,11 @@ _CALLOUT_STEP = np.uint64(0x632BE59BD9B4E019)  # sim.plan.draw: stream("callout"
 #: enough for nearly every replication (a response takes a few batch intervals); the rest
 #: run again with every candidate.
 PLATFORM_SLACK = 1
+#: Replications computed together: the arrays of a few hundred (a few hundred kilobytes
+#: each) stay in the caches and reuse freed memory, where a thousand's page-fault fresh
+#: memory at every step; fewer pay the fixed cost of a pass more often. Results never depend
+#: on it.
+SUB_BATCH = 256
 
 
 def kernels_compiled() -> bool:
@@ -207,11 +212,15 @@ def simulate_batch(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        out, short = _simulate(plan, seed, reps, log_vehicles, widen=False)
-        if short:  # platforms that pushed past the prefix: again with every candidate
-            again, _ = _simulate(plan, seed, [reps[i] for i in short], log_vehicles, widen=True)
-            for i, result in zip(short, again, strict=True):
-                out[i] = result
+        out = []
+        for start in range(0, len(reps), SUB_BATCH):
+            part = reps[start : start + SUB_BATCH]
+            done, short = _simulate(plan, seed, part, log_vehicles, widen=False)
+            if short:  # platforms that pushed past the prefix: again with every candidate
+                again, _ = _simulate(plan, seed, [part[i] for i in short], log_vehicles, True)
+                for i, result in zip(short, again, strict=True):
+                    done[i] = result
+            out += done
     finally:
         if collecting:
             gc.enable()
@@ -271,9 +280,8 @@ def _simulate(
     first_leg = np.array([float(x[0]) if x.size else 0.0 for x in plan.depot_legs_min])
     # The durations the call-outs read (calls for the placeable prefix, platform responses
     # for the candidates who may accept), uniforms hashed at those (replication, column)
-    # pairs only; the others are
-    # drawn after the call-outs, for the vehicles that accept only (their uniforms are keyed
-    # by vehicle, so which others are drawn changes no value).
+    # pairs only; the others are drawn after the call-outs, for the vehicles that accept
+    # only (their uniforms are keyed by vehicle, so which others are drawn changes no value).
     width = int(col_off[-1])
     calls, resp = np.zeros((n_rep, width)), np.zeros((n_rep, width))
 

@@ -174,9 +174,10 @@ def from_uniform_by(dists: Sequence[Dist], which: np.ndarray, u: np.ndarray) -> 
         return dists[0].from_uniform(u)
     u = np.asarray(u, dtype=np.float64)
     if all(d.kind == "lognormal" for d in distinct):
-        value = np.array([d.value for d in dists])[which]
-        sigma = np.array([d.sigma for d in dists])[which]
-        return value * np.exp(sigma * ndtri(u))
+        z = ndtri(u)  # in place from here: one array, not a new one a step
+        np.multiply(np.array([d.sigma for d in dists])[which], z, out=z)
+        np.exp(z, out=z)
+        return np.multiply(np.array([d.value for d in dists])[which], z, out=z)
     out = np.empty(u.shape)
     for dist in distinct:
         mine = np.isin(which, [i for i, d in enumerate(dists) if d == dist])
