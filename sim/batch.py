@@ -7,13 +7,18 @@ replications at once:
 * **per plan, once**: candidate keys, operators, first legs, thresholds (not per replication);
 * **the draws**: each replication's stream keys come from its seed sequence as in
   :func:`sim.plan.draw`; the keyed uniforms (:func:`sim.plan.keyed_uniforms`) are hashed in
-  compiled code, only for the candidates a replication can call (the prefix through the
-  target-th sure acceptance), and turned into durations by the distributions' own inverse
-  CDFs (:meth:`sim.dists.Dist.from_uniform`, numpy and scipy) on all replications at once:
-  every value is the one the other engines draw;
-* **the queues**: the dispatcher recursion with re-calls, the platforms' batches and
-  responses, and the staging lanes, compiled (:mod:`sim.kernels`, numba), then the per-class
-  figures of :meth:`sim.records.Trace.result`.
+  compiled code and turned into durations by the distributions' own inverse CDFs
+  (:meth:`sim.dists.Dist.from_uniform`, :func:`sim.dists.from_uniform_by`: numpy and
+  scipy) on all replications at once: every value is the one the other engines draw. A
+  uniform is keyed by its vehicle, so drawing some vehicles' and not others' changes no
+  value, and only what is read is drawn: calls and platform responses for the candidates a
+  replication can call (the prefix through the target-th sure acceptance), then, once the
+  call-outs are known, confirmations, mobilisations (of the period the acceptance falls
+  in), trips and registrations for the vehicles that accepted;
+* **the queues**: the dispatcher recursion with re-calls and the platforms' batches and
+  responses (:func:`sim.kernels.callouts`), then the staging lanes and the per-class
+  figures of :meth:`sim.records.Trace.result` (:func:`sim.kernels.staging`), compiled with
+  numba, a few hundred replications at a time (:data:`SUB_BATCH`).
 
 It covers the plans without checkpoints that the heap engine covers, and platform call-outs
 too, with the platform-outage shock, when every candidate of a class is on the phone or every

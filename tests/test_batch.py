@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.batch import seed_words, simulate_batch, supports
-from sim.dists import Dist
+from sim.dists import Dist, from_uniform_by
 from sim.engine import has_ties as heap_ties
 from sim.engine import simulate_fast
 from sim.errors import ValidationError
@@ -77,6 +77,23 @@ def assert_batch_same(plan, reps: range, seed: int = SEED) -> None:
         _same_result(a, b_log, 1e-9)
         _same_result(a, b, 1e-9)
         assert b.vehicles is None
+
+
+def test_from_uniform_by_gives_each_draw_its_own_distributions_value():
+    """Bit for bit each draw's own ``Dist.from_uniform``: lognormals only (one ``ndtri`` for
+    all, each scaled by its own median and sigma), kinds mixed, and one distribution."""
+    rng = np.random.default_rng(7)
+    u = rng.random(4000)
+    lognormals = [Dist.lognormal(1.0, 0.8), Dist.lognormal(3.0, 0.8), Dist.lognormal(0.5, 0.3)]
+    mixed = [*lognormals, Dist.exponential(2.0), Dist("uniform", 4.0, spread=1.0), Dist.fixed(1.5)]
+    for dists in (lognormals, mixed, [lognormals[1]] * 3):
+        which = rng.integers(0, len(dists), u.size)
+        got = from_uniform_by(dists, which, u)
+        one_by_one = zip(which.tolist(), u.tolist(), strict=True)
+        want = np.array([dists[w].from_uniform(np.array([x]))[0] for w, x in one_by_one])
+        assert np.array_equal(got, want)
+        # ... and not merely the first distribution's values (unless all are the same).
+        assert len(set(dists)) == 1 or not np.array_equal(got, dists[0].from_uniform(u))
 
 
 def test_seed_words_are_numpys_seed_sequence():
