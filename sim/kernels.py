@@ -533,12 +533,19 @@ def staging(
     times = np.empty(width)
     idx = np.empty(width, dtype=np.int64)
     tmp_idx = np.empty(width, dtype=np.int64)
+    col_cls = np.empty(width, dtype=np.int64)
+    for k in range(n_cls):
+        col_cls[col_off[k] : col_off[k + 1]] = k
+    n_done = np.zeros(n_cls, dtype=np.int64)
+    k_reg = np.empty((n_cls, width))
+    k_col = np.empty((n_cls, width), dtype=np.int64)
     for r in range(n_rep):
         w = r if log else 0
         a_end = alert_end[r]
         lo, hi = e_off[r], e_off[r + 1]
         n_acc = hi - lo
         acc_t = e_t[lo:hi]
+        n_done[:] = 0
         # Staging only: arrivals in time order, ties in acceptance order (acceptances in time
         # order, ties in the order accepted), each to the lane that frees first.
         for i in range(n_acc):
@@ -574,41 +581,35 @@ def staging(
                 registered[r, m] = registered[r, m - 1]
                 m -= 1
             registered[r, m] = reg
+            # Each class's registrations sorted likewise, ties by rank (column): its
+            # need-th is a stable sort's by time.
+            k = col_cls[c]
+            if reg <= deadline:
+                arrived[r, k] += 1
+            m = n_done[k]
+            while m > 0 and (
+                k_reg[k, m - 1] > reg or (k_reg[k, m - 1] == reg and k_col[k, m - 1] > c)
+            ):
+                k_reg[k, m] = k_reg[k, m - 1]
+                k_col[k, m] = k_col[k, m - 1]
+                m -= 1
+            k_reg[k, m] = reg
+            k_col[k, m] = c
+            n_done[k] += 1
         past[r] = last_end[r] > horizon or top > horizon
         n_registered[r] = n_acc
-        # Trace.result: per class, arrivals and the need-th registration.
+        # Trace.result: per class, the need-th registration.
         for k in range(n_cls):
-            n_done = 0
-            for c in range(col_off[k], col_off[k + 1]):
-                reg = v_reg[w, c] - t0
-                if not math.isnan(reg):
-                    if reg <= deadline:
-                        arrived[r, k] += 1
-                    times[n_done] = reg
-                    idx[n_done] = c
-                    n_done += 1
             n_accepted = tally[r, k, 1 + _ASSEMBLED] + tally[r, k, 1 + _EN_ROUTE]
             basis = n_accepted if all_accepted[k] else requested[k]
             want = math.ceil(success_fraction * basis - 1e-9)
             if want == 0 and by_count[k]:
                 comp[r, k] = 0.0
                 continue
-            if want == 0 or n_done < want:
+            if want == 0 or n_done[k] < want:
                 comp[r, k] = inf
                 continue
-            # The want-th registration, ties by rank (a stable sort's want-th element).
-            x = np.partition(times[:n_done], want - 1)[want - 1]
-            j = want
-            for i in range(n_done):
-                if times[i] < x:
-                    j -= 1
-            c = -1
-            for i in range(n_done):
-                if times[i] == x:
-                    j -= 1
-                    if j == 0:
-                        c = idx[i]
-                        break
+            c = k_col[k, want - 1]
             comp[r, k] = v_reg[w, c] - t0
             crit[r, k] = c
             stages[r, k, 0] = a_end - t0
@@ -617,9 +618,6 @@ def staging(
             stages[r, k, 3] = v_travel[w, c]
             stages[r, k, 4] = 0.0
             stages[r, k, 5] = v_wait[w, c]
-        if not log:  # the scratch row again as new: only the registrations are read
-            for i in range(n_acc):
-                v_reg[0, e_col[lo + i]] = nan
     return (
         (v_acc, v_roll, v_reg, v_travel, v_wait),
         (comp, crit, stages, arrived, registered, n_registered, past),
