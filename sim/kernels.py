@@ -393,9 +393,9 @@ def callouts(
     tmp_idx = np.empty(width, dtype=np.int64)
     n_e = 0
     for r in range(n_rep):
+        # (Without the log, the scratch row's cells are read only once written for this
+        # replication: no reset.)
         w = r if log else 0
-        if not log and r > 0:
-            v_out[0, :] = -1  # (the call times of the scratch row are never read)
         a_end = alert_end[r]
         lanes[:] = -np.inf
         last_call_end = -np.inf
@@ -408,7 +408,7 @@ def callouts(
                     r, w, off, last[r, k], n_cand[k], need[k], p_size, p_interval,
                     cand_ops[cand_off[k]:cand_off[k + 1]],
                     a_end, up[r], t0, clocked[k], clock,
-                    ops, codes_day, codes_night, resp,
+                    ops, codes_day, codes_night, resp, tally[r, k],
                     v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_call_end,
                     short, op_now, op_batch, resp_t, resp_col, idx, tmp_idx,
                     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
@@ -438,6 +438,7 @@ def callouts(
                 v_out[w, c] = code
                 if code != _EN_ROUTE:
                     n_fail = _heappush(failures, n_fail, done)
+                    tally[r, k, 1 + code] += 1
                 placed = pos + 1
             for pos in range(placed):
                 c = off + pos
@@ -446,19 +447,11 @@ def callouts(
                 v_called[w, c] = begin_at[pos]
                 if v_out[w, c] == _EN_ROUTE:
                     n_e = _accepted(r, c, done_at[pos], False, e_t, e_rep, e_col, e_plat, n_e)
+                    v_out[w, c] = _ASSEMBLED
+                    tally[r, k, 1 + _ASSEMBLED] += 1
+            tally[r, k, 0] += placed
         last_end[r] = last_call_end
         e_off[r + 1] = n_e
-        # Trace.result's tallies: every acceptance registers (staging only), so en route
-        # here is assembled there.
-        for k in range(n_cls):
-            for c in range(col_off[k], col_off[k + 1]):
-                o = v_out[w, c]
-                if o >= 0:
-                    if o == _EN_ROUTE:
-                        o = _ASSEMBLED
-                        v_out[w, c] = o
-                    tally[r, k, 1 + o] += 1
-                    tally[r, k, 0] += 1
     return (
         (e_t[:n_e], e_rep[:n_e], e_col[:n_e], e_plat[:n_e], e_off),
         (last_end, tally, short, v_called, v_out),
@@ -635,7 +628,7 @@ def _departure(now, up, b, interval):  # pragma: no cover - compiled
 @jit
 def _push(
     r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
-    ops, codes_day, codes_night, resp,
+    ops, codes_day, codes_night, resp, tally,
     v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_end,
     short, op_now, op_batch, resp_t, resp_col, idx, tmp,
     op_ev, op_out, ev_t, ev_beyond, ev_start, ev_idx, ev_tmp, ev_of, ev_pos,
@@ -652,7 +645,8 @@ def _push(
     (ties in the order of their first candidate, which no response can tell apart); a batch
     with candidates past the ``width`` given, or the first batch past it, leaving before the
     class has its responses marks the replication ``short`` (it must run again with every
-    candidate). ``cops``: the operators of all ``n_cand`` candidates.
+    candidate). ``cops``: the operators of all ``n_cand`` candidates; ``tally``: the class's
+    outcome tallies in this replication (``called`` first), counted as the calls go.
     """
     hour, night0, night1 = clock[1], clock[2], clock[3]
     for pos in range(n_cand):
@@ -734,7 +728,10 @@ def _push(
             v_called[w, c] = now
             code = codes_night[r, c] if at_night else codes_day[r, c]
             v_out[w, c] = code
-            if code == _EN_ROUTE:
+            if code != _EN_ROUTE:
+                tally[1 + code] += 1
+                tally[0] += 1
+            else:
                 tr = now + resp[r, c]
                 p = i + 1
                 while p < n_ev and not ev_t[ev_idx[p]] > tr:
@@ -754,6 +751,9 @@ def _push(
         c = resp_col[j]
         if i < target:  # confirmed later (:func:`callouts`)
             n_e = _accepted(r, c, resp_t[j], True, e_t, e_rep, e_col, e_plat, n_e)
+            v_out[w, c] = _ASSEMBLED
+            tally[1 + _ASSEMBLED] += 1
+            tally[0] += 1
         else:  # turned away: not counted as called
             v_out[w, c] = -1
             v_called[w, c] = np.nan
