@@ -311,6 +311,7 @@ def _simulate(
             placed = kernels.positions(day, night, lst, a, False)
             calls[placed] = cp.call.from_uniform(draws(4, *placed))
     n_cls = len(classes)
+    class_ops = [_operators(plan, cp) for cp in classes]
     clock_spec = np.array(
         [1.0 if clock else 0.0, plan.clock_hour if clock else 0.0, *plan.night_hours]
     )
@@ -336,6 +337,8 @@ def _simulate(
             [plan.vehicle_operator[cp.candidates] for cp in classes] or [np.zeros(0)]
         ).astype(np.int64),
         np.concatenate([[0], np.cumsum([cp.candidates.size for cp in classes])]).astype(np.int64),
+        np.array([o for ops in class_ops for o in ops], dtype=np.int64),
+        np.concatenate([[0], np.cumsum([len(ops) for ops in class_ops])]).astype(np.int64),
         _up(plan, alert_end, shocks),
         resp,
         clock_spec,

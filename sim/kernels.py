@@ -331,6 +331,8 @@ def callouts(
     p_interval,
     cand_ops,
     cand_off,
+    class_ops,
+    class_ops_off,
     up,
     resp,
     clock,
@@ -345,7 +347,8 @@ def callouts(
     ``platform[k]`` is pushed by the platform of each of its operators ``o``, in batches of
     ``p_size[o]`` every ``p_interval[o]`` minutes from ``up[r]`` (``cand_ops[cand_off[k]:
     cand_off[k + 1]]``: the operators of all the class's candidates, in rank order;
-    ``resp``: response minutes); the others are called by phone (``calls``).
+    ``class_ops[class_ops_off[k]:class_ops_off[k + 1]]``: each of them once; ``resp``:
+    response minutes); the others are called by phone (``calls``).
 
     Returns the acceptances, replication by replication in the order accepted (the staging
     order's tie-break): flat lists of their times ``e_t`` (for a platform, the response time:
@@ -407,6 +410,7 @@ def callouts(
                 n_e, last_call_end = _push(
                     r, w, off, last[r, k], n_cand[k], need[k], p_size, p_interval,
                     cand_ops[cand_off[k]:cand_off[k + 1]],
+                    class_ops[class_ops_off[k]:class_ops_off[k + 1]],
                     a_end, up[r], t0, clocked[k], clock,
                     ops, codes_day, codes_night, resp, tally[r, k],
                     v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_call_end,
@@ -627,7 +631,8 @@ def _departure(now, up, b, interval):  # pragma: no cover - compiled
 
 @jit
 def _push(
-    r, w, off, width, n_cand, target, sizes, intervals, cops, a_end, up, t0, clocked, clock,
+    r, w, off, width, n_cand, target, sizes, intervals, cops, kops, a_end, up, t0, clocked,
+    clock,
     ops, codes_day, codes_night, resp, tally,
     v_called, v_out, e_t, e_rep, e_col, e_plat, n_e, last_end,
     short, op_now, op_batch, resp_t, resp_col, idx, tmp,
@@ -645,12 +650,12 @@ def _push(
     (ties in the order of their first candidate, which no response can tell apart); a batch
     with candidates past the ``width`` given, or the first batch past it, leaving before the
     class has its responses marks the replication ``short`` (it must run again with every
-    candidate). ``cops``: the operators of all ``n_cand`` candidates; ``tally``: the class's
+    candidate). ``cops``: the operators of all ``n_cand`` candidates (``kops``: each once);
+    ``tally``: the class's
     outcome tallies in this replication (``called`` first), counted as the calls go.
     """
     hour, night0, night1 = clock[1], clock[2], clock[3]
-    for pos in range(n_cand):
-        o = cops[pos]
+    for o in kops:
         op_batch[o] = -1
         op_now[o] = a_end
         op_out[o] = False
@@ -671,11 +676,15 @@ def _push(
         ev_of[pos] = op_ev[o]
     # Candidates past the prefix: the batch they would leave in is a straddling one of the
     # prefix, or the operator's next batch (a sentinel; later ones leave later still).
+    n_out = 0
     for pos in range(width, n_cand):
+        if n_out == kops.size:
+            break  # every operator's first candidate past the prefix seen
         o = cops[pos]
         if op_out[o]:
             continue
         op_out[o] = True
+        n_out += 1
         b = pos // sizes[o]
         if op_batch[o] == b:
             ev_beyond[op_ev[o]] = True
