@@ -81,7 +81,7 @@ def kernels_compiled() -> bool:
     numba, so the command line can say why the first run on a fresh checkout sits at 0 %.
     """
     source = Path(__file__).with_name("kernels.py")
-    pattern = "kernels.replicate-*.nbi"
+    pattern = "kernels.staging-*.nbi"  # the last kernel a batch run compiles
     beside = source.parent / "__pycache__"
     if os.environ.get("NUMBA_CACHE_DIR"):
         found = Path(os.environ["NUMBA_CACHE_DIR"]).rglob(pattern)

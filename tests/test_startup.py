@@ -114,7 +114,7 @@ def test_a_machine_without_the_compiled_kernels_is_told_why_the_first_run_waits(
         assert "compiling" not in capsys.readouterr().err, extra
     assert compile_note(63) is None and compile_note(64) is not None
 
-    index = tmp_path / "sim" / "kernels.replicate-320.py311.nbi"
+    index = tmp_path / "sim" / "kernels.staging-480.py311.nbi"
     index.parent.mkdir()
     index.write_bytes(b"")
     assert sim.batch.kernels_compiled() and compile_note(64) is None
