@@ -36,7 +36,6 @@ candidate: results never depend on the prefix.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +45,7 @@ import numpy as np
 from sim.demand import Basis
 from sim.dists import from_uniform_by
 from sim.engine import has_ties
+from sim.gcpause import collector_paused
 from sim.model import mobilisation_dists, simulate
 from sim.plan import (
     PHONE,
@@ -214,9 +214,7 @@ def simulate_batch(
     reps = list(reps)
     # The results are many small objects without cycles: the cyclic garbage collector would
     # only walk the whole heap (the network, the plans) again and again while they are made.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         out = []
         for start in range(0, len(reps), SUB_BATCH):
             part = reps[start : start + SUB_BATCH]
@@ -226,9 +224,6 @@ def simulate_batch(
                 for i, result in zip(short, again, strict=True):
                     done[i] = result
             out += done
-    finally:
-        if collecting:
-            gc.enable()
     return out
 
 

@@ -15,11 +15,10 @@ vehicle (common random numbers).
 
 from __future__ import annotations
 
-import gc
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from sim.contention import Contention, contention_summary
 from sim.engine import simulate_fast, supports
 from sim.errors import ValidationError
 from sim.executors import check_workers, make_executor
+from sim.gcpause import long_lived_frozen
 from sim.limits import MAX_REPLICATIONS
 from sim.model import simulate
 from sim.network import RoadNetwork
@@ -210,25 +210,6 @@ def compile_note(work: int, engine: str = "auto") -> str | None:
     return "compiling the batch engine's kernels (once per machine and version, about a minute)"
 
 
-@contextmanager
-def _long_lived_heap() -> Iterator[None]:
-    """Leave the objects alive before a run (the network, the plans) out of the garbage
-    collector's passes while it lasts (:func:`gc.freeze`, undone after it).
-
-    The results pile up by the thousand and trigger full passes, each walking the whole
-    network again: a twentieth of a batch replication's time. Nothing is frozen when the
-    caller froze objects already (undoing would thaw theirs too).
-    """
-    freeze = gc.isenabled() and gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.unfreeze()
-
-
 def run_plans(
     plans: Sequence[IncidentPlan],
     *,
@@ -298,7 +279,7 @@ def run_plans(
     if engine not in ENGINES:
         raise ValidationError(f"`engine` must be one of {ENGINES}, got {engine!r}")
     out: list[list[ReplicationResult]] = [[] for _ in plans]
-    with _long_lived_heap(), make_executor(workers, scheduler) as executor:
+    with long_lived_frozen(), make_executor(workers, scheduler) as executor:
         if large is None:
             large = len(plans) * replications >= BATCH_MIN_WORK
         batched = [_batched(p, engine, large) for p in plans]

@@ -25,14 +25,14 @@ Location: ``$FLEETSIM_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/fleetsim``, els
 ``FLEETSIM_NO_CACHE=1`` or :func:`bypassed` (the CLI's ``--no-cache``) neither reads nor
 writes the cache.
 
-This module knows nothing of networks (it imports no fleetsim module): :mod:`sim.netload`
+This module knows nothing of networks (it imports no fleetsim module but the leaf
+:mod:`sim.gcpause`): :mod:`sim.netload`
 says what is built, cached and checked.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sim.gcpause import collector_paused
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -318,13 +320,8 @@ def _unpickle(payload: bytes) -> Any:
     was two thirds of the time (5.1 s, 1.5 s paused). Nothing unpickled is garbage yet, so
     the pauses collect nothing.
     """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return pickle.loads(payload)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _write(entry: Path, key: Mapping[str, Any], value: Any) -> None:
