@@ -865,9 +865,16 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
     incs = list(summary["incidents"])
     morris = summary["method"] == "morris"
     n = max(1, len(incs))
-    fig = _figure(5.2 * n, 4.6)
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    for ax, inc in zip(axes, incs, strict=False):
+    key_height = 0.12 * top if morris else 0.0  # inches for the names under a Morris panel
+    fig = _figure(5.6 * n, 4.6 + key_height)
+    if morris:
+        grid = fig.add_gridspec(2, n, height_ratios=[4.6, key_height])
+        axes = [fig.add_subplot(grid[0, j]) for j in range(n)]
+        keys = [fig.add_subplot(grid[1, j]) for j in range(n)]
+    else:
+        axes = list(fig.subplots(1, n, squeeze=False)[0])
+        keys = [None] * n
+    for ax, key_ax, inc in zip(axes, keys, incs, strict=False):
         rows = inc["ranking"]
         title = f"{_label(inc['name'])}\n{inc['tier']} tier, {inc['deadline_min']:.0f} min"
         if morris:
@@ -880,16 +887,34 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
             sd = np.array([r[out]["sigma"] or 0.0 for r in rows])
             order = np.argsort(-mu, kind="stable")
             ax.scatter(mu, sd, s=18, color="#0072B2", alpha=0.8)
-            for i in order[:top]:
-                r, x, y = rows[i], mu[i], sd[i]
-                if x > 0 or y > 0:
-                    ax.annotate(
-                        _label(r["parameter"]),
-                        (x, y),
-                        fontsize=6.5,
-                        xytext=(3, 2),
-                        textcoords="offset points",
-                    )
+            # Rank numbers at the points and the names in a key under the panel: long key
+            # paths written at the points overlap one another and run out of the panel.
+            named = [i for i in order[:top] if mu[i] > 0 or sd[i] > 0]
+            shown = "{:.3f}" if out == "p_met" else "{:.0f} min"
+            for rank, i in enumerate(named, 1):
+                ax.annotate(
+                    str(rank),
+                    (mu[i], sd[i]),
+                    fontsize=7,
+                    fontweight="bold",
+                    xytext=(3, 2),
+                    textcoords="offset points",
+                )
+            key = [
+                f"{rank}  {_label(rows[i]['parameter'])}  (μ* {shown.format(mu[i])})"
+                for rank, i in enumerate(named, 1)
+            ]
+            key_ax.axis("off")
+            key_ax.text(
+                0.0,
+                1.0,
+                "\n".join(key) or "no parameter moves it",
+                transform=key_ax.transAxes,
+                va="top",
+                ha="left",
+                fontsize=6.5,
+                family="monospace",
+            )
             lim = max(float(mu.max(initial=0)), float(sd.max(initial=0)), 1e-3) * 1.1
             ax.plot([0, lim], [0, lim], color="#999999", lw=0.8, ls="--")
             ax.set_xlim(0, lim)

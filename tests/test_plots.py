@@ -98,3 +98,30 @@ def test_titles_name_the_scenario_and_the_incident(figures, result):
     title = fig.axes[0].get_title()
     assert "ordos-123" in title and result.plans[0].name in title
     assert "minutes" in fig.axes[0].get_xlabel()
+
+
+def _morris_summary(effects: dict[str, float]) -> dict:
+    ranking = [
+        {
+            "parameter": name,
+            "p_met": {"mu_star": mu, "sigma": mu / 2},
+            "p90_min": {"mu_star": 10 * mu, "sigma": 5 * mu},
+        }
+        for name, mu in effects.items()
+    ]
+    incident = {"name": "X", "tier": "central", "deadline_min": 60.0, "ranking": ranking}
+    return {"scenario": "s", "method": "morris", "incidents": [incident]}
+
+
+def test_the_sensitivity_key_names_the_parameters_by_rank_and_numbers_their_points():
+    effects = {"b.unread": 0.0, "a.small": 0.1, "c.big": 0.4, "d.middle": 0.2}
+    fig = plots.sensitivity_figure(_morris_summary(effects), top=3)
+    panel, key_panel = fig.axes
+    numbers = {t.get_text(): t.xy for t in panel.texts}
+    assert numbers == {"1": (0.4, 0.2), "2": (0.2, 0.1), "3": (0.1, 0.05)}
+    (key,) = key_panel.texts
+    assert key.get_text().splitlines() == [
+        "1  c.big  (μ* 0.400)",
+        "2  d.middle  (μ* 0.200)",
+        "3  a.small  (μ* 0.100)",
+    ]
