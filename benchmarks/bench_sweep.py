@@ -139,8 +139,11 @@ def bench_model(runs: int) -> dict[str, Any]:
     reps = []
     for label, plan, seed in cases:
         row: dict[str, Any] = {"case": label, "incident": plan.name}
-        if not supports(plan):  # e.g. a platform call-out (issue 14): `auto` runs SimPy
-            row["engine_note"] = "heap engine unsupported (platform call-out): auto runs SimPy"
+        if not supports(plan):  # a platform call-out (issue 14): no heap engine
+            row["engine_note"] = (
+                "heap engine unsupported (platform call-out): one replication runs on SimPy, "
+                "large runs on the batch engine (python -m benchmarks engines)"
+            )
         for engine, batch in (("fast", 100), ("simpy", 20)):
             if engine == "fast" and not supports(plan):
                 continue
