@@ -41,10 +41,12 @@ class ScenarioError(ValidationError):
     problems
         The problems (objects whose ``str()`` is a one-line message naming the file, the key
         path and the bad value, e.g. :class:`sim.scenario.Problem`).
+    what
+        What has them, for the first line: ``the scenario`` or e.g. ``the ranges file``.
     """
 
-    def __init__(self, problems: Sequence[object]) -> None:
+    def __init__(self, problems: Sequence[object], what: str = "the scenario") -> None:
         self.problems = list(problems)
         n = len(self.problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the scenario:\n{lines}")
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in {what}:\n{lines}")

@@ -53,8 +53,9 @@ class Operator:
 TAXI_PLATFORM = CalloutSpec("platform", 50, 2.0, Dist.lognormal(1.0, 0.8), Dist.lognormal(0.5, 0.3))
 #: The call-out of the default fleet's freight hauliers: the city's smart logistics platform
 #: (鄂尔多斯智慧物联科技平台, SOURCED [A]: 3,044 traders and logistics companies and 379,000
-#: registered drivers). That the reserve's hauliers call through it, and every number of its
-#: push, are ASSUMPTIONS: batches of the 25 nearest trucks not yet pushed every 10 min, a
+#: registered drivers; electronic pick-up orders, remote queueing). That it pushes requests to
+#: drivers, that the reserve's hauliers call through it, and every number of its push, are
+#: ASSUMPTIONS: batches of the 25 nearest trucks not yet pushed every 10 min, a
 #: response in a median 3 min (sigma 0.8: drivers on the road pull over first; about 90 %
 #: answer within 10 min), confirmation in about 1 min (the haulier checks the truck). The
 #: first responses are taken (issue 14), so a shorter interval lets far trucks of a later

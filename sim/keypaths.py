@@ -267,6 +267,10 @@ def _scenario_view(scenario: Scenario) -> dict[str, Any]:
     return view
 
 
+#: Load-time factors (not kept in the resolved scenario) and their value when left out.
+_NEUTRAL: dict[str, float] = {"mobilisation_factor": 1.0}
+
+
 @dataclass
 class ScenarioData:
     """A scenario as the data of its file, to make variants of it.
@@ -303,7 +307,11 @@ class ScenarioData:
         return cls(scenario_to_file(scenario), f"<scenario {scenario.name}>", scenario.name, view)
 
     def value(self, path: KeyPath) -> Any:
-        """The value at ``path`` in this scenario (the file's, else the default), or ``None``."""
+        """The value at ``path`` in this scenario (the file's, else the default), or ``None``.
+
+        A factor the file leaves out and that no resolved value holds (``mobilisation_factor``
+        scales the distributions on loading) is its neutral value, 1.
+        """
         for source in (self.data, self.view):
             found, value = _value_at(source, path)
             if found:
@@ -312,7 +320,7 @@ class ScenarioData:
                     return None
                 return value
             # A path into a distribution the file gives as a fixed number, or not at all.
-        return None
+        return _NEUTRAL.get(str(path[-1])) if path else None
 
     def written(self, values: Mapping[KeyPath, float | int]) -> dict[str, Any]:
         """A copy of the data with ``values`` written at their key paths.

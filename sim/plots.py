@@ -900,8 +900,10 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
                     xytext=(3, 2),
                     textcoords="offset points",
                 )
+            conf = [rows[i][out].get("mu_star_conf") or 0.0 for i in range(len(rows))]
             key = [
-                f"{rank}  {_label(rows[i]['parameter'])}  (μ* {shown.format(mu[i])})"
+                f"{rank}  {_label(rows[i]['parameter'])}  "
+                f"(μ* {shown.format(mu[i])} ± {shown.format(conf[i])})"
                 for rank, i in enumerate(named, 1)
             ]
             key_ax.axis("off")
@@ -923,19 +925,32 @@ def sensitivity_figure(summary: Mapping[str, Any], top: int = 8) -> Figure:
             ax.set_xlabel(f"μ* (effect on {what} across the range)")
             ax.set_ylabel("σ (interactions / thresholds)")
         else:
+            # P(holds) unless no parameter explains any of it (P the same in every run):
+            # then the p90, as in the Morris panels.
+            out = "p_met"
+            if max((r["p_met"]["ST"] or 0.0 for r in rows), default=0.0) < 0.05:
+                out = "p90_min"
             shown_rows = rows[:top][::-1]
             y = np.arange(len(shown_rows))
-            st = [r["p_met"]["ST"] or 0.0 for r in shown_rows]
-            s1 = [r["p_met"]["S1"] or 0.0 for r in shown_rows]
-            ax.barh(y + 0.2, st, height=0.4, color="#0072B2", label="ST (total)")
-            ax.barh(y - 0.2, s1, height=0.4, color="#E69F00", label="S1 (alone)")
+            for name, offset, colour, label in (
+                ("ST", 0.2, "#0072B2", "ST (total)"),
+                ("S1", -0.2, "#E69F00", "S1 (alone)"),
+            ):
+                values = [r[out][name] or 0.0 for r in shown_rows]
+                conf = [r[out][f"{name}_conf"] or 0.0 for r in shown_rows]
+                ax.barh(y + offset, values, height=0.4, color=colour, label=label)
+                ax.errorbar(
+                    values, y + offset, xerr=conf, fmt="none", ecolor="#333333", lw=0.8, capsize=2
+                )
             ax.set_yticks(y, [_label(r["parameter"]) for r in shown_rows], fontsize=7)
-            ax.set_xlabel("share of the variance of P(holds)")
+            what = "P(holds)" if out == "p_met" else "the p90"
+            ax.set_xlabel(f"share of the variance of {what} (95 % interval)")
             ax.legend(fontsize=7, frameon=False)
         ax.set_title(title, fontsize=9.5)
         ax.grid(alpha=0.3)
     fig.suptitle(
-        f"{_label(summary['scenario'])}: what decides P(holds) ({summary['method']})", fontsize=11
+        f"{_label(summary['scenario'])}: what decides each incident ({summary['method']})",
+        fontsize=11,
     )
     return fig
 

@@ -4,7 +4,9 @@
 at once and measures how much each one moves every incident's P(holds) and p90 completion:
 
 1. **Ranges** (:func:`load_ranges`): a YAML file ``ranges: {KEY.PATH: {low: A, high: B}}``
-   naming numbers of the scenario file language by key path (:mod:`sim.keypaths`), validated
+   naming numbers of the scenario file language by key path (:mod:`sim.keypaths`); a *group*
+   ``LABEL: {paths: [KEY.PATH, ...], low: A, high: B}`` gives several numbers one value (the
+   settings of one platform that several operators use), validated
    like a scenario file: every problem at once, each with the file, line, key path and bad
    value (an unknown key gets a did-you-mean; ``low < high``; integers for an integer
    parameter). Without a file, the shipped ``sim/data/sensitivity-ranges.yaml`` gives a
@@ -14,9 +16,10 @@ at once and measures how much each one moves every incident's P(holds) and p90 c
    scenario; a path the scenario cannot take is refused before anything is simulated.
 3. **Design** (SALib): Morris trajectories (elementary effects, the default: about
    ``trajectories x (k + 1)`` scenario runs for ``k`` parameters) or Saltelli/Sobol samples
-   (``samples x (k + 2)`` runs). An integer parameter is sampled on ``[low - 0.5, high + 0.5]``
-   and rounded half up (clipped to the range), so each of its values is equally likely and it
-   stays an integer.
+   (``samples x (k + 2)`` runs). An integer parameter stays an integer: Sobol samples it on
+   ``[low - 0.5, high + 0.5]`` and rounds half up (each value equally likely); Morris rounds
+   its grid levels and rescales its effects by the step the rounded values take
+   (:meth:`Parameter.morris_step`).
 4. **Runs**: every sample is the scenario with the sampled values written at their key paths
    and validated as a file is (:meth:`sim.keypaths.ScenarioData.with_values`); each runs with
    the scenario's seed, so samples see the same random draws for the same vehicles (common
@@ -29,7 +32,7 @@ at once and measures how much each one moves every incident's P(holds) and p90 c
    never completes counts as the 24-hour horizon).
 
 Parameters are ranked per incident by their effect on P(holds) (μ* or ST), ties by their
-effect on p90.
+effect on p90 (:meth:`SensitivityResult.ranking`).
 """
 
 from __future__ import annotations
@@ -69,24 +72,30 @@ MORRIS_LEVELS = 4
 HORIZON_MIN = MAX_DURATION_MIN
 #: Bootstrap resamples of the confidence intervals.
 RESAMPLES = 1000
+#: What a ranges file's problems are reported in.
+RANGES_FILE = "the ranges file"
 #: Output measures per incident (JSON keys).
 OUTPUTS: tuple[str, ...] = ("p_met", "p90_min")
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One varied number: its key path, range and kind.
+    """One varied number, or a group of numbers that take one value: key paths, range, kind.
 
     Attributes
     ----------
     path
-        The parsed key path.
+        The parsed key path (a group's first).
     low, high
         The range (``low < high``).
     integer
         Whether values stay integers.
     line
         The line of the ranges file that named it (``None`` if built in Python).
+    also
+        A group's other key paths, which take the same value.
+    label
+        A group's name (``None``: the parameter is named by its key path).
     """
 
     path: KeyPath
@@ -94,24 +103,51 @@ class Parameter:
     high: float
     integer: bool = False
     line: int | None = None
+    also: tuple[KeyPath, ...] = ()
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        """The key path as written: ``fleet.dispatchers."Central taxi pool"``."""
-        return format_path(self.path)
-
-    def value(self, x: float) -> float | int:
-        """The parameter's value at design point ``x`` (integers rounded half up, clipped)."""
-        if not self.integer:
-            return float(x)
-        return int(min(self.high, max(self.low, math.floor(x + 0.5))))
+        """A group's label, else the key path as written: ``fleet.dispatchers."Central taxi
+        pool"``."""
+        return self.label if self.label is not None else format_path(self.path)
 
     @property
-    def bounds(self) -> tuple[float, float]:
-        """Bounds of the design (an integer range widened by half a step either side)."""
-        if self.integer:
+    def paths(self) -> tuple[KeyPath, ...]:
+        """Every key path the parameter writes."""
+        return (self.path, *self.also)
+
+    def written(self, value: float | int) -> dict[KeyPath, float | int]:
+        """``value`` at each of the parameter's key paths."""
+        return dict.fromkeys(self.paths, value)
+
+    def value(self, x: float) -> float | int:
+        """The parameter's value at design point ``x`` (integers rounded half up, clipped;
+        reals to 10 significant digits, so that 0.95 is not written 0.9500000000000001)."""
+        if not self.integer:
+            return float(f"{x:.10g}")
+        return int(min(self.high, max(self.low, math.floor(x + 0.5))))
+
+    def bounds(self, method: str) -> tuple[float, float]:
+        """Bounds of the design.
+
+        Sobol: an integer range is widened by half a step either side, so that each integer
+        is equally likely. Morris: the range itself; its levels ``low + j (high - low) / 3``
+        round to integers and every Morris step (two levels) then changes the value by the
+        same :meth:`morris_step` (see :func:`analyse`).
+        """
+        if self.integer and method == "sobol":
             return (self.low - 0.5, self.high + 0.5)
         return (self.low, self.high)
+
+    def morris_step(self) -> float:
+        """The change of the value over one Morris step, as a fraction of the range: 2/3 for
+        a real parameter; for an integer one, ``round(2 r / 3) / r`` (``r = high - low``),
+        the same for a step from level 0 to 2 and from 1 to 3 (``r / 3`` is never a half)."""
+        span = self.high - self.low
+        if not self.integer:
+            return 2 / 3
+        return round(2 * span / 3) / span
 
 
 @dataclass(frozen=True)
@@ -138,7 +174,8 @@ def load_ranges(path: str | os.PathLike[str] | None = None) -> Ranges:
     Parameters
     ----------
     path
-        A YAML file with one key, ``ranges``: key path → ``{low: A, high: B}``.
+        A YAML file with one key, ``ranges``: key path → ``{low: A, high: B}``, or a group's
+        label → ``{paths: [key path, ...], low: A, high: B}`` (one value for every path).
 
     Returns
     -------
@@ -173,12 +210,12 @@ def _read_ranges(path: Path, display: str | None = None) -> Ranges:
         )
 
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(problems, RANGES_FILE)
     if not isinstance(data, dict) or not isinstance(data.get("ranges"), dict):
         extra = [k for k in data if k != "ranges"] if isinstance(data, dict) else []
         hint = did_you_mean(extra[0], ["ranges"]) if extra else ""
         add((), "", f"a ranges file is a mapping `ranges: {{KEY.PATH: {{low: A, high: B}}}}`{hint}")
-        raise ScenarioError(problems)
+        raise ScenarioError(problems, RANGES_FILE)
     for key in data:
         if key != "ranges":
             add(
@@ -189,22 +226,47 @@ def _read_ranges(path: Path, display: str | None = None) -> Ranges:
             )
     params: list[Parameter] = []
     seen: dict[KeyPath, str] = {}
+    names: set[str] = set()
     for text, spec in data["ranges"].items():
         where = ("ranges", text)
         mark = marks.get(where)
-        try:
-            kp = parse(str(text))
-            kind = number_kind(kp)
-        except KeyPathError as exc:
-            add(where, str(text), str(exc).removeprefix(f"{text}: "))
+        group = isinstance(spec, dict) and "paths" in spec
+        texts = spec["paths"] if group else [text]
+        if group and (
+            not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts)
+        ):
+            add((*where, "paths"), f"{text}.paths", f"a list of key paths, got {shown(texts)}")
             continue
-        name = format_path(kp)
-        if kp in seen:
-            add(where, name, f"named twice (also as {seen[kp]!r})")
+        kps: list[KeyPath] = []
+        kinds = set()
+        for i, one in enumerate(texts):
+            at = (*where, "paths", i) if group else where
+            try:
+                kp = parse(str(one))
+                kinds.add(number_kind(kp))
+            except KeyPathError as exc:
+                add(at, str(one), str(exc).removeprefix(f"{one}: "))
+                continue
+            if kp in seen:
+                add(at, format_path(kp), f"named twice (also in {seen[kp]!r})")
+                continue
+            seen[kp] = str(text)
+            kps.append(kp)
+        if len(kps) < len(texts):
             continue
-        seen[kp] = str(text)
-        if not isinstance(spec, dict) or set(spec) != {"low", "high"}:
-            add(where, name, f"a range is {{low: A, high: B}}, got {shown(spec)}")
+        name = str(text) if group else format_path(kps[0])
+        if name in names:
+            add(where, name, "named twice")
+            continue
+        names.add(name)
+        if len(kinds) > 1:
+            add(where, name, "a group's key paths must all be integers or all be numbers")
+            continue
+        kind = kinds.pop()
+        keys = {"paths", "low", "high"} if group else {"low", "high"}
+        if not isinstance(spec, dict) or set(spec) != keys:
+            form = "{paths: [KEY.PATH, ...], low: A, high: B}" if group else "{low: A, high: B}"
+            add(where, name, f"a range is {form}, got {shown(spec)}")
             continue
         low, high = spec["low"], spec["high"]
         bad = [(k, v) for k, v in (("low", low), ("high", high)) if not _number(v)]
@@ -226,13 +288,15 @@ def _read_ranges(path: Path, display: str | None = None) -> Ranges:
         if not low < high:
             add(where, name, f"low ({low!r}) must be less than high ({high!r})")
             continue
-        params.append(
-            Parameter(kp, low, high, kind == "integer", mark.line if mark is not None else None)
-        )
+        line = mark.line if mark is not None else None
+        label = name if group else None
+        params.append(Parameter(kps[0], low, high, kind == "integer", line, tuple(kps[1:]), label))
     if not params and not problems:
         add(("ranges",), "ranges", "no parameter to vary")
     if problems:
-        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.column or 0)))
+        raise ScenarioError(
+            sorted(problems, key=lambda p: (p.line or 0, p.column or 0)), RANGES_FILE
+        )
     text = path.read_text(encoding="utf-8")
     return Ranges(tuple(params), file, text)
 
@@ -272,7 +336,7 @@ def check_ranges(
         why = None
         for v in (p.low, p.high):
             try:
-                base.with_values({p.path: v})
+                base.with_values(p.written(v))
             except (ScenarioError, KeyPathError) as exc:
                 why = f"the scenario cannot take {v!r}: {_first(exc)}"
                 break
@@ -283,10 +347,10 @@ def check_ranges(
         else:
             problems.append(Problem(ranges.file, p.name, why, p.line))
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(problems, RANGES_FILE)
     for corner in ("low", "high"):
         try:
-            base.with_values({p.path: getattr(p, corner) for p in kept})
+            base.with_values({k: v for p in kept for k, v in p.written(getattr(p, corner)).items()})
         except (ScenarioError, KeyPathError) as exc:
             raise ScenarioError(
                 [
@@ -296,7 +360,8 @@ def check_ranges(
                         f"every parameter at its {corner}: the scenario is not "
                         f"valid: {_first(exc)}",
                     )
-                ]
+                ],
+                RANGES_FILE,
             ) from None
     return tuple(kept), notes
 
@@ -316,11 +381,11 @@ def _first(exc: Exception) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _problem(params: Sequence[Parameter]) -> dict[str, Any]:
+def _problem(params: Sequence[Parameter], method: str) -> dict[str, Any]:
     return {
         "num_vars": len(params),
         "names": [p.name for p in params],
-        "bounds": [list(p.bounds) for p in params],
+        "bounds": [list(p.bounds(method)) for p in params],
     }
 
 
@@ -339,7 +404,7 @@ def design(params: Sequence[Parameter], method: str, n: int, seed: int) -> np.nd
     seed
         Seeds the design (the scenario's seed).
     """
-    problem = _problem(params)
+    problem = _problem(params, method)
     if method == "morris":
         from SALib.sample.morris import sample as morris_sample
 
@@ -347,6 +412,29 @@ def design(params: Sequence[Parameter], method: str, n: int, seed: int) -> np.nd
     from SALib.sample.sobol import sample as sobol_sample
 
     return sobol_sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+
+
+def _scenario_value(base: ScenarioData, p: Parameter) -> Any:
+    """The scenario's value of ``p``: a group's common value, ``None`` when its paths differ."""
+    values = {repr(base.value(k)) for k in p.paths}
+    return base.value(p.path) if len(values) == 1 else None
+
+
+def _sample(
+    base: ScenarioData, file: str, params: Sequence[Parameter], x: np.ndarray, row: int
+) -> Scenario:
+    """The scenario of design point ``row``; a point whose values together make an invalid
+    scenario (each range alone and both corners were valid) is refused with its values."""
+    chosen = [(p, p.value(v)) for p, v in zip(params, x[row], strict=True)]
+    try:
+        return base.with_values({k: w for p, v in chosen for k, w in p.written(v).items()})
+    except (ScenarioError, KeyPathError) as exc:
+        shown_values = ", ".join(f"{p.name} = {v!r}" for p, v in chosen)
+        message = (
+            f"design point {row + 1} of {len(x)} ({shown_values}) is not a valid scenario: "
+            f"{_first(exc)}; narrow the ranges that conflict"
+        )
+        raise ScenarioError([Problem(file, "", message)], RANGES_FILE) from None
 
 
 def _run_sample(scenario: Scenario, reps: int, seed: int, engine: str) -> list[tuple[float, float]]:
@@ -369,11 +457,31 @@ def _clean(x: Any) -> float | None:
     return round(x, 6) if math.isfinite(x) else None
 
 
-def _analyse(
+def analyse(
     params: Sequence[Parameter], method: str, x: np.ndarray, y: np.ndarray, seed: int
 ) -> list[dict[str, float | None]]:
-    """Per parameter, the indices of one output (``y``: one value per run)."""
-    problem = _problem(params)
+    """Per parameter, the indices of one output.
+
+    Parameters
+    ----------
+    params
+        The parameters, in the design's column order.
+    method
+        ``morris`` or ``sobol`` (as the design was made by :func:`design`).
+    x
+        The design (one row per run).
+    y
+        The output of each run.
+    seed
+        Seeds the bootstrap of the intervals.
+
+    Returns
+    -------
+    list of dict
+        Morris: ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu``, in units of the output per
+        whole range of the parameter; Sobol: ``S1``, ``S1_conf``, ``ST``, ``ST_conf``.
+    """
+    problem = _problem(params, method)
     k = len(params)
     if method == "morris":
         from SALib.analyze.morris import analyze as morris_analyze
@@ -381,12 +489,14 @@ def _analyse(
         si = morris_analyze(
             problem, x, y, num_resamples=RESAMPLES, num_levels=MORRIS_LEVELS, seed=seed
         )
+        # SALib divides every change by the grid's step (2/3 of the range); an integer's
+        # values move by its own step (Parameter.morris_step): rescale, so that an output
+        # equal to the parameter has mu* = high - low for integers as for reals.
+        scale = [(2 / 3) / p.morris_step() for p in params]
         return [
             {
-                "mu_star": _clean(si["mu_star"][i]),
-                "mu_star_conf": _clean(si["mu_star_conf"][i]),
-                "sigma": _clean(si["sigma"][i]),
-                "mu": _clean(si["mu"][i]),
+                key: _clean(scale[i] * si[key][i])
+                for key in ("mu_star", "mu_star_conf", "sigma", "mu")
             }
             for i in range(k)
         ]
@@ -453,12 +563,17 @@ class SensitivityResult:
         return {p.name: p.value(v) for p, v in zip(self.parameters, self.x[row], strict=True)}
 
     def ranking(self, incident: int) -> list[int]:
-        """Parameter positions of an incident, most influential first (P(holds), then p90)."""
-        key = "mu_star" if self.method == "morris" else "ST"
+        """Parameter positions of an incident, most influential first: by μ* (Morris) or ST
+        (Sobol) of P(holds), then of p90; ties (e.g. P constant, indices rounded to 0) by σ
+        or |S1| of P and of p90, so that a parameter the model never reads (all exactly 0)
+        comes after every one that moved an output at all; then in file order."""
+        first, then = ("mu_star", "sigma") if self.method == "morris" else ("ST", "S1")
         ind = self.indices[incident]
 
-        def score(i: int) -> tuple[float, float, int]:
-            return (-(ind["p_met"][i][key] or 0.0), -(ind["p90_min"][i][key] or 0.0), i)
+        def score(i: int) -> tuple[float, ...]:
+            p, q = ind["p_met"][i], ind["p90_min"][i]
+            measures = (p[first], q[first], p[then], q[then])
+            return (*(-abs(m or 0.0) for m in measures), i)
 
         return sorted(range(len(self.parameters)), key=score)
 
@@ -466,7 +581,7 @@ class SensitivityResult:
         """The JSON contract of ``fleetsim sensitivity --json``.
 
         ``{"scenario", "method", ..., "parameters": [...], "incidents": [{"name", "tier",
-        "deadline_min", "p_met_range", "p90_min_range", "ranking": [{"parameter", "low",
+        "deadline_min", "p_met_range", "p90_min_range", "ranking": [{"parameter", "paths", "low",
         "high", "integer", "p_met": {indices}, "p90_min": {indices}}, ...]}]}``, parameters
         most influential first.
         """
@@ -479,10 +594,11 @@ class SensitivityResult:
                 ranking.append(
                     {
                         "parameter": p.name,
+                        "paths": [format_path(k) for k in p.paths],
                         "low": p.low,
                         "high": p.high,
                         "integer": p.integer,
-                        "scenario_value": base.value(p.path),
+                        "scenario_value": _scenario_value(base, p),
                         **{out: self.indices[j][out][i] for out in OUTPUTS},
                     }
                 )
@@ -595,10 +711,7 @@ def sensitivity(
     seed = scenario.seed
     x = design(params, method, n, seed)
     # Every sample is validated here, before anything is simulated.
-    samples = [
-        base.with_values({p.path: p.value(v) for p, v in zip(params, row, strict=True)})
-        for row in x
-    ]
+    samples = [_sample(base, ranges.file, params, x, row) for row in range(len(x))]
     plans = prepare(scenario_network(scenario, cached_network(scenario.network)), scenario)
     if before is not None:
         before(list(plans) * len(samples), reps)
@@ -617,7 +730,7 @@ def sensitivity(
                 close()
     y = np.array(ys, dtype=float).reshape(len(samples), len(plans), 2)
     indices = [
-        {out: _analyse(params, method, x, y[:, j, k], seed + 1) for k, out in enumerate(OUTPUTS)}
+        {out: analyse(params, method, x, y[:, j, k], seed + 1) for k, out in enumerate(OUTPUTS)}
         for j in range(len(plans))
     ]
     return SensitivityResult(

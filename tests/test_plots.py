@@ -121,7 +121,26 @@ def test_the_sensitivity_key_names_the_parameters_by_rank_and_numbers_their_poin
     assert numbers == {"1": (0.4, 0.2), "2": (0.2, 0.1), "3": (0.1, 0.05)}
     (key,) = key_panel.texts
     assert key.get_text().splitlines() == [
-        "1  c.big  (μ* 0.400)",
-        "2  d.middle  (μ* 0.200)",
-        "3  a.small  (μ* 0.100)",
+        "1  c.big  (μ* 0.400 ± 0.000)",
+        "2  d.middle  (μ* 0.200 ± 0.000)",
+        "3  a.small  (μ* 0.100 ± 0.000)",
     ]
+
+
+def test_a_sobol_panel_falls_back_to_the_p90_when_p_never_moves():
+    def row(name: str, st90: float) -> dict:
+        zero = {"S1": 0.0, "S1_conf": 0.0, "ST": 0.0, "ST_conf": 0.0}
+        p90 = {"S1": st90 / 2, "S1_conf": 0.01, "ST": st90, "ST_conf": 0.02}
+        return {"parameter": name, "p_met": zero, "p90_min": p90}
+
+    incident = {
+        "name": "X",
+        "tier": "central",
+        "deadline_min": 60.0,
+        "ranking": [row("staging.lanes", 0.9), row("weather.speed_factor", 0.1)],
+    }
+    summary = {"scenario": "s", "method": "sobol", "incidents": [incident]}
+    (ax,) = plots.sensitivity_figure(summary).axes
+    assert "p90" in ax.get_xlabel()
+    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    assert widths == [0.05, 0.1, 0.45, 0.9]  # S1 and ST of both parameters, on the p90
