@@ -89,6 +89,27 @@ def test_shocks_are_keyed_by_seed_and_replication_only():
     assert np.all((a > 0) & (a <= 1))
 
 
+def test_variants_that_differ_elsewhere_draw_the_same_shocks(ordos, tmp_path):
+    # Common random numbers pair variants through the shocks too: another fleet size and
+    # over-request (other vehicles, other draws per vehicle) leave every replication's shock
+    # uniforms as they were.
+    shocks = "shocks: {speed_factor: {uniform: {low: 0.7, high: 1.3}}}"
+    sc, base = _plans(ordos, tmp_path, "base", shocks)
+    path = tmp_path / "variant.yaml"
+    text = TEXT.format(shocks=shocks, callout="").replace("over_request: 1.0", "over_request: 1.3")
+    path.write_text(
+        text.replace("Dongsheng, vehicles: {taxi: 20}", "Dongsheng, vehicles: {taxi: 35}")
+    )
+    variant = prepare(ordos, load_scenario(path))
+    assert sum(len(c.candidates) for p in variant for c in p.classes) > sum(
+        len(c.candidates) for p in base for c in p.classes
+    )
+    for p0, p1 in zip(base, variant, strict=True):
+        for rep in range(4):
+            root = replication_seed(sc.seed, p0.stream, rep)
+            assert np.array_equal(draw(p0, root).shock, draw(p1, root).shock)
+
+
 def test_a_platform_outage_delays_the_first_push(ordos, tmp_path):
     """Outage probability 1, 12 minutes: every first batch leaves 12 min after the alert,
     batch i at alert + 12 + i x interval."""
