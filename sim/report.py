@@ -289,14 +289,16 @@ def _setting(folder: Path) -> _Setting:
     return _Setting(scenario, network, None)
 
 
-def _map(setting: _Setting, *, hover: bool = True) -> tuple[Any, list[str]]:
-    """A map figure with the network layers, and notes on what it lacks."""
+def _map(setting: _Setting, *, hover: bool = True) -> tuple[Any, str]:
+    """A map figure with the network layers, and the notes (HTML) on what it lacks: a
+    warning without a network, what the road layer leaves out of a large one."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    if setting.network is not None and setting.scenario is not None:
-        network_layers(fig, setting.network, setting.scenario, hover=hover)
-    return fig, [setting.note] if setting.note else []
+    if setting.network is None or setting.scenario is None:
+        return fig, f'<p class="note warn">{_e(setting.note)}</p>' if setting.note else ""
+    notes = network_layers(fig, setting.network, setting.scenario, hover=hover)
+    return fig, "".join(f'<p class="note roads">{_e(n)}</p>' for n in notes)
 
 
 def _bbox(setting: _Setting, lat: Sequence[float], lon: Sequence[float]) -> tuple[float, ...]:
@@ -485,13 +487,12 @@ def _run_map(page: _Page, results: Results, setting: _Setting) -> str:
     lon_all = [p[0] for p in stars + squares]
     map_layout(fig, _bbox(setting, lat_all, lon_all), network=setting.network)
     plot = page.figure(fig, height=760, css="plot map", zoom=True)
-    note = "".join(f'<p class="note warn">{_e(n)}</p>' for n in notes)
     caption = (
         '<p class="note">Incidents (numbered stars) and their staging points (squares), depots '
         "(area ∝ vehicles), checkpoints and toll plazas on the network. Hover for details; "
         "wheel to zoom, drag to pan; click a legend entry to hide a layer.</p>"
     )
-    return note + caption + plot.html + _tiles_control(plot.id)
+    return notes + caption + plot.html + _tiles_control(plot.id)
 
 
 def _resolved_incidents(results: Results) -> dict[str, dict[str, Any]]:
@@ -646,8 +647,7 @@ def _sweep_map(page: _Page, results: Results, setting: _Setting) -> str:
     )
     plot = page.figure(fig, height=820, css="plot map sites-map", zoom=True)
     page.data["sitesFigure"] = plot.id
-    note = "".join(f'<p class="note warn">{_e(n)}</p>' for n in notes)
-    note += (
+    note = notes + (
         f'<p class="note">P(holds) at {len(sites)} sites (× where the demand cannot be met in '
         "scope). Hover or click a site for its details; wheel to zoom, drag to pan.</p>"
     )

@@ -7,8 +7,10 @@ Chinese where the network has both (``name`` / ``name:en`` / ``name:zh``), depot
 area ∝ vehicles, coloured by class) and checkpoints and toll plazas. :func:`map_layout` gives
 the axes the mid latitude's aspect ratio, so the map keeps its shape without any tiles.
 
-Coordinates are sent as float32 (about a metre), roads as polylines joined by gaps, so that
-the 4.8 MB of Plotly's JavaScript dominate the page, not the map.
+Coordinates are sent as float32 (about a metre), roads as polylines joined by gaps, and a
+large network's minor roads are thinned within a budget of points (:mod:`sim.reportroads`,
+which the page states), so that the 4.8 MB of Plotly's JavaScript dominate the page, not
+the map.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sim.closures import closure_edges
 from sim.errors import FleetsimError
 from sim.network import RoadNetwork
 from sim.planning import checkpoint_node, resolve_depots
+from sim.reportroads import edge_xy, road_layer
 from sim.scenario import Scenario
 from sim.vehicles import class_colours
 
@@ -117,33 +120,22 @@ def _lines(segments: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32)
 
 
-def _edge_xy(graph: Any, u: int, v: int, data: Mapping[str, Any]) -> np.ndarray:
-    geom = data.get("geometry")
-    if geom is not None and hasattr(geom, "coords"):
-        return np.asarray(geom.coords, dtype=float)[:, :2]
-    a, b = graph.nodes[u], graph.nodes[v]
-    return np.array([[a["x"], a["y"]], [b["x"], b["y"]]], dtype=float)
-
-
-def _road_traces(network: RoadNetwork) -> list[Any]:
-    """Every road once, coloured by banner/district and wider for expressways."""
+def _road_traces(network: RoadNetwork) -> tuple[list[Any], str | None]:
+    """Every road once, coloured by banner/district and wider for expressways (minor roads
+    thinned on a large network: :mod:`sim.reportroads`), and the note on what was left out."""
     import plotly.graph_objects as go
 
     graph = network.graph
     colours = _zone_colours(network)
-    groups: dict[tuple[str, float], list[np.ndarray]] = {}
-    seen: set[tuple[int, int]] = set()
-    for u, v, data in graph.edges(data=True):
-        key = (min(u, v), max(u, v))
-        if key in seen:
-            continue
-        seen.add(key)
+
+    def group(u: Any, v: Any, data: Mapping[str, Any]) -> tuple[str, float]:
         zu, zv = graph.nodes[u].get("zone"), graph.nodes[v].get("zone")
         zone = str(zu) if zu == zv and str(zu) in colours else ""
-        width = _ROAD_WIDTH.get(str(data.get("highway")), 0.9)
-        groups.setdefault((zone, width), []).append(_edge_xy(graph, u, v, data))
+        return zone, _ROAD_WIDTH.get(str(data.get("highway")), 0.9)
+
+    layer = road_layer(network, group)
     traces = []
-    for k, ((zone, width), segs) in enumerate(sorted(groups.items(), key=lambda kv: kv[0])):
+    for k, ((zone, width), segs) in enumerate(sorted(layer.lines.items(), key=lambda kv: kv[0])):
         lon, lat = _lines(segs)
         traces.append(
             go.Scatter(
@@ -157,7 +149,7 @@ def _road_traces(network: RoadNetwork) -> list[Any]:
                 hoverinfo="skip",
             )
         )
-    return traces
+    return traces, layer.note()
 
 
 def _zone_label_trace(network: RoadNetwork) -> Any | None:
@@ -326,7 +318,7 @@ def _closure_traces(network: RoadNetwork, scenario: Scenario) -> list[Any]:
             closed = closure_edges(network, closure)
         except FleetsimError:  # pragma: no cover - the scenario loaded, so it applies
             continue
-        segs = [_edge_xy(network.graph, *edges[j]) for j in closed.tolist()]
+        segs = [edge_xy(network.graph, *edges[j]) for j in closed.tolist()]
         lon, lat = _lines(segs)
         what = closure.what
         traces.append(
@@ -427,7 +419,7 @@ def map_layout(
 
 def network_layers(
     fig: Any, network: RoadNetwork, scenario: Scenario, *, hover: bool = True
-) -> None:
+) -> list[str]:
     """Add a scenario's network layers to a Plotly figure, bottom to top.
 
     The central urban area, the roads, the banner/district names, closed roads, named
@@ -444,12 +436,18 @@ def network_layers(
     hover
         Whether places, depots, checkpoints and closures show what they are on hover (off
         under a sweep's sites, so that a click on the map always lands on a site).
+
+    Returns
+    -------
+    list of str
+        What the layers leave out, for the page to say (empty when every road is drawn).
     """
     first = len(fig.data)
     central = _central_trace(network)
     if central is not None:
         fig.add_trace(central)
-    fig.add_traces(_road_traces(network))
+    roads, note = _road_traces(network)
+    fig.add_traces(roads)
     zones = _zone_label_trace(network)
     if zones is not None:
         fig.add_trace(zones)
@@ -461,6 +459,7 @@ def network_layers(
         for trace in fig.data[first:]:
             trace.hoverinfo = "skip"
             trace.hovertemplate = None
+    return [note] if note else []
 
 
 __all__ = ["map_layout", "network_layers", "node_names", "road_label"]
