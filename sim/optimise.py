@@ -26,6 +26,11 @@ file (:mod:`sim.levers`):
    (lazy greedy); plans are cached, so no plan is simulated twice at a site.
    Options that do not help even at their full range are screened out first (one
    evaluation each); at a plateau they are tried again (a complement of what was bought).
+   When even doubled steps do not help, pairs of options that may help only together
+   (:func:`complements`: vehicles of two classes at one place, e.g. freight trucks and a
+   hazmat vehicle for a demand of both within a banner) are tried, both at their full range
+   (one plan per pair), then for the pairs that help at 1/8, 1/4 and 1/2 of it; the best
+   pair by fall in shortfall per cost is bought in one step and the greedy goes on.
 4. **Local search.** Remove each chosen option whole if the target still holds; then cut each
    one to the fewest units that keep it (a search by sections, one count per worker); then
    try to replace each chosen option by one step of a cheaper option that helps at all (a
@@ -521,6 +526,95 @@ def _with(plan: Plan, i: int, n: int) -> dict[int, int]:
     return out
 
 
+#: Fractions of each option's room tried together by :func:`_pair_step`.
+_PAIR_LADDER = (0.125, 0.25, 0.5, 1.0)
+
+
+def complements(levers: Levers, options: Sequence[int]) -> list[tuple[int, int]]:
+    """Pairs of options that may help only together: vehicles of two classes at one place.
+
+    A site whose demand asks for two classes at once (freight trucks *and* a hazmat vehicle
+    within the banner) gains nothing from either alone; the two options that add them at
+    the same place are the pairs a plateau of the greedy search tries.
+
+    Parameters
+    ----------
+    levers
+        The levers.
+    options
+        The option positions to pair (each pair once, in this order).
+
+    Returns
+    -------
+    list of tuple of int
+        The pairs ``(i, j)``, ``i`` before ``j`` in ``options``.
+    """
+    out = []
+    for a, i in enumerate(options):
+        oi = levers.options[i]
+        for j in options[a + 1 :]:
+            oj = levers.options[j]
+            if (
+                oi.kind == oj.kind == "vehicles"
+                and oi.target[1] == oj.target[1]
+                and oi.target[0] != oj.target[0]
+            ):
+                out.append((i, j))
+    return out
+
+
+def _units(levers: Levers, i: int, room: int, share: float) -> int:
+    step = max(1, levers.options[i].step)
+    return min(room, max(step, math.ceil(share * room / step) * step))
+
+
+def _pair_step(
+    trainer: Trainer,
+    goal: Goal,
+    plan: dict[int, int],
+    shortfall: float,
+    cands: Sequence[tuple[int, int]],
+    budget: float | None,
+) -> tuple[tuple[int, int], tuple[int, int], Evaluation, float] | None:
+    """At a plateau: the best pair of complementary steps by fall in shortfall per cost.
+
+    Each pair (:func:`complements`) is first tried with both options at their full room
+    (one plan per pair); the pairs that help then with both at 1/8, 1/4 and 1/2 of it.
+    ``None`` when no pair helps within the budget.
+    """
+    levers = trainer.levers
+    spent = levers.cost(plan)
+    pairs = complements(levers, [i for i, _ in cands])
+    room = {i: _room(levers, plan, i) for i, _ in cands}
+
+    def trial(i: int, j: int, f: float) -> tuple[int, int, float] | None:
+        k, m = _units(levers, i, room[i], f), _units(levers, j, room[j], f)
+        cost = k * levers.options[i].unit_cost + m * levers.options[j].unit_cost
+        if budget is not None and spent + cost > budget + _EPS:
+            return None
+        return k, m, cost
+
+    best = None
+    for ladder in ((1.0,), _PAIR_LADDER[:-1]):
+        tried = [(i, j, t) for i, j in pairs for f in ladder if (t := trial(i, j, f))]
+        if not tried:
+            return best[1:] if best is not None else None
+        evs = trainer.many([_with(_with(plan, i, t[0]), j, t[1]) for i, j, t in tried])
+        helped = []
+        for (i, j, (k, m, cost)), e in zip(tried, evs, strict=True):
+            gain = -math.inf if e is None else shortfall - goal.shortfall(e)
+            if gain <= _EPS:
+                continue
+            helped.append((i, j))
+            score = (gain / max(cost, 1e-9), gain, -cost, -i, -j)
+            if best is None or score > best[0]:
+                best = (score, (i, k), (j, m), e, gain)
+        pairs = list(dict.fromkeys(helped))
+        if not pairs:
+            break
+    return best[1:] if best is not None else None
+
+
 def greedy(
     trainer: Trainer, target: Goal | float, budget: float | None, start: Plan | None = None
 ) -> tuple[list[Step], str]:
@@ -578,6 +672,11 @@ def greedy(
                     blocked = True
                     continue
             cands.append((i, k))
+        if not cands and screened:
+            # Every option left was screened out alone: they may help together.
+            size.update(screened)
+            screened.clear()
+            continue
         if not cands:
             return steps, "budget" if blocked else "exhausted"
         # Lazily: the candidates in the order of their last gain per cost, a batch (one plan
@@ -617,7 +716,21 @@ def greedy(
                     size[i] = min(room, size[i] * 2)
                     grown = True
             if not grown:
-                return steps, "budget" if capped else "no_gain"
+                pair = _pair_step(trainer, goal, plan, steps[-1].shortfall, cands, budget)
+                if pair is None:
+                    return steps, "budget" if capped else "no_gain"
+                (i, k), (j, m), e, gain = pair
+                plan = _with(_with(plan, i, k), j, m)
+                steps.append(
+                    Step(
+                        f"+{k} {levers.options[i].name} and +{m} {levers.options[j].name}",
+                        plan,
+                        levers.cost(plan),
+                        goal.shortfall(e),
+                        e,
+                        gain,
+                    )
+                )
             continue
         _, i, k, e, gain = best
         plan = _with(plan, i, k)

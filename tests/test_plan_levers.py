@@ -223,3 +223,58 @@ def test_platform_and_move_levers_write_valid_overlays(tmp_path: Path) -> None:
     assert counts["Kangbashi taxi"] == before["Kangbashi taxi"] + 10
     assert counts["Hanggin coach"] == before["Hanggin coach"] + 3
     assert planned.fleet.total == scenario.fleet.total + 3
+
+
+def test_two_levers_needed_together_are_bought_as_a_pair(tmp_path: Path) -> None:
+    # The banner incident (scope `banner`: hazmat vehicles and freight trucks of the banner
+    # itself) at every seat. Otog Front (seat Aoleqi) has no freight truck and no hazmat
+    # vehicle: trucks alone leave the hazmat demand with no vehicle and a hazmat vehicle
+    # alone leaves the freight unmet, so P(holds) stays 0 with either lever alone.
+    data = {
+        "name": "two-at-once",
+        "network": "ordos",
+        "fleet": "default",
+        "incidents": [
+            {
+                "name": "banner hazmat",
+                "location": "xuejiawan",
+                "demand": {"hazmat": "all_accepted", "freight": 20},
+                "scope": "banner",
+                "deadline_min": 120,
+            }
+        ],
+        "replications": 40,
+        "seed": 11,
+    }
+    vehicles = {"at": ["otog front"], "cost": 10}
+    levers = {
+        "levers": [
+            {
+                "vehicles": {
+                    **vehicles,
+                    "class": "freight",
+                    "max_add": 40,
+                    "step": 10,
+                    "operator": "Otog freight haulier",
+                }
+            },
+            {
+                "vehicles": {
+                    **vehicles,
+                    "class": "hazmat",
+                    "max_add": 2,
+                    "step": 1,
+                    "operator": "Otog hazmat carrier",
+                }
+            },
+        ]
+    }
+    scenario = load_scenario(_write(tmp_path, "s.yaml", data))
+    lv = _levers(tmp_path, scenario, levers)
+    result = plan_levers(scenario, lv, sites="seats", reps=40, train_reps=20, share=1)
+    assert set(result.plan) == {0, 1}
+    # No single step helped: the first step bought both options at once.
+    assert " and +" in result.steps[1].action
+    assert result.train.p[result.train.names.index("Aoleqi")] > 0
+    before, after = (ev.p[ev.names.index("Aoleqi")] for ev in (result.before, result.after))
+    assert before == 0 and after > 0.5
