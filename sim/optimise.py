@@ -26,7 +26,8 @@ file (:mod:`sim.levers`):
    (lazy greedy); plans are cached, so no plan is simulated twice at a site.
    Options that do not help even at their full range are screened out first (one
    evaluation each); at a plateau they are tried again (a complement of what was bought).
-   When even doubled steps do not help, pairs of options that may help only together
+   When even doubled steps do not help and a site the shortfall counts never holds (P 0: no
+   signal for a single step), pairs of options that may help only together
    (:func:`complements`: vehicles of two classes at one place, e.g. freight trucks and a
    hazmat vehicle for a demand of both within a banner) are tried, both at their full range
    (one plan per pair), then for the pairs that help at 1/8, 1/4 and 1/2 of it; the best
@@ -232,6 +233,14 @@ class Goal:
         """The training measure the search brings to 0 (see the class)."""
         gap, keep, missing = self._kept(ev)
         return float(gap[keep].sum()) + self.target * sum(missing.values())
+
+    def stuck(self, ev: Evaluation) -> bool:
+        """Whether a site the shortfall counts never holds in ``ev`` (P(holds) 0).
+
+        Such a site gives a single step no signal: only there does :func:`greedy` try pairs.
+        """
+        _, keep, _ = self._kept(ev)
+        return bool((keep & (ev.p <= _EPS)).any())
 
     def short(self, ev: Evaluation) -> list[str]:
         """The tiers whose share is not met in ``ev`` (a positive shortfall)."""
@@ -716,7 +725,9 @@ def greedy(
                     size[i] = min(room, size[i] * 2)
                     grown = True
             if not grown:
-                pair = _pair_step(trainer, goal, plan, steps[-1].shortfall, cands, budget)
+                pair = None
+                if goal.stuck(steps[-1].evaluation):
+                    pair = _pair_step(trainer, goal, plan, steps[-1].shortfall, cands, budget)
                 if pair is None:
                     return steps, "budget" if capped else "no_gain"
                 (i, k), (j, m), e, gain = pair
