@@ -25,13 +25,15 @@ file (:mod:`sim.levers`):
    last measured gain per cost, until the best beats every last gain not yet re-measured
    (lazy greedy); plans are cached, so no plan is simulated twice at a site.
    Options that do not help even at their full range are screened out first (one
-   evaluation each); at a plateau they are tried again (a complement of what was bought).
-   When even doubled steps do not help and a site the shortfall counts never holds (P 0: no
-   signal for a single step), pairs of options that may help only together
-   (:func:`complements`: vehicles of two classes at one place, e.g. freight trucks and a
-   hazmat vehicle for a demand of both within a banner) are tried, both at their full range
-   (one plan per pair), then for the pairs that help at 1/8, 1/4 and 1/2 of it; the best
-   pair by fall in shortfall per cost is bought in one step and the greedy goes on.
+   evaluation each); at a plateau, or when every other option is used up, they are tried
+   again (a complement of what was bought). When even doubled steps do not help and a site
+   the shortfall counts never holds (P 0: no signal for a single step; :meth:`Goal.stuck`),
+   pairs of options that may help only together (:func:`complements`: vehicles of two
+   classes at one place, e.g. freight trucks and a hazmat vehicle for a demand of both
+   within a banner) are tried: each pair once with both options at their full range (or at
+   the largest of 1/8, 1/4 and 1/2 of it within the budget), then the pairs that help at
+   the smaller fractions too; the best by fall in shortfall per cost is bought in one step
+   and the greedy goes on. Otherwise the search stops (``no_gain``).
 4. **Local search.** Remove each chosen option whole if the target still holds; then cut each
    one to the fewest units that keep it (a search by sections, one count per worker); then
    try to replace each chosen option by one step of a cheaper option that helps at all (a
@@ -234,13 +236,17 @@ class Goal:
         gap, keep, missing = self._kept(ev)
         return float(gap[keep].sum()) + self.target * sum(missing.values())
 
+    def lacking(self, ev: Evaluation) -> list[int]:
+        """The sites (positions in ``ev``) the shortfall counts that are below the target."""
+        gap, keep, _ = self._kept(ev)
+        return [int(i) for i in np.flatnonzero(keep & (gap > _EPS))]
+
     def stuck(self, ev: Evaluation) -> bool:
         """Whether a site the shortfall counts never holds in ``ev`` (P(holds) 0).
 
         Such a site gives a single step no signal: only there does :func:`greedy` try pairs.
         """
-        _, keep, _ = self._kept(ev)
-        return bool((keep & (ev.p <= _EPS)).any())
+        return any(ev.p[i] <= _EPS for i in self.lacking(ev))
 
     def short(self, ev: Evaluation) -> list[str]:
         """The tiers whose share is not met in ``ev`` (a positive shortfall)."""
@@ -535,8 +541,11 @@ def _with(plan: Plan, i: int, n: int) -> dict[int, int]:
     return out
 
 
-#: Fractions of each option's room tried together by :func:`_pair_step`.
-_PAIR_LADDER = (0.125, 0.25, 0.5, 1.0)
+#: A purchase of a pair of options: ``(i, j), (units of i, units of j)``.
+_PairTrial = tuple[tuple[int, int], tuple[int, int]]
+#: The smaller purchases of a pair of options that helped at full room (:func:`_best_pair`):
+#: each option at these fractions of its room, in whole steps.
+_PAIR_FRACTIONS = (0.125, 0.25, 0.5)
 
 
 def complements(levers: Levers, options: Sequence[int]) -> list[tuple[int, int]]:
@@ -544,7 +553,7 @@ def complements(levers: Levers, options: Sequence[int]) -> list[tuple[int, int]]
 
     A site whose demand asks for two classes at once (freight trucks *and* a hazmat vehicle
     within the banner) gains nothing from either alone; the two options that add them at
-    the same place are the pairs a plateau of the greedy search tries.
+    the same place are the pairs the greedy search tries when it is stuck (:func:`greedy`).
 
     Parameters
     ----------
@@ -572,62 +581,167 @@ def complements(levers: Levers, options: Sequence[int]) -> list[tuple[int, int]]
     return out
 
 
-def _units(levers: Levers, i: int, room: int, share: float) -> int:
+def _pair_units(levers: Levers, i: int, room: int, fraction: float) -> int:
+    """Units of option ``i`` at ``fraction`` of its ``room``: whole steps, one at least."""
     step = max(1, levers.options[i].step)
-    return min(room, max(step, math.ceil(share * room / step) * step))
+    return min(room, max(step, math.ceil(fraction * room / step) * step))
 
 
-def _pair_step(
-    trainer: Trainer,
+def _score(gain: float, cost: float, buys: Sequence[tuple[int, int]]) -> tuple[float, ...]:
+    """How a step ranks: fall in shortfall per unit of cost, then the larger fall, the lower
+    cost, the earlier options and fewer units (so that ties go the same way every run)."""
+    return (gain / max(cost, 1e-9), gain, -cost, *(-x for buy in buys for x in buy))
+
+
+def _step(
+    levers: Levers,
     goal: Goal,
     plan: dict[int, int],
-    shortfall: float,
-    cands: Sequence[tuple[int, int]],
-    budget: float | None,
-) -> tuple[tuple[int, int], tuple[int, int], Evaluation, float] | None:
-    """At a plateau: the best pair of complementary steps by fall in shortfall per cost.
+    buys: Sequence[tuple[int, int]],
+    ev: Evaluation,
+    gain: float,
+) -> Step:
+    """The step that bought ``buys`` (``(option, units)``, one or two) and gave ``plan``."""
+    action = " and ".join(f"+{k} {levers.options[i].name}" for i, k in buys)
+    return Step(action, plan, levers.cost(plan), goal.shortfall(ev), ev, gain)
 
-    Each pair (:func:`complements`) is first tried with both options at their full room
-    (one plan per pair); the pairs that help then with both at 1/8, 1/4 and 1/2 of it.
-    ``None`` when no pair helps within the budget.
+
+def _best_single(
+    trainer: Trainer,
+    goal: Goal,
+    last: Step,
+    cands: Sequence[tuple[int, int]],
+    bound: dict[int, float],
+) -> Step | None:
+    """The step of one option with the largest fall in shortfall per unit of cost (lazily).
+
+    The candidates are simulated in the order of their last measured gain per cost, a batch
+    (one plan per worker) at a time, until the best so far beats every last gain not yet
+    re-measured.
+
+    Parameters
+    ----------
+    trainer
+        Evaluates plans.
+    goal
+        The goal whose shortfall the step lowers.
+    last
+        The step grown from (its plan and shortfall).
+    cands
+        The steps to try: ``(option, units)``.
+    bound
+        Per option, the last gain per unit of cost measured (unknown: tried first); updated.
+
+    Returns
+    -------
+    Step or None
+        The best step; ``None`` when none lowers the shortfall.
     """
     levers = trainer.levers
-    spent = levers.cost(plan)
-    pairs = complements(levers, [i for i, _ in cands])
-    room = {i: _room(levers, plan, i) for i, _ in cands}
-
-    def trial(i: int, j: int, f: float) -> tuple[int, int, float] | None:
-        k, m = _units(levers, i, room[i], f), _units(levers, j, room[j], f)
-        cost = k * levers.options[i].unit_cost + m * levers.options[j].unit_cost
-        if budget is not None and spent + cost > budget + _EPS:
-            return None
-        return k, m, cost
-
-    best = None
-    for ladder in ((1.0,), _PAIR_LADDER[:-1]):
-        tried = [(i, j, t) for i, j in pairs for f in ladder if (t := trial(i, j, f))]
-        if not tried:
-            return best[1:] if best is not None else None
-        evs = trainer.many([_with(_with(plan, i, t[0]), j, t[1]) for i, j, t in tried])
-        helped = []
-        for (i, j, (k, m, cost)), e in zip(tried, evs, strict=True):
-            gain = -math.inf if e is None else shortfall - goal.shortfall(e)
+    order = sorted(cands, key=lambda c: (-bound.get(c[0], math.inf), c[0]))
+    best: tuple[tuple[float, ...], Step] | None = None
+    done = 0
+    while done < len(order):
+        batch = order[done : done + max(2, trainer.workers)]
+        done += len(batch)
+        plans = [_with(last.plan, i, k) for i, k in batch]
+        for (i, k), plan, e in zip(batch, plans, trainer.many(plans), strict=True):
+            if e is None:
+                bound[i] = 0.0
+                continue
+            gain = last.shortfall - goal.shortfall(e)
+            cost = k * levers.options[i].unit_cost
+            bound[i] = max(gain, 0.0) / max(cost, 1e-9)
             if gain <= _EPS:
                 continue
-            helped.append((i, j))
-            score = (gain / max(cost, 1e-9), gain, -cost, -i, -j)
+            score = _score(gain, cost, [(i, k)])
             if best is None or score > best[0]:
-                best = (score, (i, k), (j, m), e, gain)
-        pairs = list(dict.fromkeys(helped))
-        if not pairs:
-            break
-    return best[1:] if best is not None else None
+                best = (score, _step(levers, goal, plan, [(i, k)], e, gain))
+        if best is not None and done < len(order):
+            if best[0][0] >= bound.get(order[done][0], math.inf):
+                break
+    return None if best is None else best[1]
+
+
+def _best_pair(
+    trainer: Trainer,
+    goal: Goal,
+    last: Step,
+    options: Sequence[int],
+    budget: float | None,
+) -> Step | None:
+    """The best step of two complementary options at once, by fall in shortfall per cost.
+
+    Each pair of ``options`` that :func:`complements` gives is tried once with both options
+    at their full room, or, when that is over the budget, at the largest of the fractions
+    :data:`_PAIR_FRACTIONS` of it within the budget (one plan per pair, simulated in
+    parallel). The pairs that help are then tried at the smaller fractions as well, so that
+    a cheaper purchase of the same pair can win by gain per cost.
+
+    Parameters
+    ----------
+    trainer, goal, last
+        As for :func:`_best_single` (the budget counts from ``last``'s cost).
+    options
+        The options that may be bought (room left, within the budget).
+    budget
+        The most the plan may cost (``None``: no limit).
+
+    Returns
+    -------
+    Step or None
+        The best pair's step (action ``+K A and +M B``); ``None`` when no pair lowers the
+        shortfall within the budget.
+    """
+    levers = trainer.levers
+    # Per pair, the purchases within the budget, smallest first: (units of i, of j) to cost.
+    sizes: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
+    for i, j in complements(levers, options):
+        room_i, room_j = _room(levers, last.plan, i), _room(levers, last.plan, j)
+        fits: dict[tuple[int, int], float] = {}
+        for fraction in (*_PAIR_FRACTIONS, 1.0):
+            k = _pair_units(levers, i, room_i, fraction)
+            m = _pair_units(levers, j, room_j, fraction)
+            cost = k * levers.options[i].unit_cost + m * levers.options[j].unit_cost
+            if budget is None or last.cost + cost <= budget + _EPS:
+                fits[(k, m)] = cost
+        if fits:
+            sizes[(i, j)] = fits
+
+    def helpful(trials: list[_PairTrial]) -> list[tuple[tuple[float, ...], tuple[int, int], Step]]:
+        """The trials that lower the shortfall: their score, pair and step."""
+        plans = [_with(_with(last.plan, i, k), j, m) for (i, j), (k, m) in trials]
+        out = []
+        for ((i, j), (k, m)), plan, e in zip(trials, plans, trainer.many(plans), strict=True):
+            gain = 0.0 if e is None else last.shortfall - goal.shortfall(e)
+            if e is None or gain <= _EPS:
+                continue
+            buys = [(i, k), (j, m)]
+            step = _step(levers, goal, plan, buys, e, gain)
+            out.append((_score(gain, sizes[(i, j)][(k, m)], buys), (i, j), step))
+        return out
+
+    largest = helpful([(pair, list(fits)[-1]) for pair, fits in sizes.items()])
+    smaller = helpful([(pair, km) for _, pair, _ in largest for km in list(sizes[pair])[:-1]])
+    if not largest:
+        return None
+    return max([*largest, *smaller], key=lambda r: r[0])[2]
 
 
 def greedy(
-    trainer: Trainer, target: Goal | float, budget: float | None, start: Plan | None = None
+    trainer: Trainer,
+    target: Goal | float,
+    budget: float | None,
+    start: Plan | None = None,
+    *,
+    pairs: bool = True,
 ) -> tuple[list[Step], str]:
     """Buy, step by step, the option with the largest fall in shortfall per unit of cost.
+
+    Options that do not help even at their full range are screened out first and tried again
+    at a plateau. At a plateau the steps are doubled (once per lever range); when even that
+    does not help and the search is *stuck* (a site the shortfall counts never holds,
+    :meth:`Goal.stuck`), pairs of complementary options are tried (:func:`_best_pair`).
 
     Parameters
     ----------
@@ -638,12 +752,15 @@ def greedy(
         most the plan may cost.
     start
         The plan to grow (default: the scenario as it is).
+    pairs
+        Whether to try pairs of complementary options when stuck; ``False``: one option at a
+        time only (the same steps and evaluations as long as the search is not stuck).
 
     Returns
     -------
     tuple
-        The steps (the first is ``start``), and why the search stopped:
-        ``met``, ``budget``, ``exhausted`` (no option left) or ``no_gain``.
+        The steps (the first is ``start``), and why the search stopped: ``met``, ``budget``,
+        ``exhausted`` (no option left) or ``no_gain`` (no step helps, nor, when stuck, a pair).
     """
     levers = trainer.levers
     goal = target if isinstance(target, Goal) else Goal(target)
@@ -652,7 +769,7 @@ def greedy(
     if ev is None:
         raise ValidationError("the scenario itself cannot be evaluated")
     first = "as it is" if not plan else "the plan so far"
-    steps = [Step(first, dict(plan), levers.cost(plan), goal.shortfall(ev), ev)]
+    steps = [Step(first, plan, levers.cost(plan), goal.shortfall(ev), ev)]
     size = {i: o.step for i, o in enumerate(levers.options)}
     screened: dict[int, int] = {}
     bound: dict[int, float] = {}  # the last gain per unit of cost measured, per option
@@ -664,97 +781,46 @@ def greedy(
                 screened[i] = size.pop(i)
                 trainer.useless.add(i)
     while steps[-1].shortfall > _EPS:
-        spent = steps[-1].cost
+        last = steps[-1]
         cands: list[tuple[int, int]] = []
         blocked = capped = False
         for i in size:
             o = levers.options[i]
-            k = min(size[i], _room(levers, plan, i))
+            k = min(size[i], _room(levers, last.plan, i))
             if k <= 0:
                 continue
-            if budget is not None and spent + k * o.unit_cost > budget + _EPS:
+            if budget is not None and last.cost + k * o.unit_cost > budget + _EPS:
                 capped = True
-                k = int((budget - spent + _EPS) // o.unit_cost) if o.unit_cost > 0 else k
+                k = int((budget - last.cost + _EPS) // o.unit_cost) if o.unit_cost > 0 else k
                 if o.kind == "over_request":
                     k = 0
                 if k <= 0:
                     blocked = True
                     continue
             cands.append((i, k))
-        if not cands and screened:
-            # Every option left was screened out alone: they may help together.
+        step = _best_single(trainer, goal, last, cands, bound) if cands else None
+        if step is None and screened:
+            # A plateau, or every other option used up: an option screened out alone may
+            # help now, after what was bought (a complement), or with another one.
             size.update(screened)
             screened.clear()
             continue
-        if not cands:
+        if step is None and not cands:
             return steps, "budget" if blocked else "exhausted"
-        # Lazily: the candidates in the order of their last gain per cost, a batch (one plan
-        # per worker) at a time, until the best so far beats every last gain not yet re-measured.
-        order = sorted(cands, key=lambda c: (-bound.get(c[0], math.inf), c[0]))
-        best = None
-        done = 0
-        while done < len(order):
-            batch = order[done : done + max(2, trainer.workers)]
-            done += len(batch)
-            evs = trainer.many([_with(plan, i, k) for i, k in batch])
-            for (i, k), e in zip(batch, evs, strict=True):
-                if e is None:
-                    bound[i] = 0.0
-                    continue
-                gain = steps[-1].shortfall - goal.shortfall(e)
-                cost = k * levers.options[i].unit_cost
-                bound[i] = max(gain, 0.0) / max(cost, 1e-9)
-                if gain <= _EPS:
-                    continue
-                score = (gain / max(cost, 1e-9), gain, -cost, -i)
-                if best is None or score > best[0]:
-                    best = (score, i, k, e, gain)
-            if best is not None and done < len(order):
-                if best[0][0] >= bound.get(order[done][0], math.inf):
-                    break
-        if best is None and screened:
-            # A plateau: an option screened out alone may help now (a complement).
-            size.update(screened)
-            screened.clear()
-            continue
-        if best is None:
+        if step is None:
             grown = False
             for i, _k in cands:
-                room = _room(levers, plan, i)
+                room = _room(levers, last.plan, i)
                 if size[i] < room:
                     size[i] = min(room, size[i] * 2)
                     grown = True
-            if not grown:
-                pair = None
-                if goal.stuck(steps[-1].evaluation):
-                    pair = _pair_step(trainer, goal, plan, steps[-1].shortfall, cands, budget)
-                if pair is None:
-                    return steps, "budget" if capped else "no_gain"
-                (i, k), (j, m), e, gain = pair
-                plan = _with(_with(plan, i, k), j, m)
-                steps.append(
-                    Step(
-                        f"+{k} {levers.options[i].name} and +{m} {levers.options[j].name}",
-                        plan,
-                        levers.cost(plan),
-                        goal.shortfall(e),
-                        e,
-                        gain,
-                    )
-                )
-            continue
-        _, i, k, e, gain = best
-        plan = _with(plan, i, k)
-        steps.append(
-            Step(
-                f"+{k} {levers.options[i].name}",
-                plan,
-                levers.cost(plan),
-                goal.shortfall(e),
-                e,
-                gain,
-            )
-        )
+            if grown:
+                continue
+            if pairs and goal.stuck(last.evaluation):
+                step = _best_pair(trainer, goal, last, [i for i, _ in cands], budget)
+            if step is None:
+                return steps, "budget" if capped else "no_gain"
+        steps.append(step)
     return steps, "met"
 
 
@@ -941,6 +1007,11 @@ def frontier(steps: Sequence[Step]) -> list[Step]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _listed(sites: Sequence[tuple[str, float]]) -> str:
+    """``name P, name P``: sites with their P(holds)."""
+    return ", ".join(f"{name} {p:.3f}" for name, p in sites)
+
+
 @dataclass
 class PlanResult:
     """The outcome of :func:`plan_levers` (JSON: :meth:`to_json`)."""
@@ -1012,21 +1083,23 @@ class PlanResult:
 
     def verdict(self) -> str:
         """One sentence: met or not, on which seeds, the failing sites and why."""
-        short = self.after.short_tiers(self.target, self.share)
-        fails = [
-            s
-            for s, t, ok in zip(
-                self.after.names, self.after.tiers, self.after.holding(self.target), strict=True
+        after = self.after
+        short = after.short_tiers(self.target, self.share)
+        failing = [
+            (name, float(p))
+            for name, tier, p, ok in zip(
+                after.names, after.tiers, after.p, after.holding(self.target), strict=True
             )
-            if not ok and t in short
+            if tier in short and not ok
         ]
+        fails = [name for name, _ in failing]
         what = "site" if self.sites else "incident"
         where = (
             f"at every {what}"
             if self.share == 1
             else f"at a share {self.share:g} of the {what}s of each tier"
         )
-        per_tier = "" if self.share == 1 else f" ({self.tier_line(self.after)})"
+        per_tier = "" if self.share == 1 else f" ({self.tier_line(after)})"
         if not short:
             return (
                 f"the plan meets the target (P(holds) >= {self.target:g} {where}) on the "
@@ -1034,7 +1107,8 @@ class PlanResult:
             )
         reachable = [s for s in fails if s not in self.out_of_reach]
         far = [s for s in fails if s in self.out_of_reach]
-        trained = self._aim().shortfall(self.train) <= _EPS
+        aim = self._aim()
+        trained = aim.shortfall(self.train) <= _EPS
         if not reachable:
             rest = (
                 f"it holds at every other {what} on the held-out seeds"
@@ -1055,12 +1129,19 @@ class PlanResult:
             why = {
                 "budget": f"target unreachable within the budget {self.budget or 0:g}",
                 "exhausted": "target unreachable with these levers (all used up)",
-                "no_gain": "target unreachable with these levers (no step helps any more)",
+                "no_gain": "target unreachable with these levers (no step of one option "
+                "helps any more, nor a pair of vehicle options at one place where a "
+                f"{what} never holds)",
             }.get(self.stop, "target not reached")
-        worst = float(self.after.p.min())
+            below = [(self.train.names[i], self.train.p[i]) for i in aim.lacking(self.train)]
+            if below:
+                stay = "stays" if len(below) == 1 else "stay"
+                why += f"; on the training seeds {_listed(below)} {stay} below {self.target:g}"
+        worst = float(after.p.min())
         text = (
             f"the plan does NOT meet the target: {why}; best P(holds) reached (held-out, worst "
-            f"{what}) {worst:.3f} at cost {self.cost:g}; failing: {', '.join(fails)}{per_tier}"
+            f"{what}) {worst:.3f} at cost {self.cost:g}; failing (held-out P(holds)): "
+            f"{_listed(failing)}{per_tier}"
         )
         if far:
             text += "; out of reach: " + "; ".join(f"{s} ({self.out_of_reach[s]})" for s in far)

@@ -13,9 +13,19 @@ from sim.errors import ScenarioError
 from sim.experiment import run
 from sim.levers import check_levers, load_levers
 from sim.netload import cached_network
-from sim.optimise import plan_levers
+from sim.optimise import (
+    TRAIN_SEED_OFFSET,
+    Goal,
+    Step,
+    Trainer,
+    complements,
+    greedy,
+    plan_levers,
+)
+from sim.planning import scenario_network
 from sim.regression import check
 from sim.scenario import load_scenario, load_scenario_with_network
+from sim.sites import choose_sites
 
 # One incident at Kangbashi: 200 taxis called by one dispatcher on the phone, lanes ample.
 SCENARIO = {
@@ -72,6 +82,9 @@ def test_a_budget_too_small_says_unreachable_and_reports_the_best(tmp_path: Path
     text = result.verdict()
     assert "unreachable within the budget 0.5" in text
     assert f"{result.after.p.min():.3f}" in text
+    # Why, on the seeds searched, and where: the site below the target with its P(holds).
+    assert f"on the training seeds Kangbashi {result.train.p[0]:.3f} stays below 0.95" in text
+    assert f"failing (held-out P(holds)): Kangbashi {result.after.p[0]:.3f}" in text
 
 
 def test_a_plan_that_fails_on_held_out_seeds_does_not_meet(tmp_path: Path) -> None:
@@ -225,52 +238,74 @@ def test_platform_and_move_levers_write_valid_overlays(tmp_path: Path) -> None:
     assert planned.fleet.total == scenario.fleet.total + 3
 
 
-def test_two_levers_needed_together_are_bought_as_a_pair(tmp_path: Path) -> None:
-    # The banner incident (scope `banner`: hazmat vehicles and freight trucks of the banner
-    # itself) at every seat. Otog Front (seat Aoleqi) has no freight truck and no hazmat
-    # vehicle: trucks alone leave the hazmat demand with no vehicle and a hazmat vehicle
-    # alone leaves the freight unmet, so P(holds) stays 0 with either lever alone.
-    data = {
-        "name": "two-at-once",
-        "network": "ordos",
-        "fleet": "default",
-        "incidents": [
-            {
-                "name": "banner hazmat",
-                "location": "xuejiawan",
-                "demand": {"hazmat": "all_accepted", "freight": 20},
-                "scope": "banner",
-                "deadline_min": 120,
-            }
-        ],
-        "replications": 40,
-        "seed": 11,
-    }
-    vehicles = {"at": ["otog front"], "cost": 10}
-    levers = {
+# The banner incident (scope `banner`: hazmat vehicles and freight trucks of the banner itself)
+# at every seat. Otog Front (seat Aoleqi) has no freight truck and no hazmat vehicle: trucks
+# alone leave the hazmat demand with no vehicle and a hazmat vehicle alone leaves the freight
+# unmet, so P(holds) at Aoleqi stays 0 with either lever alone.
+TWO_AT_ONCE = {
+    "name": "two-at-once",
+    "network": "ordos",
+    "fleet": "default",
+    "incidents": [
+        {
+            "name": "banner hazmat",
+            "location": "xuejiawan",
+            "demand": {"hazmat": "all_accepted", "freight": 20},
+            "scope": "banner",
+            "deadline_min": 120,
+        }
+    ],
+    "replications": 40,
+    "seed": 11,
+}
+
+
+def _aoleqi_levers(freight: int, hazmat: int) -> dict:
+    """Freight trucks (option 0) and hazmat vehicles (option 1) at Otog Front, cost 10 each."""
+    at = {"at": ["otog front"], "cost": 10}
+    return {
         "levers": [
             {
                 "vehicles": {
-                    **vehicles,
+                    **at,
                     "class": "freight",
-                    "max_add": 40,
+                    "max_add": freight,
                     "step": 10,
                     "operator": "Otog freight haulier",
                 }
             },
             {
                 "vehicles": {
-                    **vehicles,
+                    **at,
                     "class": "hazmat",
-                    "max_add": 2,
+                    "max_add": hazmat,
                     "step": 1,
                     "operator": "Otog hazmat carrier",
                 }
             },
         ]
     }
-    scenario = load_scenario(_write(tmp_path, "s.yaml", data))
-    lv = _levers(tmp_path, scenario, levers)
+
+
+def _seat_trainer(tmp_path: Path, seats: tuple[str, ...]) -> Trainer:
+    """A trainer at the given seats (20 training replications), 120 trucks and 6 hazmat."""
+    scenario = load_scenario(_write(tmp_path, "s.yaml", TWO_AT_ONCE))
+    levers = _levers(tmp_path, scenario, _aoleqi_levers(120, 6))
+    network = scenario_network(scenario, cached_network(scenario.network))
+    sites = choose_sites(network, "seats", max_snap_km=scenario.max_snap_km)
+    names = [s.name for s in sites.sites]
+    trainer = Trainer(levers, sites, None, 20, scenario.seed + TRAIN_SEED_OFFSET, separable=True)
+    trainer.active = tuple(sorted(names.index(s) for s in seats))
+    return trainer
+
+
+def _p(step: Step, site: str) -> float:
+    return float(step.evaluation.p[step.evaluation.names.index(site)])
+
+
+def test_two_levers_needed_together_are_bought_as_a_pair(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, "s.yaml", TWO_AT_ONCE))
+    lv = _levers(tmp_path, scenario, _aoleqi_levers(40, 2))
     result = plan_levers(scenario, lv, sites="seats", reps=40, train_reps=20, share=1)
     assert set(result.plan) == {0, 1}
     # No single step helped: the first step bought both options at once.
@@ -278,3 +313,49 @@ def test_two_levers_needed_together_are_bought_as_a_pair(tmp_path: Path) -> None
     assert result.train.p[result.train.names.index("Aoleqi")] > 0
     before, after = (ev.p[ev.names.index("Aoleqi")] for ev in (result.before, result.after))
     assert before == 0 and after > 0.5
+    # The verdict names every site that stays below the target, with its held-out P(holds).
+    if not result.meets:
+        text = result.verdict()
+        for name in result.after.failing(0.95):
+            assert f"{name} {result.after.p[result.after.names.index(name)]:.3f}" in text
+
+
+def test_when_stuck_the_greedy_buys_a_pair_within_the_budget(tmp_path: Path) -> None:
+    # Aoleqi never holds as it is: no single step gives a signal (the search is stuck).
+    alone, stop = greedy(_seat_trainer(tmp_path, ("Aoleqi",)), Goal(0.95), None, pairs=False)
+    assert stop == "no_gain" and len(alone) == 1 and _p(alone[0], "Aoleqi") == 0
+    steps, _ = greedy(_seat_trainer(tmp_path, ("Aoleqi",)), Goal(0.95), None)
+    assert " and " in steps[1].action and set(steps[1].plan) == {0, 1}
+    assert _p(steps[1], "Aoleqi") > 0.5
+    # Both at their full room (120 trucks and 6 hazmat, cost 1260) are over a budget of 400:
+    # the pair is tried at the largest fraction of its room within it (30 and 2, cost 320).
+    steps, stop = greedy(_seat_trainer(tmp_path, ("Aoleqi",)), Goal(0.95), 400)
+    assert stop == "budget"
+    assert steps[1].plan == {0: 30, 1: 2} and steps[1].cost == 320
+    assert _p(steps[1], "Aoleqi") > 0 and steps[-1].cost <= 400
+
+
+@pytest.mark.parametrize(
+    ("seats", "stop"),
+    [
+        (("Aoleqi",), "met"),  # single steps suffice
+        (("Xuejiawan", "Aoleqi"), "no_gain"),  # a plateau: no lever helps Xuejiawan (P > 0)
+    ],
+)
+def test_pairs_are_tried_only_when_a_counted_site_never_holds(
+    tmp_path: Path, seats: tuple[str, ...], stop: str
+) -> None:
+    # From one hazmat vehicle at Otog Front, trucks alone help at Aoleqi: never stuck there.
+    runs = []
+    for pairs in (True, False):
+        trainer = _seat_trainer(tmp_path, seats)
+        steps, why = greedy(trainer, Goal(0.95), None, {1: 1}, pairs=pairs)
+        runs.append(([(s.action, s.plan) for s in steps], why, trainer.evaluations))
+    assert runs[0] == runs[1]
+    steps, why, _ = runs[0]
+    assert why == stop and all(" and " not in action for action, _ in steps)
+    if stop == "no_gain":
+        # Not vacuous: a pair had room left, and would have been tried if the search were stuck.
+        plan = steps[-1][1]
+        assert plan[0] < 120 and plan[1] < 6
+        assert complements(trainer.levers, [0, 1]) == [(0, 1)]
